@@ -1,0 +1,52 @@
+/**
+ * pRPC message formats and how a Content-Type or Accept value names them (LUCI grpc/prpc).
+ */
+
+/** The three pRPC encodings. tokend only uses binary. */
+export type PrpcFormat = "binary" | "json" | "text";
+
+/** Content-Type of binary pRPC messages. */
+export const PRPC_BINARY_CONTENT_TYPE = "application/prpc; encoding=binary";
+
+/** Content-Type of JSON pRPC messages (the body starts with the `)]}'` guard line). */
+export const PRPC_JSON_CONTENT_TYPE = "application/json";
+
+/** The XSSI guard that prefixes every JSON pRPC response body. */
+export const PRPC_JSON_PREFIX = ")]}'\n";
+
+/**
+ * The format a media type names, or an error text. Empty means binary (Go treats requests without
+ * a Content-Type as binary); `application/grpc` maps to binary without gRPC framing, like Go.
+ */
+export function prpcFormatFromMediaType(value: string | null | undefined): { format: PrpcFormat } | { error: string } {
+  const raw = (value ?? "").trim();
+  if (raw === "") return { format: "binary" };
+  const [typePart = "", ...paramParts] = raw.split(";");
+  const mediaType = typePart.trim().toLowerCase();
+  const params = new Map<string, string>();
+  for (const p of paramParts) {
+    const eq = p.indexOf("=");
+    if (eq < 0) return { error: `invalid media type parameter ${JSON.stringify(p.trim())}` };
+    params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"|"$/g, ""));
+  }
+  switch (mediaType) {
+    case "application/prpc": {
+      for (const k of params.keys()) {
+        if (k !== "encoding") return { error: `unexpected parameter ${JSON.stringify(k)} in ${JSON.stringify(raw)}` };
+      }
+      const encoding = params.get("encoding") ?? "";
+      if (encoding === "" || encoding === "binary") return { format: "binary" };
+      if (encoding === "json") return { format: "json" };
+      if (encoding === "text") return { format: "text" };
+      return { error: `invalid encoding parameter ${JSON.stringify(encoding)}` };
+    }
+    case "application/grpc":
+    case "*/*":
+    case "application/*":
+      return { format: "binary" };
+    case "application/json":
+      return { format: "json" };
+    default:
+      return { error: `unknown content type ${JSON.stringify(raw)}` };
+  }
+}
