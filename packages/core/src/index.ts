@@ -3,10 +3,34 @@
  * mint tokens from the LUCI Token Server over pRPC (or Connect/gRPC) with the buf-generated client.
  */
 
-export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
+export {
+  type AtomicWriteFs,
+  type AtomicWriteOptions,
+  isTempFileOf,
+  nodeAtomicWriteFs,
+  writeFileAtomic,
+} from "./atomic-write.js";
+export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
+export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
+export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
+export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
+export { errnoCode, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
 export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
+export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
+export { type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
+export {
+  errorCodeName,
+  MintTokenError,
+  type MintTokenErrorInit,
+  type MintTokenErrorKind,
+} from "./mint-token-error.js";
+export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
+export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
+export { outcomeFromError } from "./outcome-from-error.js";
+export { decodePemBlocks, type PemBlock } from "./pem.js";
 export {
   PRPC_BINARY_CONTENT_TYPE,
   PRPC_JSON_CONTENT_TYPE,
@@ -15,4 +39,50 @@ export {
   prpcFormatFromMediaType,
 } from "./protocol-prpc/content-type.js";
 export { grpcCodeFromHttpStatus, httpStatusFromGrpcCode } from "./protocol-prpc/http-status.js";
+export {
+  PRPC_MAX_RESPONSE_BYTES,
+  PRPC_USER_AGENT,
+  prpcRequestHeader,
+} from "./protocol-prpc/request-header.js";
+export { isResponseTooBig, ResponseTooBigError } from "./protocol-prpc/response-too-big.js";
 export { decodePrpcTimeout, encodePrpcTimeout, type ParsedPrpcTimeout } from "./protocol-prpc/timeout.js";
+export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/transport.js";
+export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
+export {
+  MAX_TOKEN_FILE_BYTES,
+  type ReadTokenFileOptions,
+  type ReadTokenFileResult,
+  readCapped,
+  readTokenFile,
+} from "./read-token-file.js";
+export { type StatusReport, statusReportToJson } from "./status-report.js";
+export {
+  encodeTokenFile,
+  makeTokenFile,
+  type ParsedTokenFile,
+  parseTokenFile,
+  type TokenFileInit,
+} from "./token-file.js";
+export {
+  backendBaseUrl,
+  createTokenMinterClient,
+  createTokenMinterTransport,
+  PROTOCOLS,
+  type Protocol,
+  type TokenMinterClientOptions,
+} from "./token-minter-client.js";
+export {
+  type DecodedTokendState,
+  decodeTokendState,
+  encodeTokendState,
+  TOKEND_VERSION,
+  type TokendState,
+} from "./tokend-state.js";
+export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+export {
+  createX509Signer,
+  KeyLoadError,
+  type Signer,
+  type X509Signer,
+  type X509SignerOptions,
+} from "./x509-signer.js";

@@ -18,7 +18,9 @@ export const PRPC_JSON_PREFIX = ")]}'\n";
  * The format a media type names, or an error text. Empty means binary (Go treats requests without
  * a Content-Type as binary); `application/grpc` maps to binary without gRPC framing, like Go.
  */
-export function prpcFormatFromMediaType(value: string | null | undefined): { format: PrpcFormat } | { error: string } {
+export function prpcFormatFromMediaType(
+  value: string | null | undefined,
+): { format: PrpcFormat } | { error: string } {
   const raw = (value ?? "").trim();
   if (raw === "") return { format: "binary" };
   const [typePart = "", ...paramParts] = raw.split(";");
@@ -27,12 +29,19 @@ export function prpcFormatFromMediaType(value: string | null | undefined): { for
   for (const p of paramParts) {
     const eq = p.indexOf("=");
     if (eq < 0) return { error: `invalid media type parameter ${JSON.stringify(p.trim())}` };
-    params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"|"$/g, ""));
+    params.set(
+      p.slice(0, eq).trim().toLowerCase(),
+      p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, ""),
+    );
   }
   switch (mediaType) {
     case "application/prpc": {
       for (const k of params.keys()) {
-        if (k !== "encoding") return { error: `unexpected parameter ${JSON.stringify(k)} in ${JSON.stringify(raw)}` };
+        if (k !== "encoding")
+          return { error: `unexpected parameter ${JSON.stringify(k)} in ${JSON.stringify(raw)}` };
       }
       const encoding = params.get("encoding") ?? "";
       if (encoding === "" || encoding === "binary") return { format: "binary" };

@@ -1,0 +1,24 @@
+/**
+ * Classifies file system errors in one place, the way Go's os.IsPermission does, so outcomes such
+ * as SAVE_TOKEN_PERM_ERROR come out the same on every path.
+ */
+
+/** The Node error code (`EACCES`, `ENOENT`, …) of an error or of any error in its cause chain. */
+export function errnoCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+/** True for EACCES and EPERM: Go's os.IsPermission (Windows' access-denied maps to these too). */
+export function isPermissionError(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === "EACCES" || code === "EPERM";
+}
+
+/** True when a file simply does not exist (Go tokend stays silent about a missing token file). */
+export function isNotFoundError(err: unknown): boolean {
+  return errnoCode(err) === "ENOENT";
+}

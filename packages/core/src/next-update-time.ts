@@ -1,0 +1,23 @@
+/** Tokens that live less than this are treated as living this long when scheduling (Go tokend). */
+export const MIN_TOKEN_LIFETIME_MS = 5 * 60 * 1000;
+
+/** When to refresh a freshly minted token, and whether its lifetime had to be raised to the floor. */
+export interface NextUpdate {
+  /** Unix seconds of the next refresh: now + lifetime / 2, truncated. */
+  nextUpdate: bigint;
+  /** The lifetime used: expiry − now, or {@link MIN_TOKEN_LIFETIME_MS} when that is shorter. */
+  lifetimeMs: number;
+  /** True when the server's lifetime was under the 5-minute floor (Go logs a warning). */
+  clamped: boolean;
+}
+
+/**
+ * Schedules the next refresh at half the token's remaining life, measured from `now` (taken after
+ * the RPC returned), with a 5-minute floor on the lifetime. Pure.
+ */
+export function nextUpdateTime(now: Date, expiry: Date): NextUpdate {
+  const remaining = expiry.getTime() - now.getTime();
+  const clamped = remaining < MIN_TOKEN_LIFETIME_MS;
+  const lifetimeMs = clamped ? MIN_TOKEN_LIFETIME_MS : remaining;
+  return { nextUpdate: BigInt(Math.floor((now.getTime() + lifetimeMs / 2) / 1000)), lifetimeMs, clamped };
+}

@@ -1,0 +1,33 @@
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import { responseTooBig } from "./response-too-big.js";
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Reads a response body, refusing more than `limit` bytes as soon as they arrive (memory stays
+ * bounded) and inflating gzip bodies with the same cap on the inflated size.
+ */
+export async function readResponseBody(
+  body: AsyncIterable<Uint8Array>,
+  header: Headers,
+  limit: number,
+): Promise<Uint8Array> {
+  const declared = Number(header.get("Content-Length") ?? Number.NaN);
+  if (declared > limit) throw responseTooBig(limit);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > limit) throw responseTooBig(limit);
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks, total);
+  if ((header.get("Content-Encoding") ?? "").trim().toLowerCase() !== "gzip") return raw;
+  try {
+    return await gunzipAsync(raw, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw responseTooBig(limit);
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { type TokenFile, TokenFileSchema } from "./gen/tokenserver/token_file_pb.js";
+import { oneLine } from "./one-line.js";
+import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
+
+const encoder = new TextEncoder();
+
+/** The fields tokend writes into a token file; int64 values are Unix seconds. */
+export interface TokenFileInit {
+  luciMachineToken: string;
+  expiry: bigint;
+  lastUpdate: bigint;
+  nextUpdate: bigint;
+}
+
+/** Builds a TokenFile message from the fields tokend writes. */
+export function makeTokenFile(init: TokenFileInit): TokenFile {
+  return create(TokenFileSchema, init);
+}
+
+/**
+ * Serializes a token file exactly as Go tokend lays it out: proto3 JSON with the snake_case keys
+ * in field order, int64 as strings, 2-space indent, no trailing newline, and `tokend_state` as
+ * padded standard base64 of the state JSON. Zero fields are left out.
+ */
+export function encodeTokenFile(token: TokenFile, state: TokendState | undefined): Uint8Array {
+  const withState = create(TokenFileSchema, {
+    ...token,
+    tokendState: state ? encodeTokendState(state) : new Uint8Array(),
+  });
+  return encoder.encode(toJsonString(TokenFileSchema, withState, { prettySpaces: 2 }));
+}
+
+/** A parsed token file: the token and, when `tokend_state` decodes, the state; or the parse error. */
+export type ParsedTokenFile =
+  | { token: TokenFile; state?: TokendState; stateError?: string; error?: undefined }
+  | { token?: undefined; error: string };
+
+/**
+ * Parses token file bytes strictly, like Go's protojson: unknown or duplicate keys and wrong value
+ * types are errors; int64 may be a string or a number; bytes accept either base64 alphabet.
+ * A `tokend_state` that does not decode leaves the token usable without a state.
+ */
+export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return { error: "invalid UTF-8" };
+  }
+  const duplicate = findDuplicateTopLevelKey(text);
+  if (duplicate !== undefined) return { error: `duplicate field ${JSON.stringify(duplicate)}` };
+  let token: TokenFile;
+  try {
+    token = fromJsonString(TokenFileSchema, text);
+  } catch (e) {
+    return { error: oneLine((e as Error).message) };
+  }
+  const decoded = decodeTokendState(token.tokendState);
+  return decoded.state ? { token, state: decoded.state } : { token, stateError: decoded.error };
+}
+
+/**
+ * Go's protojson rejects an object that names a field twice, while JSON.parse keeps the last one.
+ * The token file is one flat object, so checking its top-level keys is enough.
+ */
+function findDuplicateTopLevelKey(text: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  } catch {
+    return undefined; // the schema parser reports the syntax error
+  }
+  // The text is valid JSON, so a plain scan that skips strings and tracks nesting is exact.
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === "}" || c === "]") {
+      depth--;
+    } else if (c === "," && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,87 @@
+import type { Agent } from "node:http";
+import { rootCertificates } from "node:tls";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import type { UniversalClientFn } from "@connectrpc/connect/protocol";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  createNodeHttpClient,
+} from "@connectrpc/connect-node";
+import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
+import type { Logger } from "./logger.js";
+import { createPrpcTransport } from "./protocol-prpc/transport.js";
+
+/** Wire protocols a TokenMinter client can speak. The LUCI Token Server on App Engine speaks only pRPC. */
+export const PROTOCOLS = ["prpc", "connect", "grpc", "grpc-web"] as const;
+
+/** One of {@link PROTOCOLS}. */
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Options of {@link createTokenMinterClient}. */
+export interface TokenMinterClientOptions {
+  /** Default "prpc". */
+  protocol?: Protocol;
+  /** Extra trust roots (PEM) added to Node's bundled ones for HTTPS backends. */
+  extraCaPems?: string[];
+  /** HTTP agent for HTTP/1.1 requests (a proxy agent, keep-alive settings). */
+  agent?: Agent;
+  /** Replaces the HTTP client of the pRPC transport (tests, proxies). */
+  httpClient?: UniversalClientFn;
+  interceptors?: Interceptor[];
+  logger?: Logger;
+}
+
+/**
+ * The base URL for a `-backend` value (`host[:port]`, no scheme): plain HTTP only for `localhost:`,
+ * `127.0.0.1:` and `[::1]:` backends (Go's rule, plus IPv6 loopback), HTTPS for everything else.
+ * Throws for a value with a scheme, a path or no host.
+ */
+export function backendBaseUrl(backend: string): string {
+  if (backend === "" || /[/\s?#@]/.test(backend)) {
+    throw new Error(`-backend ${JSON.stringify(backend)}: expecting host[:port], without a scheme or path`);
+  }
+  const insecure = ["localhost:", "127.0.0.1:", "[::1]:"].some((p) => backend.startsWith(p));
+  const url = `${insecure ? "http" : "https"}://${backend}`;
+  try {
+    new URL(url);
+  } catch {
+    throw new Error(`-backend ${JSON.stringify(backend)}: not a valid host[:port]`);
+  }
+  return url;
+}
+
+/** A Connect transport for a backend and protocol. */
+export function createTokenMinterTransport(
+  backend: string,
+  options: TokenMinterClientOptions = {},
+): Transport {
+  const baseUrl = backendBaseUrl(backend);
+  const { interceptors } = options;
+  // Node replaces its roots when `ca` is given, so extra roots are appended to the bundled ones.
+  const ca = options.extraCaPems?.length ? [...rootCertificates, ...options.extraCaPems] : undefined;
+  const nodeOptions = { ...(ca && { ca }), ...(options.agent && { agent: options.agent }) };
+  switch (options.protocol ?? "prpc") {
+    case "prpc":
+      return createPrpcTransport({
+        baseUrl,
+        interceptors,
+        logger: options.logger,
+        httpClient: options.httpClient ?? createNodeHttpClient({ httpVersion: "1.1", nodeOptions }),
+      });
+    case "connect":
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+    case "grpc":
+      return createGrpcTransport({ baseUrl, nodeOptions: ca && { ca }, interceptors });
+    case "grpc-web":
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+  }
+}
+
+/** The buf-generated TokenMinter client for a `-backend` value, over pRPC unless told otherwise. */
+export function createTokenMinterClient(
+  backend: string,
+  options: TokenMinterClientOptions = {},
+): Client<typeof TokenMinter> {
+  return createClient(TokenMinter, createTokenMinterTransport(backend, options));
+}

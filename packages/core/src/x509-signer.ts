@@ -1,0 +1,138 @@
+import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
+import { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
+import { oneLine } from "./one-line.js";
+import { decodePemBlocks } from "./pem.js";
+import { readCapped } from "./read-token-file.js";
+
+/** What mintToken needs from a machine identity: the certificate and a way to sign with its key. */
+export interface Signer {
+  /** The signature algorithm (always SHA256_RSA_ALGO: the token server accepts nothing else). */
+  readonly algorithm: SignatureAlgorithm;
+  /** DER of the leaf certificate sent to the token server. */
+  readonly certificateDer: Uint8Array;
+  /** Signs bytes with RSASSA-PKCS1-v1_5 over SHA-256. */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A Signer loaded from PEM files, keeping the raw file bytes for the inputs digest. */
+export interface X509Signer extends Signer {
+  /** Raw bytes of the private key file. */
+  readonly keyPem: Uint8Array;
+  /** Raw bytes of the certificate file. */
+  readonly certPem: Uint8Array;
+  /** The parsed leaf certificate. */
+  readonly certificate: X509Certificate;
+}
+
+/** Options of {@link createX509Signer}. */
+export interface X509SignerOptions {
+  /** PEM file with the RSA private key: PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8, maybe encrypted. */
+  keyPath: string;
+  /** PEM file whose first CERTIFICATE block is the machine's certificate (a chain may follow). */
+  certPath: string;
+  /** Passphrase of an encrypted key. */
+  passphrase?: string;
+  /** Reads a file; default node:fs (PEM files over 1 MiB are refused). */
+  readFile?: (path: string) => Promise<Uint8Array>;
+}
+
+/** A key or certificate that cannot be used; the message is one line naming the file. */
+export class KeyLoadError extends Error {
+  override name = "KeyLoadError";
+  constructor(
+    readonly path: string,
+    problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${path}: ${problem}`, options);
+  }
+}
+
+const MAX_PEM_BYTES = 1 << 20;
+const KEY_TYPES = new Set(["RSA PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]);
+
+/**
+ * Loads the machine's private key and certificate and checks that they belong together. Accepts
+ * more than Go tokend (PKCS#8 and encrypted keys, a chain after the leaf) but only RSA keys.
+ * Throws a {@link KeyLoadError} (outcome CANT_READ_KEY) with a one-line reason.
+ */
+export async function createX509Signer(options: X509SignerOptions): Promise<X509Signer> {
+  const read = options.readFile ?? ((p: string) => readCapped(p, MAX_PEM_BYTES));
+  const readOrFail = async (path: string) => {
+    try {
+      return await read(path);
+    } catch (err) {
+      throw new KeyLoadError(path, oneLine((err as Error).message), { cause: err });
+    }
+  };
+  const [keyPem, certPem] = await Promise.all([readOrFail(options.keyPath), readOrFail(options.certPath)]);
+  const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
+  const certificate = loadCertificate(options.certPath, certPem);
+  if (certificate.publicKey.asymmetricKeyType !== "rsa") {
+    throw new KeyLoadError(options.certPath, "the certificate doesn't match the private key - wrong types");
+  }
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  if (!spki(certificate.publicKey).equals(spki(createPublicKey(key)))) {
+    throw new KeyLoadError(
+      options.certPath,
+      `the certificate doesn't match the private key ${options.keyPath}`,
+    );
+  }
+  return {
+    algorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
+    certificateDer: new Uint8Array(certificate.raw),
+    certificate,
+    keyPem,
+    certPem,
+    sign: async (data) => new Uint8Array(sign("sha256", data, key)),
+  };
+}
+
+function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | undefined): KeyObject {
+  if (bytes.length === 0) throw new KeyLoadError(path, "file is empty, expecting a PEM private key");
+  const blocks = decodePemBlocks(bytes);
+  const block = blocks.find((b) => b.type.endsWith("PRIVATE KEY"));
+  if (block === undefined) throw new KeyLoadError(path, "not a valid private key PEM");
+  if (!KEY_TYPES.has(block.type)) {
+    throw new KeyLoadError(
+      path,
+      `not a supported private key type - ${JSON.stringify(block.type)} (only RSA keys work)`,
+    );
+  }
+  const encrypted = block.type === "ENCRYPTED PRIVATE KEY" || block.text.includes("Proc-Type: 4,ENCRYPTED");
+  if (encrypted && passphrase === undefined) {
+    throw new KeyLoadError(path, "the private key is encrypted and no passphrase was given");
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(encrypted ? { key: block.text, passphrase } : { key: block.text });
+  } catch (err) {
+    const what = encrypted
+      ? "cannot decrypt the private key (wrong passphrase?)"
+      : "cannot parse the private key";
+    throw new KeyLoadError(path, `${what} - ${oneLine((err as Error).message)}`, { cause: err });
+  }
+  if (key.asymmetricKeyType !== "rsa") {
+    throw new KeyLoadError(
+      path,
+      `the private key is ${key.asymmetricKeyType?.toUpperCase()}, but only RSA keys work`,
+    );
+  }
+  return key;
+}
+
+function loadCertificate(path: string, bytes: Uint8Array): X509Certificate {
+  if (bytes.length === 0) throw new KeyLoadError(path, "file is empty, expecting a PEM certificate");
+  const [first] = decodePemBlocks(bytes);
+  if (first === undefined) throw new KeyLoadError(path, "not a valid certificate PEM");
+  if (first.type !== "CERTIFICATE") {
+    throw new KeyLoadError(path, `expecting "CERTIFICATE" PEM, got ${JSON.stringify(first.type)}`);
+  }
+  try {
+    return new X509Certificate(first.der);
+  } catch (err) {
+    throw new KeyLoadError(path, `cannot parse the certificate - ${oneLine((err as Error).message)}`, {
+      cause: err,
+    });
+  }
+}
