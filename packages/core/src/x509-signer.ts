@@ -65,7 +65,9 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
       throw new KeyLoadError(path, oneLine((err as Error).message), { cause: err });
     }
   };
-  const [keyPem, certPem] = await Promise.all([readOrFail(options.keyPath), readOrFail(options.certPath)]);
+  // Key first, like Go: when both files are bad, the key's problem is the one reported.
+  const keyPem = await readOrFail(options.keyPath);
+  const certPem = await readOrFail(options.certPath);
   const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
   const certificate = loadCertificate(options.certPath, certPem);
   if (certificate.publicKey.asymmetricKeyType !== "rsa") {

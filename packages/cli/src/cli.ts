@@ -1,0 +1,23 @@
+import { main } from "./main.js";
+
+// First SIGINT/SIGTERM cancels the run (its status is still written); a second one aborts at once.
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = () => {
+  interrupts++;
+  if (interrupts === 1) {
+    controller.abort(new Error("interrupted"));
+    return;
+  }
+  process.stderr.write("Got second interrupt signal. Aborting.\n");
+  process.exit(1);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const code = await main(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  signal: controller.signal,
+});
+process.exit(code);

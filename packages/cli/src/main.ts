@@ -1,0 +1,52 @@
+import { type Logger, systemNow } from "@luci-machine-tokend/core";
+import { parseGoFlags } from "./go-flags.js";
+import { writeReportOutputs } from "./report-outputs.js";
+import { formatGoLogLine } from "./run-logger.js";
+import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
+import { tokendOptionsFromFlags } from "./tokend-options.js";
+import { usageText } from "./usage.js";
+
+/** Where the CLI writes and what it may be told from outside; tests pass their own. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Aborted on the first SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+  /** Clock, sleep, randomness and faults for the run. */
+  deps?: Omit<TokendDeps, "logger" | "signal">;
+}
+
+/** Subcommands; anything else is a tokend run with Go's flags. */
+const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {};
+
+/**
+ * The whole CLI: a subcommand, or a tokend run exactly like Go's (flags, status file, metrics,
+ * exit code 0 success / 1 run failure / 2 bad flags). Never exits the process itself.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const command = argv[0] ?? "";
+  const load = Object.hasOwn(SUBCOMMANDS, command) ? SUBCOMMANDS[command] : undefined;
+  if (load) return (await load()).run(argv.slice(1), io);
+
+  const parsed = parseGoFlags(argv);
+  if (parsed.kind === "help") {
+    io.stdout(usageText());
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    io.stderr(`${parsed.message}\n${usageText()}`);
+    return 2;
+  }
+  const checked = tokendOptionsFromFlags(parsed.values);
+  if ("error" in checked) {
+    io.stderr(`${checked.error}\n${usageText()}`);
+    return 2;
+  }
+  const now = io.deps?.now ?? systemNow;
+  const logger: Logger = {
+    log: (level, message) => io.stderr(`${formatGoLogLine(level, message, now(), process.pid)}\n`),
+  };
+  const report = await runTokend(checked.options, { ...io.deps, logger, signal: io.signal });
+  await writeReportOutputs(report, checked.options, logger, now);
+  return exitCodeOf(report);
+}

@@ -1,0 +1,250 @@
+import { readFile } from "node:fs/promises";
+import {
+  type AtomicWriteFs,
+  calcDigest,
+  createTokenMinterClient,
+  createX509Signer,
+  decideUpdateReason,
+  formatGoDuration,
+  isPermissionError,
+  type Logger,
+  makeTokenFile,
+  MintTokenError,
+  mintToken,
+  type Now,
+  nextUpdateTime,
+  outcomeFromError,
+  type Random,
+  readTokenFile,
+  type Sleep,
+  type StatusReport,
+  systemNow,
+  type TokenFile,
+  TOKEND_VERSION,
+  type TokendState,
+  type TokenMinterClient,
+  type TokenMinterClientOptions,
+  tokendDigestInputs,
+  type UpdateOutcome,
+  writeTokenFile,
+  type X509Signer,
+} from "@luci-machine-tokend/core";
+import { createRunLogger } from "./run-logger.js";
+import type { TokendOptions } from "./tokend-options.js";
+
+/** What a run touches in the world; every field has a real default. */
+export interface TokendDeps {
+  now?: Now;
+  sleep?: Sleep;
+  random?: Random;
+  /** Spread retry delays (default true). */
+  jitter?: boolean;
+  /** Receives every log line as it happens (the CLI prints them to stderr). */
+  logger?: Logger;
+  /** Cancels the run (SIGINT/SIGTERM): a pending RPC ends with GRPC_ERROR_1. */
+  signal?: AbortSignal;
+  /** Makes the TokenMinter client; default createTokenMinterClient. */
+  createClient?: (backend: string, options: TokenMinterClientOptions) => TokenMinterClient;
+  /** File operations of token writes, to inject faults. */
+  atomicFs?: Partial<AtomicWriteFs>;
+}
+
+/** Outcomes of a run that exits 0. */
+const SUCCESS_OUTCOMES: ReadonlySet<UpdateOutcome | undefined> = new Set(["TOKEN_IS_GOOD", "UPDATE_SUCCESS"]);
+
+/** The exit code Go tokend gives for a report: 0 when the token is good or was refreshed, else 1. */
+export function exitCodeOf(report: StatusReport): 0 | 1 {
+  return SUCCESS_OUTCOMES.has(report.updateOutcome) ? 0 : 1;
+}
+
+/**
+ * One tokend run, step by step as Go's run(): read the primary token file, load the key and
+ * certificate, digest the inputs, decide, then either sync the copies of a good token or mint a new
+ * one and write it to the primary file and every copy. Returns the status report on every path;
+ * only bugs throw.
+ */
+export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): Promise<StatusReport> {
+  const now = deps.now ?? systemNow;
+  const logger = createRunLogger((level, message) => deps.logger?.log(level, message));
+  const started = now();
+  const deadline = new Date(started.getTime() + options.timeoutMs);
+  const report: StatusReport = {
+    tokendVersion: TOKEND_VERSION,
+    startedTs: Math.floor(started.getTime() / 1000),
+    logDump: "",
+  };
+  try {
+    await run(options, { ...deps, now, logger }, report, deadline);
+  } finally {
+    report.totalDurationUs = Math.max(0, Math.floor((now().getTime() - started.getTime()) * 1000));
+    report.logDump = logger.dump();
+  }
+  return report;
+}
+
+type RunDeps = TokendDeps & { now: Now; logger: Logger };
+
+async function run(options: TokendOptions, deps: RunDeps, report: StatusReport, deadline: Date): Promise<void> {
+  const { logger, now } = deps;
+  const existing = await readTokenFile(options.tokenFile, { logger });
+  setTokenTimes(report, existing.token);
+
+  let signer: X509Signer;
+  try {
+    const passphrase = options.pkeyPassphraseFile ? await readPassphrase(options.pkeyPassphraseFile) : undefined;
+    signer = await createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
+  } catch (err) {
+    // Go fails the run here even when the token is still fresh: a broken key must be noticed.
+    logger.log("error", `Failed to read the private key or certificate - ${(err as Error).message}`);
+    report.updateOutcome = "CANT_READ_KEY";
+    report.updateReason = existing.token && existing.token.nextUpdate !== 0n ? "PARAMS_CHANGE" : "NEW_TOKEN";
+    report.failureError = (err as Error).message;
+    return;
+  }
+
+  const inputsDigest = calcDigest(
+    tokendDigestInputs({ backend: options.backend, certPem: signer.certPem, keyPem: signer.keyPem }),
+  );
+  const reason = decideUpdateReason({
+    token: existing.token,
+    state: existing.state,
+    inputsDigest,
+    now: now(),
+    forceRefresh: options.forceRefresh,
+  });
+
+  if (reason === "TOKEN_IS_GOOD" && existing.token) {
+    await syncCopies(options, deps, report, existing.token, existing.state);
+    return;
+  }
+  logger.log("info", `Updating the token (reason: ${reason})`);
+  report.updateReason = reason;
+
+  let extraCaPems: string[] | undefined;
+  try {
+    extraCaPems = options.caBundle ? [await readFile(options.caBundle, "utf8")] : undefined;
+  } catch (err) {
+    report.updateOutcome = "UNKNOWN_RPC_ERROR";
+    report.failureError = `-ca-bundle ${options.caBundle}: ${(err as Error).message}`;
+    logger.log("error", report.failureError);
+    return;
+  }
+  const client = (deps.createClient ?? createTokenMinterClient)(options.backend, {
+    protocol: options.protocol,
+    extraCaPems,
+    logger,
+  });
+  const rpcStarted = now();
+  let minted: Awaited<ReturnType<typeof mintToken>>;
+  try {
+    minted = await mintToken({
+      client,
+      signer,
+      deadline,
+      timeoutMs: options.timeoutMs,
+      signal: deps.signal,
+      jitter: deps.jitter,
+      now,
+      sleep: deps.sleep,
+      random: deps.random,
+      logger,
+    });
+  } catch (err) {
+    report.rpcDurationUs = microsSince(rpcStarted, now);
+    report.updateOutcome = outcomeFromError(err);
+    if (err instanceof MintTokenError && err.serviceVersion) report.serviceVersion = err.serviceVersion;
+    report.failureError = (err as Error).message;
+    logger.log("error", `Failed to call MintMachineToken - ${report.failureError}`);
+    return;
+  }
+  report.rpcDurationUs = microsSince(rpcStarted, now);
+  report.serviceVersion = minted.serviceVersion;
+
+  const mintedAt = now();
+  const schedule = nextUpdateTime(mintedAt, minted.expiry);
+  if (schedule.clamped) {
+    logger.log("warning", `Token lifetime is too short (${formatGoDuration(minted.expiry.getTime() - mintedAt.getTime())}), assuming 5m0s`);
+  }
+  const token = makeTokenFile({
+    luciMachineToken: minted.token,
+    expiry: BigInt(Math.floor(minted.expiry.getTime() / 1000)),
+    lastUpdate: BigInt(Math.floor(mintedAt.getTime() / 1000)),
+    nextUpdate: schedule.nextUpdate,
+  });
+  const state: TokendState = { inputsDigest, version: TOKEND_VERSION };
+  const failure = await writeAll([options.tokenFile, ...options.tokenFileCopies], token, state, options, deps);
+  if (failure.error) {
+    report.updateOutcome = saveOutcome(failure.error);
+    report.failureError = (failure.error as Error).message;
+    return; // the report keeps the old token's times: the new one was not saved everywhere
+  }
+  logger.log("info", `The token was updated; next update at ${new Date(Number(token.nextUpdate) * 1000).toISOString()}`);
+  setTokenTimes(report, token);
+  report.updateOutcome = "UPDATE_SUCCESS";
+}
+
+/** The token is good: make every copy match it. Writing any copy changes the reason. */
+async function syncCopies(
+  options: TokendOptions,
+  deps: RunDeps,
+  report: StatusReport,
+  token: TokenFile,
+  state: TokendState | undefined,
+): Promise<void> {
+  const result = await writeAll(options.tokenFileCopies, token, state, options, deps);
+  report.updateReason = result.written || result.error ? "MISSING_TOKEN_COPY" : "TOKEN_IS_GOOD";
+  if (result.error) {
+    report.updateOutcome = saveOutcome(result.error);
+    // Go leaves failure_error empty here; we fill it so the status file says what broke.
+    report.failureError = (result.error as Error).message;
+    return;
+  }
+  deps.logger.log("info", result.written ? "The token is good; missing copies were written" : "The token is good");
+  report.updateOutcome = "TOKEN_IS_GOOD";
+}
+
+/** Writes every path in order, continuing after failures; returns the first error. */
+async function writeAll(
+  paths: string[],
+  token: TokenFile,
+  state: TokendState | undefined,
+  options: TokendOptions,
+  deps: RunDeps,
+): Promise<{ written: boolean; error?: unknown }> {
+  let written = false;
+  let firstError: unknown;
+  for (const path of paths) {
+    try {
+      const result = await writeTokenFile(path, token, state, {
+        mode: options.tokenFileMode,
+        fs: deps.atomicFs,
+        sleep: deps.sleep,
+        now: deps.now,
+        logger: deps.logger,
+      });
+      written ||= result.written;
+    } catch (err) {
+      deps.logger.log("error", `Failed to write token file ${path} - ${(err as Error).message}`);
+      firstError ??= err;
+    }
+  }
+  return { written, error: firstError };
+}
+
+function saveOutcome(err: unknown): UpdateOutcome {
+  return isPermissionError(err) ? "SAVE_TOKEN_PERM_ERROR" : "UNKNOWN_SAVE_TOKEN_ERROR";
+}
+
+function setTokenTimes(report: StatusReport, token: TokenFile | undefined): void {
+  report.tokenLastUpdateTs = Number(token?.lastUpdate ?? 0n);
+  report.tokenNextUpdateTs = Number(token?.nextUpdate ?? 0n);
+  report.tokenExpiryTs = Number(token?.expiry ?? 0n);
+}
+
+function microsSince(start: Date, now: Now): number {
+  return Math.max(0, Math.floor((now().getTime() - start.getTime()) * 1000));
+}
+
+async function readPassphrase(path: string): Promise<string> {
+  return (await readFile(path, "utf8")).replace(/\r?\n$/, "");
+}
