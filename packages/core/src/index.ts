@@ -86,3 +86,10 @@ export {
   type X509Signer,
   type X509SignerOptions,
 } from "./x509-signer.js";
+export { type DecodedMachineToken, decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
+export {
+  MachineTokenVerifyError,
+  type SigningCertificates,
+  type VerifyMachineTokenOptions,
+  verifyMachineToken,
+} from "./verify-machine-token.js";
