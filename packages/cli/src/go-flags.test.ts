@@ -47,13 +47,22 @@ describe("parseGoFlags (Go's flag package)", () => {
   });
 
   it("collects a repeatable -token-file-copy and refuses an empty one", () => {
-    expect(values(["-token-file-copy", "a", "-token-file-copy=b"]).values.get("token-file-copy")).toEqual(["a", "b"]);
+    expect(values(["-token-file-copy", "a", "-token-file-copy=b"]).values.get("token-file-copy")).toEqual([
+      "a",
+      "b",
+    ]);
     expect(parseGoFlags(["-token-file-copy="]).kind).toBe("error");
   });
 
   it("names unknown flags, missing values and bad syntax like Go", () => {
-    expect(parseGoFlags(["-nope"])).toEqual({ kind: "error", message: "flag provided but not defined: -nope" });
-    expect(parseGoFlags(["-backend"])).toEqual({ kind: "error", message: "flag needs an argument: -backend" });
+    expect(parseGoFlags(["-nope"])).toEqual({
+      kind: "error",
+      message: "flag provided but not defined: -nope",
+    });
+    expect(parseGoFlags(["-backend"])).toEqual({
+      kind: "error",
+      message: "flag needs an argument: -backend",
+    });
     expect(parseGoFlags(["---x"])).toEqual({ kind: "error", message: "bad flag syntax: ---x" });
     expect(parseGoFlags(["-=x"])).toEqual({ kind: "error", message: "bad flag syntax: -=x" });
   });

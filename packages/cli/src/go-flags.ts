@@ -15,7 +15,10 @@ export type GoFlagsResult =
  * bare `-bool` or `-bool=false` (never `-bool false`), parsing stops at the first non-flag
  * argument or after `--`. `-h`/`-help` ask for help. Errors carry Go's wording.
  */
-export function parseGoFlags(args: readonly string[], flags: ReadonlyMap<string, FlagSpec> = FLAGS): GoFlagsResult {
+export function parseGoFlags(
+  args: readonly string[],
+  flags: ReadonlyMap<string, FlagSpec> = FLAGS,
+): GoFlagsResult {
   const values: FlagValues = new Map();
   let i = 0;
   for (; i < args.length; i++) {
@@ -27,7 +30,8 @@ export function parseGoFlags(args: readonly string[], flags: ReadonlyMap<string,
       break;
     }
     const body = arg.slice(dashes);
-    if (body === "" || body[0] === "-" || body[0] === "=") return { kind: "error", message: `bad flag syntax: ${arg}` };
+    if (body === "" || body[0] === "-" || body[0] === "=")
+      return { kind: "error", message: `bad flag syntax: ${arg}` };
     const eq = body.indexOf("=");
     const name = eq < 0 ? body : body.slice(0, eq);
     const inline = eq < 0 ? undefined : body.slice(eq + 1);
@@ -38,7 +42,8 @@ export function parseGoFlags(args: readonly string[], flags: ReadonlyMap<string,
     }
     if (spec.kind === "bool") {
       const parsed = inline === undefined ? true : parseGoBool(inline);
-      if (parsed === undefined) return { kind: "error", message: `invalid boolean value "${inline}" for -${name}: parse error` };
+      if (parsed === undefined)
+        return { kind: "error", message: `invalid boolean value "${inline}" for -${name}: parse error` };
       values.set(name, parsed);
       continue;
     }
@@ -48,7 +53,8 @@ export function parseGoFlags(args: readonly string[], flags: ReadonlyMap<string,
       value = args[++i] ?? "";
     }
     const converted = convert(spec, value, values.get(name));
-    if ("error" in converted) return { kind: "error", message: `invalid value "${value}" for flag -${name}: ${converted.error}` };
+    if ("error" in converted)
+      return { kind: "error", message: `invalid value "${value}" for flag -${name}: ${converted.error}` };
     values.set(name, converted.value);
   }
   return { kind: "values", values, positional: args.slice(i) };
@@ -73,7 +79,9 @@ function convert(
     case "int":
       return /^[-+]?\d+$/.test(text) ? { value: Number(text) } : { error: "parse error" };
     case "mode":
-      return /^0?[0-7]{3}$/.test(text) ? { value: Number.parseInt(text, 8) } : { error: "expecting an octal mode such as 0644" };
+      return /^0?[0-7]{3}$/.test(text)
+        ? { value: Number.parseInt(text, 8) }
+        : { error: "expecting an octal mode such as 0644" };
     case "bool":
       return { error: "parse error" };
   }

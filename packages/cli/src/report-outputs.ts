@@ -1,4 +1,9 @@
-import { type Logger, type StatusReport, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core";
+import {
+  type Logger,
+  type StatusReport,
+  statusReportToJson,
+  writeFileAtomic,
+} from "@luci-machine-tokend/core";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -17,7 +22,12 @@ export async function writeReportOutputs(
 ): Promise<void> {
   await pushTsMonMetrics(report, options.tsMon, logger);
   if (options.prometheusTextfile) {
-    await writeOrLog(options.prometheusTextfile, prometheusText(report, now()), "Prometheus textfile", logger);
+    await writeOrLog(
+      options.prometheusTextfile,
+      prometheusText(report, now()),
+      "Prometheus textfile",
+      logger,
+    );
   }
   if (options.statusFile) {
     await writeOrLog(options.statusFile, statusReportToJson(report), "status file", logger);

@@ -2,34 +2,26 @@ import { readFile } from "node:fs/promises";
 import {
   type AtomicWriteFs,
   calcDigest,
-  createTokenMinterClient,
   createX509Signer,
   decideUpdateReason,
-  formatGoDuration,
-  isPermissionError,
   type Logger,
-  makeTokenFile,
-  MintTokenError,
-  mintToken,
   type Now,
-  nextUpdateTime,
-  outcomeFromError,
   type Random,
   readTokenFile,
   type Sleep,
   type StatusReport,
   systemNow,
-  type TokenFile,
   TOKEND_VERSION,
   type TokendState,
+  type TokenFile,
   type TokenMinterClient,
   type TokenMinterClientOptions,
   tokendDigestInputs,
   type UpdateOutcome,
-  writeTokenFile,
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { createRunLogger } from "./run-logger.js";
+import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
 
 /** What a run touches in the world; every field has a real default. */
@@ -82,16 +74,23 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
   return report;
 }
 
-type RunDeps = TokendDeps & { now: Now; logger: Logger };
+export type RunDeps = TokendDeps & { now: Now; logger: Logger };
 
-async function run(options: TokendOptions, deps: RunDeps, report: StatusReport, deadline: Date): Promise<void> {
+async function run(
+  options: TokendOptions,
+  deps: RunDeps,
+  report: StatusReport,
+  deadline: Date,
+): Promise<void> {
   const { logger, now } = deps;
   const existing = await readTokenFile(options.tokenFile, { logger });
   setTokenTimes(report, existing.token);
 
   let signer: X509Signer;
   try {
-    const passphrase = options.pkeyPassphraseFile ? await readPassphrase(options.pkeyPassphraseFile) : undefined;
+    const passphrase = options.pkeyPassphraseFile
+      ? await readPassphrase(options.pkeyPassphraseFile)
+      : undefined;
     signer = await createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
   } catch (err) {
     // Go fails the run here even when the token is still fresh: a broken key must be noticed.
@@ -119,68 +118,9 @@ async function run(options: TokendOptions, deps: RunDeps, report: StatusReport, 
   }
   logger.log("info", `Updating the token (reason: ${reason})`);
   report.updateReason = reason;
-
-  let extraCaPems: string[] | undefined;
-  try {
-    extraCaPems = options.caBundle ? [await readFile(options.caBundle, "utf8")] : undefined;
-  } catch (err) {
-    report.updateOutcome = "UNKNOWN_RPC_ERROR";
-    report.failureError = `-ca-bundle ${options.caBundle}: ${(err as Error).message}`;
-    logger.log("error", report.failureError);
-    return;
-  }
-  const client = (deps.createClient ?? createTokenMinterClient)(options.backend, {
-    protocol: options.protocol,
-    extraCaPems,
-    logger,
-  });
-  const rpcStarted = now();
-  let minted: Awaited<ReturnType<typeof mintToken>>;
-  try {
-    minted = await mintToken({
-      client,
-      signer,
-      deadline,
-      timeoutMs: options.timeoutMs,
-      signal: deps.signal,
-      jitter: deps.jitter,
-      now,
-      sleep: deps.sleep,
-      random: deps.random,
-      logger,
-    });
-  } catch (err) {
-    report.rpcDurationUs = microsSince(rpcStarted, now);
-    report.updateOutcome = outcomeFromError(err);
-    if (err instanceof MintTokenError && err.serviceVersion) report.serviceVersion = err.serviceVersion;
-    report.failureError = (err as Error).message;
-    logger.log("error", `Failed to call MintMachineToken - ${report.failureError}`);
-    return;
-  }
-  report.rpcDurationUs = microsSince(rpcStarted, now);
-  report.serviceVersion = minted.serviceVersion;
-
-  const mintedAt = now();
-  const schedule = nextUpdateTime(mintedAt, minted.expiry);
-  if (schedule.clamped) {
-    logger.log("warning", `Token lifetime is too short (${formatGoDuration(minted.expiry.getTime() - mintedAt.getTime())}), assuming 5m0s`);
-  }
-  const token = makeTokenFile({
-    luciMachineToken: minted.token,
-    expiry: BigInt(Math.floor(minted.expiry.getTime() / 1000)),
-    lastUpdate: BigInt(Math.floor(mintedAt.getTime() / 1000)),
-    nextUpdate: schedule.nextUpdate,
-  });
-  const state: TokendState = { inputsDigest, version: TOKEND_VERSION };
-  const failure = await writeAll([options.tokenFile, ...options.tokenFileCopies], token, state, options, deps);
-  if (failure.error) {
-    report.updateOutcome = saveOutcome(failure.error);
-    report.failureError = (failure.error as Error).message;
-    return; // the report keeps the old token's times: the new one was not saved everywhere
-  }
-  logger.log("info", `The token was updated; next update at ${new Date(Number(token.nextUpdate) * 1000).toISOString()}`);
-  setTokenTimes(report, token);
-  report.updateOutcome = "UPDATE_SUCCESS";
+  // Loaded only when a refresh is needed: the token-is-good path stays free of Connect and protobuf.
+  const { refreshToken } = await import("./refresh-token.js");
+  await refreshToken({ options, deps, report, deadline, signer, inputsDigest });
 }
 
 /** The token is good: make every copy match it. Writing any copy changes the reason. */
@@ -191,7 +131,7 @@ async function syncCopies(
   token: TokenFile,
   state: TokendState | undefined,
 ): Promise<void> {
-  const result = await writeAll(options.tokenFileCopies, token, state, options, deps);
+  const result = await writeTokenFiles(options.tokenFileCopies, token, state, options, deps);
   report.updateReason = result.written || result.error ? "MISSING_TOKEN_COPY" : "TOKEN_IS_GOOD";
   if (result.error) {
     report.updateOutcome = saveOutcome(result.error);
@@ -199,50 +139,11 @@ async function syncCopies(
     report.failureError = (result.error as Error).message;
     return;
   }
-  deps.logger.log("info", result.written ? "The token is good; missing copies were written" : "The token is good");
+  deps.logger.log(
+    "info",
+    result.written ? "The token is good; missing copies were written" : "The token is good",
+  );
   report.updateOutcome = "TOKEN_IS_GOOD";
-}
-
-/** Writes every path in order, continuing after failures; returns the first error. */
-async function writeAll(
-  paths: string[],
-  token: TokenFile,
-  state: TokendState | undefined,
-  options: TokendOptions,
-  deps: RunDeps,
-): Promise<{ written: boolean; error?: unknown }> {
-  let written = false;
-  let firstError: unknown;
-  for (const path of paths) {
-    try {
-      const result = await writeTokenFile(path, token, state, {
-        mode: options.tokenFileMode,
-        fs: deps.atomicFs,
-        sleep: deps.sleep,
-        now: deps.now,
-        logger: deps.logger,
-      });
-      written ||= result.written;
-    } catch (err) {
-      deps.logger.log("error", `Failed to write token file ${path} - ${(err as Error).message}`);
-      firstError ??= err;
-    }
-  }
-  return { written, error: firstError };
-}
-
-function saveOutcome(err: unknown): UpdateOutcome {
-  return isPermissionError(err) ? "SAVE_TOKEN_PERM_ERROR" : "UNKNOWN_SAVE_TOKEN_ERROR";
-}
-
-function setTokenTimes(report: StatusReport, token: TokenFile | undefined): void {
-  report.tokenLastUpdateTs = Number(token?.lastUpdate ?? 0n);
-  report.tokenNextUpdateTs = Number(token?.nextUpdate ?? 0n);
-  report.tokenExpiryTs = Number(token?.expiry ?? 0n);
-}
-
-function microsSince(start: Date, now: Now): number {
-  return Math.max(0, Math.floor((now().getTime() - start.getTime()) * 1000));
 }
 
 async function readPassphrase(path: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { type Protocol, PROTOCOLS } from "@luci-machine-tokend/core";
+import { PROTOCOLS, type Protocol } from "@luci-machine-tokend/core";
 import { REQUIRED_FLAGS } from "./flags.js";
 import type { FlagValues } from "./go-flags.js";
 
@@ -49,9 +49,12 @@ export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult 
   }
   const protocol = str("protocol") ?? "prpc";
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
-    return { error: `invalid value "${protocol}" for flag -protocol: expecting one of ${PROTOCOLS.join(", ")}` };
+    return {
+      error: `invalid value "${protocol}" for flag -protocol: expecting one of ${PROTOCOLS.join(", ")}`,
+    };
   }
-  const defaultConfig = process.platform === "win32" ? "C:\\chrome-infra\\ts-mon.json" : "/etc/chrome-infra/ts-mon.json";
+  const defaultConfig =
+    process.platform === "win32" ? "C:\\chrome-infra\\ts-mon.json" : "/etc/chrome-infra/ts-mon.json";
   return {
     options: {
       pkeyPem: str("pkey-pem") ?? "",

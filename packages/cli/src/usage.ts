@@ -22,7 +22,17 @@ export function usageText(): string {
 }
 
 function describe(flag: FlagSpec): string[] {
-  const type = { string: " string", strings: " value", duration: " duration", int: " int", mode: " mode", bool: "" }[flag.kind];
-  const def = flag.defaultText === undefined ? "" : ` (default ${flag.kind === "string" ? JSON.stringify(flag.defaultText) : flag.defaultText})`;
+  const type = {
+    string: " string",
+    strings: " value",
+    duration: " duration",
+    int: " int",
+    mode: " mode",
+    bool: "",
+  }[flag.kind];
+  const def =
+    flag.defaultText === undefined
+      ? ""
+      : ` (default ${flag.kind === "string" ? JSON.stringify(flag.defaultText) : flag.defaultText})`;
   return [`  -${flag.name}${type}`, `    \t${flag.usage}${def}`];
 }

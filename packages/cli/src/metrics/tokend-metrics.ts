@@ -16,7 +16,11 @@ export interface TokendMetric {
  */
 export function tokendMetrics(report: StatusReport): TokendMetric[] {
   const metrics: TokendMetric[] = [
-    { name: "luci/machine_tokend/version", description: "Major version of luci_machine_tokend executable", value: report.tokendVersion },
+    {
+      name: "luci/machine_tokend/version",
+      description: "Major version of luci_machine_tokend executable",
+      value: report.tokendVersion,
+    },
   ];
   if (report.serviceVersion) {
     metrics.push({
@@ -27,11 +31,25 @@ export function tokendMetrics(report: StatusReport): TokendMetric[] {
   }
   const times: Array<[string, number | undefined, string]> = [
     ["token_expiry_ts", report.tokenExpiryTs, "Unix timestamp of when the token expires, in microsec"],
-    ["last_update_ts", report.tokenLastUpdateTs, "Unix timestamp of when the token was successfully updated, in microsec"],
-    ["next_update_ts", report.tokenNextUpdateTs, "Unix timestamp of when the token must be updated next time, in microsec"],
+    [
+      "last_update_ts",
+      report.tokenLastUpdateTs,
+      "Unix timestamp of when the token was successfully updated, in microsec",
+    ],
+    [
+      "next_update_ts",
+      report.tokenNextUpdateTs,
+      "Unix timestamp of when the token must be updated next time, in microsec",
+    ],
   ];
   for (const [name, seconds, description] of times) {
-    if (seconds) metrics.push({ name: `luci/machine_tokend/${name}`, description, units: "us", value: seconds * 1_000_000 });
+    if (seconds)
+      metrics.push({
+        name: `luci/machine_tokend/${name}`,
+        description,
+        units: "us",
+        value: seconds * 1_000_000,
+      });
   }
   metrics.push(
     {

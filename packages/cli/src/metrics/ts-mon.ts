@@ -18,12 +18,19 @@ interface TsMonConfig {
  * the task target; other endpoints (ProdX over https) are not implemented and only log a warning.
  * Never fails the run: every problem is logged.
  */
-export async function pushTsMonMetrics(report: StatusReport, options: TsMonOptions, logger: Logger): Promise<void> {
+export async function pushTsMonMetrics(
+  report: StatusReport,
+  options: TsMonOptions,
+  logger: Logger,
+): Promise<void> {
   const config = await readTsMonConfig(options.configFile, logger);
   const endpoint = options.endpoint || config.endpoint || "";
   if (endpoint === "" || endpoint === "none") return;
   if (!endpoint.startsWith("file://")) {
-    logger.log("warning", `ts-mon endpoint ${JSON.stringify(endpoint)} is not supported (only file://PATH); metrics not sent`);
+    logger.log(
+      "warning",
+      `ts-mon endpoint ${JSON.stringify(endpoint)} is not supported (only file://PATH); metrics not sent`,
+    );
     return;
   }
   const path = endpoint.startsWith("file:///") ? fileURLToPath(endpoint) : endpoint.slice("file://".length);

@@ -1,0 +1,23 @@
+// Bundles the CLI into dist/bundle: one small chunk for the token-is-good path, the rest (Connect,
+// protobuf, the dev server) in chunks loaded only when a refresh or a subcommand needs them.
+// Startup cost is the product's cost on every machine, every ten minutes (see BENCHMARKS.md).
+import { build } from "esbuild";
+
+const here = new URL("..", import.meta.url).pathname;
+
+await build({
+  absWorkingDir: here,
+  entryPoints: { cli: "dist/cli.js" },
+  outdir: "dist/bundle",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  // yargs reads its locale files from its own folder, and @peculiar/x509 needs its reflect polyfill
+  // loaded as a package: both stay regular dependencies.
+  external: ["yargs", "yargs/*", "@peculiar/x509", "reflect-metadata"],
+  chunkNames: "chunks/[name]-[hash]",
+  legalComments: "none",
+  logLevel: "warning",
+});

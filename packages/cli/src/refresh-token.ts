@@ -1,0 +1,114 @@
+import { readFile } from "node:fs/promises";
+import {
+  createTokenMinterClient,
+  formatGoDuration,
+  MintTokenError,
+  makeTokenFile,
+  mintToken,
+  nextUpdateTime,
+  outcomeFromError,
+  type StatusReport,
+  TOKEND_VERSION,
+  type TokendState,
+  type X509Signer,
+} from "@luci-machine-tokend/core";
+import type { RunDeps } from "./run-tokend.js";
+import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
+import type { TokendOptions } from "./tokend-options.js";
+
+/** What the refresh needs from the run. */
+export interface RefreshInput {
+  options: TokendOptions;
+  deps: RunDeps;
+  report: StatusReport;
+  /** The run's overall deadline (start + -timeout). */
+  deadline: Date;
+  signer: X509Signer;
+  inputsDigest: string;
+}
+
+/**
+ * Mints a new token and saves it to the primary file and every copy (Go's run() from the RPC on):
+ * fills the report's outcome, service version, RPC duration and token times.
+ */
+export async function refreshToken(input: RefreshInput): Promise<void> {
+  const { options, deps, report, deadline, signer, inputsDigest } = input;
+  const { logger, now } = deps;
+  let extraCaPems: string[] | undefined;
+  try {
+    extraCaPems = options.caBundle ? [await readFile(options.caBundle, "utf8")] : undefined;
+  } catch (err) {
+    report.updateOutcome = "UNKNOWN_RPC_ERROR";
+    report.failureError = `-ca-bundle ${options.caBundle}: ${(err as Error).message}`;
+    logger.log("error", report.failureError);
+    return;
+  }
+  const client = (deps.createClient ?? createTokenMinterClient)(options.backend, {
+    protocol: options.protocol,
+    extraCaPems,
+    logger,
+  });
+  const rpcStarted = now();
+  let minted: Awaited<ReturnType<typeof mintToken>>;
+  try {
+    minted = await mintToken({
+      client,
+      signer,
+      deadline,
+      timeoutMs: options.timeoutMs,
+      signal: deps.signal,
+      jitter: deps.jitter,
+      now,
+      sleep: deps.sleep,
+      random: deps.random,
+      logger,
+    });
+  } catch (err) {
+    report.rpcDurationUs = microsSince(rpcStarted, now());
+    report.updateOutcome = outcomeFromError(err);
+    if (err instanceof MintTokenError && err.serviceVersion) report.serviceVersion = err.serviceVersion;
+    report.failureError = (err as Error).message;
+    logger.log("error", `Failed to call MintMachineToken - ${report.failureError}`);
+    return;
+  }
+  report.rpcDurationUs = microsSince(rpcStarted, now());
+  report.serviceVersion = minted.serviceVersion;
+
+  const mintedAt = now();
+  const schedule = nextUpdateTime(mintedAt, minted.expiry);
+  if (schedule.clamped) {
+    logger.log(
+      "warning",
+      `Token lifetime is too short (${formatGoDuration(minted.expiry.getTime() - mintedAt.getTime())}), assuming 5m0s`,
+    );
+  }
+  const token = makeTokenFile({
+    luciMachineToken: minted.token,
+    expiry: BigInt(Math.floor(minted.expiry.getTime() / 1000)),
+    lastUpdate: BigInt(Math.floor(mintedAt.getTime() / 1000)),
+    nextUpdate: schedule.nextUpdate,
+  });
+  const state: TokendState = { inputsDigest, version: TOKEND_VERSION };
+  const failure = await writeTokenFiles(
+    [options.tokenFile, ...options.tokenFileCopies],
+    token,
+    state,
+    options,
+    deps,
+  );
+  if (failure.error) {
+    report.updateOutcome = saveOutcome(failure.error);
+    report.failureError = (failure.error as Error).message;
+    return; // the report keeps the old token's times: the new one was not saved everywhere
+  }
+  logger.log(
+    "info",
+    `The token was updated; next update at ${new Date(Number(token.nextUpdate) * 1000).toISOString()}`,
+  );
+  setTokenTimes(report, token);
+  report.updateOutcome = "UPDATE_SUCCESS";
+}
+
+function microsSince(start: Date, end: Date): number {
+  return Math.max(0, Math.floor((end.getTime() - start.getTime()) * 1000));
+}

@@ -1,0 +1,277 @@
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  calcDigest,
+  ErrorCode,
+  type Logger,
+  readTokenFile,
+  statusReportToJson,
+  tokendDigestInputs,
+} from "@luci-machine-tokend/core";
+import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
+import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
+import { createFakeMinter, type FakeMinter, tokenReply } from "./testing/fake-minter.js";
+import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
+
+const START = new Date(1422936306_500); // 2015-02-03T04:05:06.5Z
+const HOUR = 3_600_000;
+const BACKEND = "127.0.0.1:1";
+
+let pki: TestPki;
+let fx: TokendFixture;
+let clock: FakeClock;
+let minter: FakeMinter;
+let logs: string[];
+
+beforeAll(async () => {
+  pki = await createTestPki({ fqdn: "bot-1.example.com", now: START });
+});
+
+beforeEach(async () => {
+  fx = await createTokendFixture(pki);
+  clock = createFakeClock(START);
+  logs = [];
+  let n = 0;
+  minter = createFakeMinter(() => tokenReply(`token-${++n}`, new Date(clock.now().getTime() + HOUR)));
+});
+
+afterEach(() => fx.cleanup());
+
+function deps(extra: Partial<TokendDeps> = {}): TokendDeps {
+  const logger: Logger = { log: (level, m) => logs.push(`${level}: ${m}`) };
+  return {
+    now: clock.now,
+    sleep: clock.sleep,
+    jitter: false,
+    logger,
+    createClient: () => minter.client,
+    ...extra,
+  };
+}
+
+async function digest(backend = BACKEND): Promise<string> {
+  const [keyPem, certPem] = await Promise.all([readFile(fx.keyPath), readFile(fx.certPath)]);
+  return calcDigest(tokendDigestInputs({ backend, certPem, keyPem }));
+}
+
+describe("runTokend: LUCI's main_test scenarios with exact values", () => {
+  it("mints a new token and writes Go's file and status", async () => {
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(exitCodeOf(report)).toBe(0);
+    expect(report).toMatchObject({
+      tokendVersion: "1.3",
+      serviceVersion: "unit-tests/mocked-ver",
+      startedTs: 1422936306,
+      updateOutcome: "UPDATE_SUCCESS",
+      updateReason: "NEW_TOKEN",
+      tokenLastUpdateTs: 1422936306,
+      tokenNextUpdateTs: 1422936306 + 1800,
+      tokenExpiryTs: 1422936306 + 3600,
+    });
+    expect(report.failureError).toBeUndefined();
+    const state = Buffer.from(JSON.stringify({ InputsDigest: await digest(), Version: "1.3" })).toString(
+      "base64",
+    );
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(
+      [
+        "{",
+        '  "luci_machine_token": "token-1",',
+        '  "expiry": "1422939906",',
+        '  "last_update": "1422936306",',
+        '  "next_update": "1422938106",',
+        `  "tokend_state": "${state}"`,
+        "}",
+      ].join("\n"),
+    );
+    const [req] = minter.requests;
+    expect(req?.issuedAt?.seconds).toBe(1422936306n);
+    expect(req?.issuedAt?.nanos).toBe(500_000_000);
+    expect(req?.tokenType).toBe(2);
+    expect(req?.signatureAlgorithm).toBe(1);
+    expect(Buffer.from(req?.certificate ?? []).equals(Buffer.from(pki.certDer))).toBe(true);
+  });
+
+  it("then finds the token good, restores a missing copy, and refreshes on -force-refresh", async () => {
+    const copies = ["-token-file-copy", fx.path("copy1.json"), "-token-file-copy", fx.path("copy2.json")];
+    await runTokend(fx.options(BACKEND, ...copies), deps());
+    const first = await readFile(fx.tokenPath, "utf8");
+    expect(await readFile(fx.path("copy2.json"), "utf8")).toBe(first);
+
+    clock.advance(60_000);
+    const good = await runTokend(fx.options(BACKEND, ...copies), deps());
+    expect(good).toMatchObject({ updateOutcome: "TOKEN_IS_GOOD", updateReason: "TOKEN_IS_GOOD" });
+    expect(good.rpcDurationUs).toBeUndefined();
+    expect(minter.requests).toHaveLength(1);
+
+    await rm(fx.path("copy2.json"));
+    const copied = await runTokend(fx.options(BACKEND, ...copies), deps());
+    expect(copied).toMatchObject({ updateOutcome: "TOKEN_IS_GOOD", updateReason: "MISSING_TOKEN_COPY" });
+    expect(await readFile(fx.path("copy2.json"), "utf8")).toBe(first);
+    expect(minter.requests).toHaveLength(1);
+
+    const forced = await runTokend(fx.options(BACKEND, ...copies, "-force-refresh"), deps());
+    expect(forced).toMatchObject({ updateOutcome: "UPDATE_SUCCESS", updateReason: "FORCE_REFRESH" });
+    for (const f of ["token.json", "copy1.json", "copy2.json"]) {
+      expect((await readTokenFile(fx.path(f))).token?.luciMachineToken).toBe("token-2");
+    }
+  });
+
+  it("refreshes when now is strictly after next_update, not at it", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    clock.set(new Date(1422938106_000));
+    expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("TOKEN_IS_GOOD");
+    clock.set(new Date(1422938106_001));
+    expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("TOKEN_EXPIRES");
+  });
+
+  it("refreshes on a new backend spelling or a changed key file (PARAMS_CHANGE)", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    expect((await runTokend(fx.options("127.0.0.1:01"), deps())).updateReason).toBe("PARAMS_CHANGE");
+    await writeFile(fx.certPath, `${pki.certPem}\n`);
+    expect((await runTokend(fx.options("127.0.0.1:01"), deps())).updateReason).toBe("PARAMS_CHANGE");
+    expect(minter.requests).toHaveLength(3);
+  });
+
+  it("treats a corrupt or foreign-keyed token file as absent (NEW_TOKEN)", async () => {
+    await writeFile(fx.tokenPath, '{"luci_machine_token":"x","next_update":"99999999999","extra":1}');
+    expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("NEW_TOKEN");
+    await writeFile(fx.tokenPath, "\u0000garbage");
+    expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("NEW_TOKEN");
+  });
+});
+
+describe("runTokend: failures", () => {
+  it("fails with CANT_READ_KEY even when the token is fresh", async () => {
+    expect((await runTokend(fx.options(BACKEND), deps())).updateOutcome).toBe("UPDATE_SUCCESS");
+    await writeFile(fx.keyPath, "not a key");
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(report).toMatchObject({ updateOutcome: "CANT_READ_KEY", updateReason: "PARAMS_CHANGE" });
+    expect(report.failureError).toBe(`${fx.keyPath}: not a valid private key PEM`);
+    expect(report.tokenExpiryTs).toBe(1422936306 + 3600);
+    expect(exitCodeOf(report)).toBe(1);
+    await rm(fx.tokenPath);
+    expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("NEW_TOKEN");
+  });
+
+  it("clamps a short lifetime to 5 minutes but keeps the server's expiry", async () => {
+    minter = createFakeMinter(() => tokenReply("short", new Date(clock.now().getTime() + 60_000)));
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(report).toMatchObject({ updateOutcome: "UPDATE_SUCCESS", tokenNextUpdateTs: 1422936306 + 150 });
+    expect(report.tokenExpiryTs).toBe(1422936306 + 60);
+    expect(logs.some((l) => l.startsWith("warning: Token lifetime is too short"))).toBe(true);
+  });
+
+  it("reports a logic error with its LUCI name and the service version, without retrying", async () => {
+    minter = createFakeMinter(() => ({
+      errorCode: ErrorCode.BAD_TIMESTAMP,
+      errorMessage: "issued_at timestamp is not within acceptable range, check your clock",
+      serviceVersion: "unit-tests/mocked-ver",
+    }));
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(report).toMatchObject({
+      updateOutcome: "MINT_TOKEN_ERROR_BAD_TIMESTAMP",
+      updateReason: "NEW_TOKEN",
+      serviceVersion: "unit-tests/mocked-ver",
+      failureError:
+        "token server error BAD_TIMESTAMP - issued_at timestamp is not within acceptable range, check your clock",
+    });
+    expect(minter.requests).toHaveLength(1);
+  });
+
+  it("reports MALFORMED_RESPONSE for a token_response without a token", async () => {
+    minter = createFakeMinter(() => ({ serviceVersion: "v", tokenResponse: { serviceVersion: "v" } }));
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(report).toMatchObject({
+      updateOutcome: "MALFORMED_RESPONSE",
+      failureError: "bad response, empty luci_machine_token field",
+    });
+  });
+
+  it("retries an outage until -timeout and reports GRPC_ERROR_4, keeping the old token", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    const before = await readFile(fx.tokenPath, "utf8");
+    minter = createFakeMinter(() => new ConnectError("down", Code.Unavailable));
+    const report = await runTokend(fx.options(BACKEND, "-timeout", "10s", "-force-refresh"), deps());
+    expect(report.updateOutcome).toBe("GRPC_ERROR_4");
+    expect(report.failureError).toBe(
+      "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded",
+    );
+    // Go's schedule until the 10 s deadline: 200+300+450+675+1012.5+1518.75+2278.125 ms, then what is left.
+    expect(clock.sleeps.slice(0, 7)).toEqual([200, 300, 450, 675, 1012.5, 1518.75, 2278.125]);
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeCloseTo(10_000, 6);
+    expect(report.rpcDurationUs).toBe(10_000_000);
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+    expect(report.tokenExpiryTs).toBe(1422936306 + 3600);
+  });
+
+  it("with -timeout 0 fails a needed refresh without a request, but passes a good token", async () => {
+    const report = await runTokend(fx.options(BACKEND, "-timeout", "0"), deps());
+    expect(report.updateOutcome).toBe("GRPC_ERROR_4");
+    expect(minter.requests).toHaveLength(0);
+    await runTokend(fx.options(BACKEND), deps());
+    expect((await runTokend(fx.options(BACKEND, "-timeout", "0"), deps())).updateOutcome).toBe(
+      "TOKEN_IS_GOOD",
+    );
+  });
+
+  it("reports GRPC_ERROR_1 when cancelled during the RPC", async () => {
+    const controller = new AbortController();
+    minter = createFakeMinter(() => {
+      controller.abort(new Error("SIGTERM"));
+      return new ConnectError("operation was aborted", Code.Canceled);
+    });
+    const report = await runTokend(fx.options(BACKEND), deps({ signal: controller.signal }));
+    expect(report.updateOutcome).toBe("GRPC_ERROR_1");
+    expect(report.failureError).toContain("prpc: call canceled");
+  });
+
+  it("keeps the old token when the primary write fails, still tries the copies, names the error", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    const before = await readFile(fx.tokenPath, "utf8");
+    const denied = Object.assign(new Error("EACCES: permission denied, rename"), { code: "EACCES" });
+    const renames: string[] = [];
+    const report = await runTokend(
+      fx.options(BACKEND, "-force-refresh", "-token-file-copy", fx.path("copy.json")),
+      deps({
+        atomicFs: {
+          rename: async (from, to) => {
+            renames.push(to);
+            if (to === fx.tokenPath) throw denied;
+            const { rename } = await import("node:fs/promises");
+            await rename(from, to);
+          },
+        },
+      }),
+    );
+    expect(report.updateOutcome).toBe("SAVE_TOKEN_PERM_ERROR");
+    expect(report.failureError).toBe("EACCES: permission denied, rename");
+    expect(report.tokenExpiryTs).toBe(1422936306 + 3600);
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+    expect((await readTokenFile(fx.path("copy.json"))).token?.luciMachineToken).toBe("token-2");
+    expect(renames.filter((p) => p === fx.tokenPath)).toHaveLength(21); // retried for 10 s
+    expect((await readdir(fx.dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("fills failure_error when a copy of a good token cannot be written (Go leaves it empty)", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    const report = await runTokend(
+      fx.options(BACKEND, "-token-file-copy", fx.path("missing-dir/copy.json")),
+      deps(),
+    );
+    expect(report).toMatchObject({
+      updateOutcome: "UNKNOWN_SAVE_TOKEN_ERROR",
+      updateReason: "MISSING_TOKEN_COPY",
+    });
+    expect(report.failureError).toMatch(/ENOENT/);
+    expect(exitCodeOf(report)).toBe(1);
+  });
+
+  it("never puts the token or key into the status report", async () => {
+    const report = await runTokend(fx.options(BACKEND), deps());
+    const json = statusReportToJson(report);
+    expect(json).not.toContain("token-1");
+    expect(json).not.toContain("PRIVATE KEY");
+  });
+});
