@@ -1,15 +1,16 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, file: string) => fileURLToPath(new URL(`./packages/${pkg}/src/${file}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, not dist (child-process CLI tests use the built bin).
-    alias: {
-      "@luci-machine-tokend/core": src("core"),
-      "@luci-machine-tokend/dev-server": src("dev-server"),
-    },
+    alias: [
+      { find: /^@luci-machine-tokend\/core$/, replacement: src("core", "index") },
+      { find: /^@luci-machine-tokend\/core\/offline$/, replacement: src("core", "offline") },
+      { find: /^@luci-machine-tokend\/dev-server$/, replacement: src("dev-server", "index") },
+    ],
   },
   test: {
     include: ["packages/*/src/**/*.test.ts"],

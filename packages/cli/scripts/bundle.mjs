@@ -1,9 +1,12 @@
 // Bundles the CLI into dist/bundle: one small chunk for the token-is-good path, the rest (Connect,
 // protobuf, the dev server) in chunks loaded only when a refresh or a subcommand needs them.
 // Startup cost is the product's cost on every machine, every ten minutes (see BENCHMARKS.md).
+import { rm } from "node:fs/promises";
 import { build } from "esbuild";
 
 const here = new URL("..", import.meta.url).pathname;
+
+await rm(new URL("../dist/bundle", import.meta.url), { recursive: true, force: true });
 
 await build({
   absWorkingDir: here,

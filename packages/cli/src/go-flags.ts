@@ -1,4 +1,4 @@
-import { parseGoDuration } from "@luci-machine-tokend/core";
+import { parseGoDuration } from "@luci-machine-tokend/core/offline";
 import { FLAGS, type FlagSpec } from "./flags.js";
 
 /** Parsed flag values by name: strings, booleans, milliseconds, numbers or string lists. */

@@ -1,4 +1,4 @@
-import { type Logger, systemNow } from "@luci-machine-tokend/core";
+import { type Logger, systemNow } from "@luci-machine-tokend/core/offline";
 import { parseGoFlags } from "./go-flags.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";

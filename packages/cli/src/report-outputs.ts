@@ -3,7 +3,7 @@ import {
   type StatusReport,
   statusReportToJson,
   writeFileAtomic,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/offline";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
 import type { TokendOptions } from "./tokend-options.js";

@@ -1,4 +1,4 @@
-import type { Logger, LogLevel } from "@luci-machine-tokend/core";
+import type { Logger, LogLevel } from "@luci-machine-tokend/core/offline";
 
 /** A logger that keeps every line for the status file's `log_dump` and forwards it to a sink. */
 export interface RunLogger extends Logger {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-tokend/core";
 import {
   type AtomicWriteFs,
   calcDigest,
@@ -14,12 +15,10 @@ import {
   TOKEND_VERSION,
   type TokendState,
   type TokenFile,
-  type TokenMinterClient,
-  type TokenMinterClientOptions,
   tokendDigestInputs,
   type UpdateOutcome,
   type X509Signer,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/offline";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";

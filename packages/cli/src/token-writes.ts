@@ -5,7 +5,7 @@ import {
   type TokenFile,
   type UpdateOutcome,
   writeTokenFile,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/offline";
 import type { RunDeps } from "./run-tokend.js";
 import type { TokendOptions } from "./tokend-options.js";
 

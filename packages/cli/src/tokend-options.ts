@@ -1,4 +1,4 @@
-import { PROTOCOLS, type Protocol } from "@luci-machine-tokend/core";
+import { PROTOCOLS, type Protocol } from "@luci-machine-tokend/core/offline";
 import { REQUIRED_FLAGS } from "./flags.js";
 import type { FlagValues } from "./go-flags.js";
 

@@ -20,6 +20,7 @@ export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
 export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { type DecodedMachineToken, decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
 export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
 export {
   errorCodeName,
@@ -48,6 +49,7 @@ export { isResponseTooBig, ResponseTooBigError } from "./protocol-prpc/response-
 export { decodePrpcTimeout, encodePrpcTimeout, type ParsedPrpcTimeout } from "./protocol-prpc/timeout.js";
 export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/transport.js";
 export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
+export { PROTOCOLS, type Protocol } from "./protocols.js";
 export {
   MAX_TOKEN_FILE_BYTES,
   type ReadTokenFileOptions,
@@ -67,8 +69,6 @@ export {
   backendBaseUrl,
   createTokenMinterClient,
   createTokenMinterTransport,
-  PROTOCOLS,
-  type Protocol,
   type TokenMinterClientOptions,
 } from "./token-minter-client.js";
 export {
@@ -78,6 +78,12 @@ export {
   TOKEND_VERSION,
   type TokendState,
 } from "./tokend-state.js";
+export {
+  MachineTokenVerifyError,
+  type SigningCertificates,
+  type VerifyMachineTokenOptions,
+  verifyMachineToken,
+} from "./verify-machine-token.js";
 export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
 export {
   createX509Signer,
@@ -86,10 +92,3 @@ export {
   type X509Signer,
   type X509SignerOptions,
 } from "./x509-signer.js";
-export { type DecodedMachineToken, decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
-export {
-  MachineTokenVerifyError,
-  type SigningCertificates,
-  type VerifyMachineTokenOptions,
-  verifyMachineToken,
-} from "./verify-machine-token.js";

@@ -1,6 +1,5 @@
-import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { type TokenFile, TokenFileSchema } from "./gen/tokenserver/token_file_pb.js";
-import { oneLine } from "./one-line.js";
+import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import { newTokenFile, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
 
 const encoder = new TextEncoder();
@@ -15,7 +14,7 @@ export interface TokenFileInit {
 
 /** Builds a TokenFile message from the fields tokend writes. */
 export function makeTokenFile(init: TokenFileInit): TokenFile {
-  return create(TokenFileSchema, init);
+  return newTokenFile(init);
 }
 
 /**
@@ -24,11 +23,8 @@ export function makeTokenFile(init: TokenFileInit): TokenFile {
  * padded standard base64 of the state JSON. Zero fields are left out.
  */
 export function encodeTokenFile(token: TokenFile, state: TokendState | undefined): Uint8Array {
-  const withState = create(TokenFileSchema, {
-    ...token,
-    tokendState: state ? encodeTokendState(state) : new Uint8Array(),
-  });
-  return encoder.encode(toJsonString(TokenFileSchema, withState, { prettySpaces: 2 }));
+  const withState = { ...token, tokendState: state ? encodeTokendState(state) : new Uint8Array() };
+  return encoder.encode(tokenFileToJson(withState));
 }
 
 /** A parsed token file: the token and, when `tokend_state` decodes, the state; or the parse error. */
@@ -48,14 +44,15 @@ export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
   } catch {
     return { error: "invalid UTF-8" };
   }
-  const duplicate = findDuplicateTopLevelKey(text);
-  if (duplicate !== undefined) return { error: `duplicate field ${JSON.stringify(duplicate)}` };
-  let token: TokenFile;
+  let json: unknown;
   try {
-    token = fromJsonString(TokenFileSchema, text);
+    json = JSON.parse(text);
   } catch (e) {
-    return { error: oneLine((e as Error).message) };
+    return { error: (e as Error).message };
   }
+  const parsed = tokenFileFromJson(json, findDuplicateTopLevelKey(text));
+  if (parsed.error !== undefined) return { error: parsed.error };
+  const token = parsed.token;
   const decoded = decodeTokendState(token.tokendState);
   return decoded.state ? { token, state: decoded.state } : { token, stateError: decoded.error };
 }
@@ -65,13 +62,7 @@ export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
  * The token file is one flat object, so checking its top-level keys is enough.
  */
 function findDuplicateTopLevelKey(text: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  } catch {
-    return undefined; // the schema parser reports the syntax error
-  }
-  // The text is valid JSON, so a plain scan that skips strings and tracks nesting is exact.
+  // Called on valid JSON only, so a plain scan that skips strings and tracks nesting is exact.
   const seen = new Set<string>();
   let depth = 0;
   let expectKey = false;

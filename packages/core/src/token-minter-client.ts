@@ -11,12 +11,7 @@ import {
 import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import type { Logger } from "./logger.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
-
-/** Wire protocols a TokenMinter client can speak. The LUCI Token Server on App Engine speaks only pRPC. */
-export const PROTOCOLS = ["prpc", "connect", "grpc", "grpc-web"] as const;
-
-/** One of {@link PROTOCOLS}. */
-export type Protocol = (typeof PROTOCOLS)[number];
+import type { Protocol } from "./protocols.js";
 
 /** Options of {@link createTokenMinterClient}. */
 export interface TokenMinterClientOptions {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
-import { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
+import type { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { oneLine } from "./one-line.js";
 import { decodePemBlocks } from "./pem.js";
 import { readCapped } from "./read-token-file.js";
@@ -49,6 +49,12 @@ export class KeyLoadError extends Error {
 }
 
 const MAX_PEM_BYTES = 1 << 20;
+
+/**
+ * SignatureAlgorithm.SHA256_RSA_ALGO. Spelled out so loading a key needs no protobuf runtime
+ * (x509-signer.test.ts checks it against the generated enum).
+ */
+export const SHA256_RSA_ALGO = 1 as SignatureAlgorithm.SHA256_RSA_ALGO;
 const KEY_TYPES = new Set(["RSA PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]);
 
 /**
@@ -81,7 +87,7 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
     );
   }
   return {
-    algorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
+    algorithm: SHA256_RSA_ALGO,
     certificateDer: new Uint8Array(certificate.raw),
     certificate,
     keyPem,

@@ -1,4 +1,4 @@
-import type { StatusReport } from "@luci-machine-tokend/core";
+import type { StatusReport } from "@luci-machine-tokend/core/offline";
 
 /**
  * The run's gauges in Prometheus text format for node_exporter's textfile collector, named the

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type Logger, type StatusReport, writeFileAtomic } from "@luci-machine-tokend/core";
+import { type Logger, type StatusReport, writeFileAtomic } from "@luci-machine-tokend/core/offline";
 import type { TsMonOptions } from "../tokend-options.js";
 import { tokendMetrics } from "./tokend-metrics.js";
 
