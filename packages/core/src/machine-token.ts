@@ -1,5 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { type MachineTokenBody, MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "./gen/tokenserver/machine_token_pb.js";
+import {
+  type MachineTokenBody,
+  MachineTokenBodySchema,
+  MachineTokenEnvelopeSchema,
+} from "./gen/tokenserver/machine_token_pb.js";
 
 /** A machine token taken apart (nothing verified). */
 export interface DecodedMachineToken {
@@ -54,6 +58,8 @@ export function decodeMachineToken(token: string): DecodedMachineToken {
     signature,
     issuedAt: new Date(issuedMs),
     expiresAt: new Date(issuedMs + Number(body.lifetime) * 1000),
-    certSerialHex: Buffer.from(body.certSn).toString("hex").replace(/^0+(?=.)/, ""),
+    certSerialHex: Buffer.from(body.certSn)
+      .toString("hex")
+      .replace(/^0+(?=.)/, ""),
   };
 }

@@ -44,12 +44,15 @@ export function verifyMachineToken(token: string, options: VerifyMachineTokenOpt
     throw new MachineTokenVerifyError(`token expired at ${decoded.expiresAt.toISOString()}`);
   }
   const pem = certificateFor(options.certificates, decoded.keyId);
-  if (pem === undefined) throw new MachineTokenVerifyError(`no signing certificate for key ${JSON.stringify(decoded.keyId)}`);
+  if (pem === undefined)
+    throw new MachineTokenVerifyError(`no signing certificate for key ${JSON.stringify(decoded.keyId)}`);
   let ok: boolean;
   try {
     ok = verify("sha256", decoded.bodyBytes, new X509Certificate(pem).publicKey, decoded.signature);
   } catch (err) {
-    throw new MachineTokenVerifyError(`bad signing certificate for key ${decoded.keyId}: ${(err as Error).message}`);
+    throw new MachineTokenVerifyError(
+      `bad signing certificate for key ${decoded.keyId}: ${(err as Error).message}`,
+    );
   }
   if (!ok) throw new MachineTokenVerifyError("bad token signature");
   return decoded;
@@ -57,7 +60,8 @@ export function verifyMachineToken(token: string, options: VerifyMachineTokenOpt
 
 function certificateFor(certs: SigningCertificates, keyId: string): string | undefined {
   if (Array.isArray((certs as { certificates?: unknown }).certificates)) {
-    const list = (certs as { certificates: Array<{ key_name: string; x509_certificate_pem: string }> }).certificates;
+    const list = (certs as { certificates: Array<{ key_name: string; x509_certificate_pem: string }> })
+      .certificates;
     return list.find((c) => c.key_name === keyId)?.x509_certificate_pem;
   }
   const map = certs as Record<string, string>;
