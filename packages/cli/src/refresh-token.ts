@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
 import {
+  backendBaseUrl,
+  ConnectProxyAgent,
   createTokenMinterClient,
   formatGoDuration,
   MintTokenError,
@@ -7,9 +8,12 @@ import {
   mintToken,
   nextUpdateTime,
   outcomeFromError,
+  proxyForUrl,
   type StatusReport,
   TOKEND_VERSION,
   type TokendState,
+  type TokenMinterClient,
+  trustRootsFor,
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import type { RunDeps } from "./run-tokend.js";
@@ -34,20 +38,15 @@ export interface RefreshInput {
 export async function refreshToken(input: RefreshInput): Promise<void> {
   const { options, deps, report, deadline, signer, inputsDigest } = input;
   const { logger, now } = deps;
-  let extraCaPems: string[] | undefined;
+  let client: TokenMinterClient;
   try {
-    extraCaPems = options.caBundle ? [await readFile(options.caBundle, "utf8")] : undefined;
+    client = await createClient(options, deps);
   } catch (err) {
     report.updateOutcome = "UNKNOWN_RPC_ERROR";
-    report.failureError = `-ca-bundle ${options.caBundle}: ${(err as Error).message}`;
+    report.failureError = (err as Error).message;
     logger.log("error", report.failureError);
     return;
   }
-  const client = (deps.createClient ?? createTokenMinterClient)(options.backend, {
-    protocol: options.protocol,
-    extraCaPems,
-    logger,
-  });
   const rpcStarted = now();
   let minted: Awaited<ReturnType<typeof mintToken>>;
   try {
@@ -69,6 +68,12 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
     if (err instanceof MintTokenError && err.serviceVersion) report.serviceVersion = err.serviceVersion;
     report.failureError = (err as Error).message;
     logger.log("error", `Failed to call MintMachineToken - ${report.failureError}`);
+    if (report.updateOutcome === "MINT_TOKEN_ERROR_BAD_TIMESTAMP") {
+      logger.log(
+        "error",
+        "The token server and this machine disagree on the time by over 10 minutes: check the clock (NTP)",
+      );
+    }
     return;
   }
   report.rpcDurationUs = microsSince(rpcStarted, now());
@@ -111,4 +116,18 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
 
 function microsSince(start: Date, end: Date): number {
   return Math.max(0, Math.floor((end.getTime() - start.getTime()) * 1000));
+}
+
+/** The TokenMinter client: extra trust roots and an HTTPS_PROXY tunnel when the environment asks. */
+async function createClient(options: TokendOptions, deps: RunDeps): Promise<TokenMinterClient> {
+  const extraCaPems = await trustRootsFor({ caBundle: options.caBundle });
+  const proxy = proxyForUrl(new URL(backendBaseUrl(options.backend)));
+  if (proxy) deps.logger.log("debug", `Using the proxy ${proxy.host} for ${options.backend}`);
+  const agent = proxy ? new ConnectProxyAgent(proxy, { ca: extraCaPems }) : undefined;
+  return (deps.createClient ?? createTokenMinterClient)(options.backend, {
+    protocol: options.protocol,
+    extraCaPems,
+    agent,
+    logger: deps.logger,
+  });
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-tokend/core";
 import {
   type AtomicWriteFs,
+  acquireRunLock,
   calcDigest,
   createX509Signer,
   decideUpdateReason,
@@ -9,6 +10,7 @@ import {
   type Now,
   type Random,
   readTokenFile,
+  removeStaleTempFiles,
   type Sleep,
   type StatusReport,
   systemNow,
@@ -19,6 +21,7 @@ import {
   type UpdateOutcome,
   type X509Signer,
 } from "@luci-machine-tokend/core/offline";
+import { warnIfKeyIsExposed } from "./key-permissions.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -64,9 +67,20 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     startedTs: Math.floor(started.getTime() / 1000),
     logDump: "",
   };
+  const runDeps: RunDeps = { ...deps, now, logger };
+  const lock = await acquireRunLock(options.tokenFile, {
+    deadline,
+    signal: deps.signal,
+    now,
+    sleep: deps.sleep,
+    logger,
+    staleAfterMs: Math.max(10 * 60_000, 3 * options.timeoutMs),
+  });
   try {
-    await run(options, { ...deps, now, logger }, report, deadline);
+    await removeLeftovers(options, runDeps);
+    await run(options, runDeps, report, deadline);
   } finally {
+    await lock?.release();
     report.totalDurationUs = Math.max(0, Math.floor((now().getTime() - started.getTime()) * 1000));
     report.logDump = logger.dump();
   }
@@ -100,6 +114,7 @@ async function run(
     return;
   }
 
+  await warnIfKeyIsExposed(options.pkeyPem, logger);
   const inputsDigest = calcDigest(
     tokendDigestInputs({ backend: options.backend, certPem: signer.certPem, keyPem: signer.keyPem }),
   );
@@ -143,6 +158,13 @@ async function syncCopies(
     result.written ? "The token is good; missing copies were written" : "The token is good",
   );
   report.updateOutcome = "TOKEN_IS_GOOD";
+}
+
+/** Temp files of token writes that a killed run left behind (ours by name, their process gone). */
+async function removeLeftovers(options: TokendOptions, deps: RunDeps): Promise<void> {
+  for (const path of [options.tokenFile, ...options.tokenFileCopies]) {
+    await removeStaleTempFiles(path, { now: deps.now(), logger: deps.logger });
+  }
 }
 
 async function readPassphrase(path: string): Promise<string> {

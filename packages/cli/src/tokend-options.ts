@@ -1,4 +1,4 @@
-import { PROTOCOLS, type Protocol } from "@luci-machine-tokend/core/offline";
+import { backendBaseUrl, PROTOCOLS, type Protocol } from "@luci-machine-tokend/core/offline";
 import { REQUIRED_FLAGS } from "./flags.js";
 import type { FlagValues } from "./go-flags.js";
 
@@ -46,6 +46,11 @@ export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult 
   const str = (name: string) => values.get(name) as string | undefined;
   for (const name of REQUIRED_FLAGS) {
     if (!str(name)) return { error: `-${name} is required` };
+  }
+  try {
+    backendBaseUrl(str("backend") ?? "");
+  } catch (_err) {
+    return { error: `invalid value "${str("backend")}" for flag -backend: expecting host[:port]` };
   }
   const protocol = str("protocol") ?? "prpc";
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {

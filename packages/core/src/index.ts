@@ -10,6 +10,7 @@ export {
   nodeAtomicWriteFs,
   writeFileAtomic,
 } from "./atomic-write.js";
+export { backendBaseUrl } from "./backend-url.js";
 export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
 export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
@@ -28,6 +29,9 @@ export {
   type MintTokenErrorInit,
   type MintTokenErrorKind,
 } from "./mint-token-error.js";
+export { ConnectProxyAgent } from "./net/connect-proxy-agent.js";
+export { type ProxyEnv, proxyForUrl } from "./net/proxy-from-env.js";
+export { type TrustRootSources, trustRootsFor } from "./net/trust-roots.js";
 export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { outcomeFromError } from "./outcome-from-error.js";
@@ -57,6 +61,8 @@ export {
   readCapped,
   readTokenFile,
 } from "./read-token-file.js";
+export { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export {
   encodeTokenFile,
@@ -66,7 +72,6 @@ export {
   type TokenFileInit,
 } from "./token-file.js";
 export {
-  backendBaseUrl,
   createTokenMinterClient,
   createTokenMinterTransport,
   type TokenMinterClientOptions,

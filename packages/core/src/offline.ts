@@ -7,6 +7,7 @@
  */
 
 export { type AtomicWriteFs, type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
+export { backendBaseUrl } from "./backend-url.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
 export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
@@ -17,6 +18,8 @@ export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
 export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
+export { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export { encodeTokenFile, makeTokenFile, parseTokenFile } from "./token-file.js";
 export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";

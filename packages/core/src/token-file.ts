@@ -48,7 +48,7 @@ export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { error: (e as Error).message };
+    return { error: jsonSyntaxError(e) };
   }
   const parsed = tokenFileFromJson(json, findDuplicateTopLevelKey(text));
   if (parsed.error !== undefined) return { error: parsed.error };
@@ -88,4 +88,15 @@ function findDuplicateTopLevelKey(text: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * V8's JSON.parse messages quote the text around the problem, which may be part of a token: keep
+ * only the position.
+ */
+function jsonSyntaxError(err: unknown): string {
+  const message = String((err as Error).message ?? err);
+  if (message.startsWith("Unexpected end of JSON input")) return "unexpected end of JSON input";
+  const position = /position (\d+)/.exec(message)?.[1];
+  return position === undefined ? "invalid JSON" : `invalid JSON at position ${position}`;
 }

@@ -1,0 +1,61 @@
+import { readdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { isTempFileOf } from "./atomic-write.js";
+import { type Logger, silentLogger } from "./logger.js";
+
+/** Options of {@link removeStaleTempFiles}. */
+export interface StaleTempFileOptions {
+  /** The current time, to judge age. */
+  now: Date;
+  /** Temp files older than this are stale whatever their pid says. Default 10 minutes. */
+  maxAgeMs?: number;
+  /** True when a process id belongs to a running process. Default: `process.kill(pid, 0)`. */
+  isAlive?: (pid: number) => boolean;
+  logger?: Logger;
+}
+
+/**
+ * Removes temp files that an atomic write of `path` left behind when its process was killed:
+ * only files named like ours (`<name>.<pid>_<n>_<nanos>.tmp`, also Go tokend's pattern) whose
+ * process is gone or that are older than `maxAgeMs`. Returns the removed paths; never throws.
+ */
+export async function removeStaleTempFiles(path: string, options: StaleTempFileOptions): Promise<string[]> {
+  const logger = options.logger ?? silentLogger;
+  const isAlive = options.isAlive ?? processIsAlive;
+  const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!isTempFileOf(path, name)) continue;
+    const pid = Number(/\.(\d+)_\d+_\d+\.tmp$/.exec(name)?.[1]);
+    const full = join(dir, name);
+    try {
+      const age = options.now.getTime() - (await stat(full)).mtimeMs;
+      if ((pid !== process.pid && !isAlive(pid)) || age > maxAgeMs) {
+        await unlink(full);
+        removed.push(full);
+        logger.log("info", `Removed a temp file left by an interrupted run: ${basename(full)}`);
+      }
+    } catch {
+      // Gone already, or not ours to remove: leave it.
+    }
+  }
+  return removed;
+}
+
+/** `kill(pid, 0)`: ESRCH means no such process; EPERM means it exists under another user. */
+export function processIsAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
