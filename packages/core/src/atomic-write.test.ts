@@ -1,0 +1,214 @@
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isTempFileOf, nodeAtomicWriteFs, tempPathFor, writeFileAtomic } from "./atomic-write.js";
+import { createFakeClock } from "./testing/fake-clock.js";
+import { fsError } from "./testing/fs-faults.js";
+import { recordingLogger } from "./testing/recording-logger.js";
+import { makeTempDir } from "./testing/temp-dir.js";
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+beforeEach(async () => {
+  tmp = await makeTempDir();
+});
+afterEach(() => tmp.remove());
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** Renames that fail with `codes` in turn, then do the real rename. */
+function failingRenames(codes: string[]) {
+  const calls: Array<[string, string]> = [];
+  let i = 0;
+  return {
+    calls,
+    rename: async (from: string, to: string) => {
+      calls.push([from, to]);
+      const code = codes[i++];
+      if (code !== undefined) throw fsError(code);
+      await nodeAtomicWriteFs.rename(from, to);
+    },
+  };
+}
+
+async function expectOnlyFile(path: string, content: string) {
+  expect(await readdir(dirname(path))).toEqual([basename(path)]);
+  expect(await readFile(path, "utf8")).toBe(content);
+}
+
+describe("writeFileAtomic", () => {
+  it("creates a new file with the content and mode 0644 (before the umask)", async () => {
+    const path = tmp.path("f.json");
+    await writeFileAtomic(path, bytes("new"));
+    await expectOnlyFile(path, "new");
+    const umask = process.umask();
+    expect((await stat(path)).mode & 0o777).toBe(0o644 & ~umask);
+  });
+
+  it("honours the mode option, also when replacing a file with another mode", async () => {
+    const path = tmp.path("f.json");
+    await writeFile(path, "old", { mode: 0o644 });
+    await writeFileAtomic(path, bytes("new"), { mode: 0o600 });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await writeFileAtomic(path, bytes("newer"), { mode: 0o640 });
+    expect((await stat(path)).mode & 0o777).toBe(0o640 & ~process.umask());
+  });
+
+  it("replaces the file through a temp file in the same directory, then syncs the directory", async () => {
+    const path = tmp.path("f.json");
+    await writeFile(path, "old");
+    const created: string[] = [];
+    const synced: string[] = [];
+    const renames = failingRenames([]);
+    await writeFileAtomic(path, bytes("new"), {
+      fs: {
+        writeNewFile: async (p, data, mode) => {
+          created.push(p);
+          expect(await readFile(path, "utf8")).toBe("old"); // not touched yet
+          await nodeAtomicWriteFs.writeNewFile(p, data, mode);
+        },
+        rename: renames.rename,
+        syncDirectory: async (d) => {
+          synced.push(d);
+        },
+      },
+    });
+    expect(created).toHaveLength(1);
+    expect(dirname(created[0] ?? "")).toBe(tmp.dir);
+    expect(renames.calls).toEqual([[created[0], path]]);
+    expect(synced).toEqual([tmp.dir]);
+    await expectOnlyFile(path, "new");
+  });
+
+  it("names the temp file <path>.<pid>_<n>_<unix nanos>.tmp", async () => {
+    const path = tmp.path("token.json");
+    const clock = createFakeClock(Date.UTC(2015, 1, 3, 4, 5, 6, 789));
+    let temp = "";
+    await writeFileAtomic(path, bytes("x"), {
+      now: clock.now,
+      fs: {
+        writeNewFile: async (p, d, m) => {
+          temp = p;
+          await nodeAtomicWriteFs.writeNewFile(p, d, m);
+        },
+      },
+    });
+    const m = /^(.*)\.(\d+)_(\d+)_(\d+)\.tmp$/.exec(temp);
+    expect(m?.[1]).toBe(path);
+    expect(Number(m?.[2])).toBe(process.pid);
+    expect(BigInt(m?.[4] ?? "0")).toBe(BigInt(clock.ms()) * 1_000_000n);
+    expect(isTempFileOf(path, basename(temp))).toBe(true);
+  });
+
+  it("numbers temp files with a growing per-process counter", () => {
+    const now = new Date(0);
+    const counter = (p: string) => Number(/_(\d+)_\d+\.tmp$/.exec(p)?.[1]);
+    const a = counter(tempPathFor("/x/f", now));
+    const b = counter(tempPathFor("/x/f", now));
+    expect(a).toBeGreaterThanOrEqual(1);
+    expect(b).toBe(a + 1);
+  });
+
+  it("recognizes only temp files of the same path", () => {
+    expect(isTempFileOf("/d/token.json", "token.json.123_1_1422936306000000000.tmp")).toBe(true);
+    expect(isTempFileOf("/d/token.json", "token.json")).toBe(false);
+    expect(isTempFileOf("/d/token.json", "token.json.tmp")).toBe(false);
+    expect(isTempFileOf("/d/token.json", "token.json.123_1_x.tmp")).toBe(false);
+    expect(isTempFileOf("/d/token.json", "other.json.123_1_1.tmp")).toBe(false);
+    expect(isTempFileOf("/d/token.json", "token.json.copy.123_1_1.tmp")).toBe(false);
+  });
+
+  it("leaves the old file intact and no temp file when writing the temp file fails", async () => {
+    const path = tmp.path("f.json");
+    await writeFile(path, "old");
+    const failure = fsError("ENOSPC", "write");
+    await expect(
+      writeFileAtomic(path, bytes("new"), {
+        fs: {
+          // Creates the temp file, writes part of it, then fails like a full disk.
+          writeNewFile: async (p, _d, m) => {
+            await nodeAtomicWriteFs.writeNewFile(p, bytes("ne"), m);
+            throw failure;
+          },
+        },
+      }),
+    ).rejects.toBe(failure);
+    await expectOnlyFile(path, "old");
+  });
+
+  it("does not retry other rename errors; the old file stays and the temp file is removed", async () => {
+    const path = tmp.path("f.json");
+    await writeFile(path, "old");
+    const clock = createFakeClock();
+    const renames = failingRenames(["EXDEV"]);
+    await expect(
+      writeFileAtomic(path, bytes("new"), { fs: { rename: renames.rename }, sleep: clock.sleep }),
+    ).rejects.toMatchObject({ code: "EXDEV" });
+    expect(renames.calls).toHaveLength(1);
+    expect(clock.delays).toEqual([]);
+    await expectOnlyFile(path, "old");
+  });
+
+  it.each(["EACCES", "EPERM", "EBUSY"])(
+    "retries a rename refused with %s every 500 ms, then succeeds",
+    async (code) => {
+      const path = tmp.path("f.json");
+      await writeFile(path, "old");
+      const clock = createFakeClock();
+      const logger = recordingLogger();
+      const renames = failingRenames([code, code, code]);
+      await writeFileAtomic(path, bytes("new"), {
+        fs: { rename: renames.rename },
+        sleep: clock.sleep,
+        logger,
+      });
+      expect(renames.calls).toHaveLength(4);
+      expect(clock.delays).toEqual([500, 500, 500]);
+      expect(logger.at("warning")).toHaveLength(3);
+      expect(logger.at("warning")[0]).toBe(`Failed to replace "${path}" - ${code}: injected rename failure`);
+      await expectOnlyFile(path, "new");
+    },
+  );
+
+  it("gives up after 10 s of refused renames (20 waits of 500 ms), removing the temp file", async () => {
+    const path = tmp.path("f.json");
+    await writeFile(path, "old");
+    const clock = createFakeClock();
+    const renames = failingRenames(Array(100).fill("EACCES"));
+    await expect(
+      writeFileAtomic(path, bytes("new"), { fs: { rename: renames.rename }, sleep: clock.sleep }),
+    ).rejects.toMatchObject({ code: "EACCES" });
+    expect(clock.delays).toEqual(Array(20).fill(500));
+    expect(renames.calls).toHaveLength(21);
+    await expectOnlyFile(path, "old");
+  });
+
+  it("succeeds on the last rename attempt at 10 s", async () => {
+    const path = tmp.path("f.json");
+    const clock = createFakeClock();
+    const renames = failingRenames(Array(20).fill("EPERM"));
+    await writeFileAtomic(path, bytes("new"), { fs: { rename: renames.rename }, sleep: clock.sleep });
+    expect(clock.delays.reduce((a, b) => a + b, 0)).toBe(10_000);
+    await expectOnlyFile(path, "new");
+  });
+
+  it("honours renameRetryMs", async () => {
+    const path = tmp.path("f.json");
+    const clock = createFakeClock();
+    const renames = failingRenames(Array(100).fill("EBUSY"));
+    await expect(
+      writeFileAtomic(path, bytes("new"), {
+        fs: { rename: renames.rename },
+        sleep: clock.sleep,
+        renameRetryMs: 1000,
+      }),
+    ).rejects.toMatchObject({ code: "EBUSY" });
+    expect(clock.delays).toEqual([500, 500]);
+    expect(await readdir(tmp.dir)).toEqual([]);
+  });
+
+  it("fails without creating anything when the directory does not exist", async () => {
+    const path = tmp.path("missing/f.json");
+    await expect(writeFileAtomic(path, bytes("x"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readdir(tmp.dir)).toEqual([]);
+  });
+});

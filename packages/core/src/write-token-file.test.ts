@@ -1,0 +1,115 @@
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nodeAtomicWriteFs } from "./atomic-write.js";
+import { createFakeClock } from "./testing/fake-clock.js";
+import { fsError } from "./testing/fs-faults.js";
+import { makeTempDir } from "./testing/temp-dir.js";
+import { GO_TOKEN_FILE, GOLDEN_TOKEN, REFERENCE_DIGEST } from "./testing/vectors.js";
+import { makeTokenFile } from "./token-file.js";
+import { writeTokenFile } from "./write-token-file.js";
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+beforeEach(async () => {
+  tmp = await makeTempDir();
+});
+afterEach(() => tmp.remove());
+
+const token = () =>
+  makeTokenFile({
+    luciMachineToken: GOLDEN_TOKEN,
+    expiry: 1422939906n,
+    lastUpdate: 1422936306n,
+    nextUpdate: 1422938106n,
+  });
+const state = { inputsDigest: REFERENCE_DIGEST, version: "1.3" };
+
+describe("writeTokenFile", () => {
+  it("writes Go tokend's exact bytes with mode 0644", async () => {
+    const path = tmp.path("token.json");
+    expect(await writeTokenFile(path, token(), state)).toEqual({ written: true });
+    expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
+    expect((await stat(path)).mode & 0o777).toBe(0o644 & ~process.umask());
+  });
+
+  it("honours opts.mode", async () => {
+    const path = tmp.path("token.json");
+    await writeTokenFile(path, token(), state, { mode: 0o600 });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it("skips the write when the file already holds the same bytes", async () => {
+    const path = tmp.path("token.json");
+    await writeFile(path, GO_TOKEN_FILE);
+    const before = await stat(path, { bigint: true });
+    let creates = 0;
+    const result = await writeTokenFile(path, token(), state, {
+      fs: {
+        writeNewFile: async (p, d, m) => {
+          creates++;
+          await nodeAtomicWriteFs.writeNewFile(p, d, m);
+        },
+      },
+    });
+    expect(result).toEqual({ written: false });
+    expect(creates).toBe(0);
+    const after = await stat(path, { bigint: true });
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeNs).toBe(before.mtimeNs);
+  });
+
+  it("rewrites a file whose bytes differ only in spacing (two spaces after colons)", async () => {
+    const path = tmp.path("token.json");
+    await writeFile(path, GO_TOKEN_FILE.replace(/": /g, '":  '));
+    const before = await stat(path);
+    expect(await writeTokenFile(path, token(), state)).toEqual({ written: true });
+    expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
+    expect((await stat(path)).ino).not.toBe(before.ino);
+  });
+
+  it("writes when the current file cannot be read (it counts as different)", async () => {
+    const path = tmp.path("token.json");
+    await writeFile(path, GO_TOKEN_FILE);
+    const readFileFails = async () => {
+      throw fsError("EACCES", "open");
+    };
+    expect(await writeTokenFile(path, token(), state, { readFile: readFileFails })).toEqual({
+      written: true,
+    });
+    expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
+  });
+
+  it("on a failed replace keeps the old file and leaves no temp file", async () => {
+    const path = tmp.path("token.json");
+    await writeFile(path, "old");
+    const rename = async () => {
+      throw fsError("EROFS");
+    };
+    await expect(writeTokenFile(path, token(), state, { fs: { rename } })).rejects.toMatchObject({
+      code: "EROFS",
+    });
+    expect(await readdir(tmp.dir)).toEqual(["token.json"]);
+    expect(await readFile(path, "utf8")).toBe("old");
+  });
+
+  it("retries a refused rename with the injected sleep and then succeeds", async () => {
+    const path = tmp.path("token.json");
+    await writeFile(path, "old");
+    const clock = createFakeClock();
+    let refusals = 2;
+    const rename = async (a: string, b: string) => {
+      if (refusals-- > 0) throw fsError("EACCES");
+      await nodeAtomicWriteFs.rename(a, b);
+    };
+    expect(await writeTokenFile(path, token(), state, { fs: { rename }, sleep: clock.sleep })).toEqual({
+      written: true,
+    });
+    expect(clock.delays).toEqual([500, 500]);
+    expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
+  });
+
+  it("fails for a directory that does not exist (directories are never created)", async () => {
+    await expect(writeTokenFile(tmp.path("no/token.json"), token(), state)).rejects.toMatchObject({
+      code: "ENOENT",
+    });
+  });
+});
