@@ -17,7 +17,11 @@ export interface CliIo {
 }
 
 /** Subcommands; anything else is a tokend run with Go's flags. */
-const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {};
+const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {
+  check: () => import("./commands/check.js"),
+  csr: () => import("./commands/csr.js"),
+  inspect: () => import("./commands/inspect.js"),
+};
 
 /**
  * The whole CLI: a subcommand, or a tokend run exactly like Go's (flags, status file, metrics,

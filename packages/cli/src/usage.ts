@@ -14,7 +14,11 @@ export function usageText(): string {
   lines.push(
     "",
     "Subcommands (luci-machine-tokend <command> --help for their flags):",
+    "  inspect     decode the token file: machine, times, time left, last status (exit 1 if expired)",
+    "  check       check the key, certificate, identity, token directory, backend and clock",
+    "  csr         make a new machine key and a certificate signing request",
     "  dev-server  run a local LUCI token server for tests and demos",
+    "  demo        the whole job on loopback: dev server, demo key, one run (npm start)",
     "",
     "Exit codes: 0 token refreshed or still good; 1 the run failed (see -status-file); 2 bad flags.",
   );

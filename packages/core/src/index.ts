@@ -97,3 +97,4 @@ export {
   type X509Signer,
   type X509SignerOptions,
 } from "./x509-signer.js";
+export { certificateNames, type MachineFqdn, machineFqdn } from "./machine-fqdn.js";

@@ -1,0 +1,141 @@
+import { readFile } from "node:fs/promises";
+import {
+  type DecodedMachineToken,
+  decodeMachineToken,
+  formatGoDuration,
+  readTokenFile,
+  systemNow,
+} from "@luci-machine-tokend/core";
+import type { CliIo } from "../main.js";
+import { parseSubcommand } from "./yargs-program.js";
+
+/** What `inspect` reports; `--json` prints exactly this object. */
+export interface InspectReport {
+  token_file: string;
+  valid: boolean;
+  problem?: string;
+  machine_fqdn?: string;
+  issued_by?: string;
+  issued_at?: string;
+  lifetime_s?: number;
+  ca_id?: string;
+  cert_serial?: string;
+  key_id?: string;
+  expiry?: string;
+  next_update?: string;
+  last_update?: string;
+  seconds_left?: number;
+  last_status?: { outcome?: string; reason?: string; failure_error?: string; started?: string };
+}
+
+/**
+ * `inspect -token-file P [-status-file P] [--json]`: decodes the token (no signature check) and
+ * says whether it is still valid. Exit 0 while unexpired; 1 when expired, missing or undecodable,
+ * so it can gate monitoring or a systemd ExecCondition.
+ */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const parsed = await parseSubcommand("inspect", argv, io, (y) =>
+    y
+      .usage("$0 -token-file P [-status-file P] [--json]\n\nDecodes the machine token and its status.")
+      .option("token-file", { type: "string", demandOption: true, describe: "The token file to inspect" })
+      .option("status-file", { type: "string", describe: "The tokend status file, for the last outcome" })
+      .option("json", { type: "boolean", default: false, describe: "Print one JSON object" }),
+  );
+  if ("exitCode" in parsed) return parsed.exitCode;
+  const { args } = parsed;
+  const now = (io.deps?.now ?? systemNow)();
+  const report = await inspectTokenFile(args["token-file"], now);
+  if (args["status-file"]) report.last_status = await readLastStatus(args["status-file"]);
+  io.stdout(args.json ? `${JSON.stringify(report)}\n` : textReport(report, now));
+  return report.valid ? 0 : 1;
+}
+
+/** Reads and decodes a token file; never throws. */
+export async function inspectTokenFile(path: string, now: Date): Promise<InspectReport> {
+  const warnings: string[] = [];
+  const { token } = await readTokenFile(path, { logger: { log: (_l, m) => warnings.push(m) } });
+  if (!token || token.luciMachineToken === "") {
+    return { token_file: path, valid: false, problem: warnings[0] ?? "no token file" };
+  }
+  let decoded: DecodedMachineToken | undefined;
+  let problem: string | undefined;
+  try {
+    decoded = decodeMachineToken(token.luciMachineToken);
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  const expiryMs = Number(token.expiry) * 1000;
+  const secondsLeft = Math.floor((expiryMs - now.getTime()) / 1000);
+  if (problem === undefined && secondsLeft <= 0) problem = "the token has expired";
+  const iso = (s: bigint) => (s === 0n ? undefined : new Date(Number(s) * 1000).toISOString());
+  return {
+    token_file: path,
+    valid: problem === undefined,
+    ...(problem !== undefined && { problem }),
+    ...(decoded && {
+      machine_fqdn: decoded.body.machineFqdn,
+      issued_by: decoded.body.issuedBy,
+      issued_at: decoded.issuedAt.toISOString(),
+      lifetime_s: Number(decoded.body.lifetime),
+      ca_id: String(decoded.body.caId),
+      cert_serial: decoded.certSerialHex,
+      key_id: decoded.keyId,
+    }),
+    expiry: iso(token.expiry),
+    next_update: iso(token.nextUpdate),
+    last_update: iso(token.lastUpdate),
+    seconds_left: secondsLeft,
+  };
+}
+
+async function readLastStatus(path: string): Promise<InspectReport["last_status"]> {
+  try {
+    const status = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    return {
+      outcome: status.update_outcome as string | undefined,
+      reason: status.update_reason as string | undefined,
+      failure_error: status.failure_error as string | undefined,
+      started:
+        typeof status.started_ts === "number" ? new Date(status.started_ts * 1000).toISOString() : undefined,
+    };
+  } catch (err) {
+    return { failure_error: `cannot read the status file: ${(err as Error).message}` };
+  }
+}
+
+function textReport(r: InspectReport, now: Date): string {
+  const rows: Array<[string, string | undefined]> = [
+    ["token file", r.token_file],
+    ["valid", r.valid ? "yes" : `no - ${r.problem}`],
+    ["machine", r.machine_fqdn],
+    ["issued by", r.issued_by],
+    ["issued at", r.issued_at],
+    ["lifetime", r.lifetime_s === undefined ? undefined : formatGoDuration(r.lifetime_s * 1000)],
+    ["expires", r.expiry && `${r.expiry} (${relative(Date.parse(r.expiry) - now.getTime())})`],
+    [
+      "next update",
+      r.next_update && `${r.next_update} (${relative(Date.parse(r.next_update) - now.getTime())})`,
+    ],
+    ["last update", r.last_update],
+    ["CA id", r.ca_id],
+    ["cert serial", r.cert_serial],
+    ["signing key", r.key_id],
+  ];
+  if (r.last_status) {
+    const s = r.last_status;
+    rows.push([
+      "last run",
+      [s.outcome, s.reason && `(${s.reason})`, s.started && `at ${s.started}`].filter(Boolean).join(" "),
+    ]);
+    if (s.failure_error) rows.push(["last error", s.failure_error]);
+  }
+  return `${rows
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`)
+    .join("\n")}\n`;
+}
+
+function relative(ms: number): string {
+  const text = formatGoDuration(Math.round(Math.abs(ms) / 1000) * 1000);
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
