@@ -35,6 +35,8 @@ export function parseGoDuration(text: string): ParsedDuration {
   const part = /^(\d*)(?:\.(\d*))?([^\d.]+)/;
   while (rest !== "") {
     const m = part.exec(rest);
+    // A number with nothing after it: Go's "missing unit" (e.g. `5`, the `2` of `1s2`).
+    if (!m && /^(\d+\.?\d*|\.\d+)$/.test(rest)) return { error: `time: missing unit in duration "${text}"` };
     if (!m) return invalid;
     const [whole, intPart = "", fracPart = "", unitText = ""] = m;
     if (intPart === "" && fracPart === "") return invalid;

@@ -1,0 +1,116 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { ErrorCode, ErrorCodeSchema } from "./gen/tokenserver/minter/token_minter_pb.js";
+import { errorCodeName, MintTokenError } from "./mint-token-error.js";
+import { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
+import { outcomeFromError } from "./outcome-from-error.js";
+
+describe("outcomeFromError", () => {
+  it.each([1, 3, 4, 7, 12, 16])("gives GRPC_ERROR_%i for an rpc MintTokenError", (code) => {
+    expect(outcomeFromError(MintTokenError.rpc(code as Code, "x"))).toBe(`GRPC_ERROR_${code}`);
+  });
+
+  it.each([Code.Unknown, Code.Internal, Code.Unavailable])(
+    "keeps the transient code %i (fixing Go's UNKNOWN_RPC_ERROR quirk)",
+    (code) => {
+      expect(outcomeFromError(MintTokenError.rpc(code, "x"))).toBe(`GRPC_ERROR_${code}`);
+    },
+  );
+
+  it("names token server errors from the generated enum", () => {
+    for (const value of ErrorCodeSchema.values.filter((v) => v.number !== 0)) {
+      const err = MintTokenError.tokenServer(value.number, "m", "sv");
+      expect(outcomeFromError(err)).toBe(`MINT_TOKEN_ERROR_${value.name}`);
+    }
+    expect(outcomeFromError(MintTokenError.tokenServer(ErrorCode.BAD_TIMESTAMP, "m", "sv"))).toBe(
+      "MINT_TOKEN_ERROR_BAD_TIMESTAMP",
+    );
+    expect(outcomeFromError(MintTokenError.tokenServer(ErrorCode.MACHINE_TOKEN_MINTING_ERROR, "", ""))).toBe(
+      "MINT_TOKEN_ERROR_MACHINE_TOKEN_MINTING_ERROR",
+    );
+  });
+
+  it("prints an unknown ErrorCode number as digits", () => {
+    expect(outcomeFromError(MintTokenError.tokenServer(1234, "blah", ""))).toBe("MINT_TOKEN_ERROR_1234");
+  });
+
+  it("gives MALFORMED_RESPONSE for a response without the token oneof", () => {
+    expect(outcomeFromError(new MintTokenError("bad response", { kind: "malformed" }))).toBe(
+      "MALFORMED_RESPONSE",
+    );
+  });
+
+  it("gives UNKNOWN_RPC_ERROR for SUCCESS without a token and for arbitrary errors", () => {
+    expect(outcomeFromError(new MintTokenError("no token", { kind: "no-token" }))).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError(new Error("boom"))).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError("boom")).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError(undefined)).toBe("UNKNOWN_RPC_ERROR");
+  });
+
+  it("gives GRPC_ERROR_<code> for a bare ConnectError", () => {
+    expect(outcomeFromError(new ConnectError("x", Code.PermissionDenied))).toBe("GRPC_ERROR_7");
+    expect(outcomeFromError(new ConnectError("x", Code.Unavailable))).toBe("GRPC_ERROR_14");
+  });
+});
+
+describe("MintTokenError", () => {
+  it("words rpc errors like Go's status errors", () => {
+    const err = MintTokenError.rpc(
+      Code.DeadlineExceeded,
+      "prpc: overall deadline exceeded: context deadline exceeded",
+    );
+    expect(err.message).toBe(
+      "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded",
+    );
+    expect(err).toMatchObject({ kind: "rpc", grpcCode: 4, name: "MintTokenError" });
+  });
+
+  it("words token server errors like Go's tokenclient", () => {
+    expect(MintTokenError.tokenServer(1234, "blah", "").message).toBe("token server error 1234 - blah");
+    const err = MintTokenError.tokenServer(3, "", "sv/1");
+    expect(err.message).toBe("token server error BAD_TIMESTAMP - no detailed error message");
+    expect(err).toMatchObject({ kind: "token-server", grpcCode: 0, errorCode: 3, serviceVersion: "sv/1" });
+  });
+
+  it("turns any call error into an rpc error (non-Connect errors as INTERNAL)", () => {
+    const fromConnect = MintTokenError.fromCall(new ConnectError("denied", Code.PermissionDenied));
+    expect(fromConnect.message).toBe("rpc error: code = PermissionDenied desc = denied");
+    const fromPlain = MintTokenError.fromCall(new TypeError("socket hang up"));
+    expect(fromPlain.grpcCode).toBe(Code.Internal);
+    expect(fromPlain.message).toContain("socket hang up");
+    const same = MintTokenError.rpc(Code.Aborted, "x");
+    expect(MintTokenError.fromCall(same)).toBe(same);
+  });
+
+  it("errorCodeName uses the generated enum names", () => {
+    expect(errorCodeName(0)).toBe("SUCCESS");
+    expect(errorCodeName(6)).toBe("UNTRUSTED_CERTIFICATE");
+    expect(errorCodeName(99)).toBe("99");
+  });
+});
+
+describe("outcome and reason lists", () => {
+  it("are Go's complete lists", () => {
+    expect([...FIXED_OUTCOMES].sort()).toEqual(
+      [
+        "TOKEN_IS_GOOD",
+        "UPDATE_SUCCESS",
+        "CANT_READ_KEY",
+        "MALFORMED_RESPONSE",
+        "UNKNOWN_RPC_ERROR",
+        "SAVE_TOKEN_PERM_ERROR",
+        "UNKNOWN_SAVE_TOKEN_ERROR",
+      ].sort(),
+    );
+    expect([...UPDATE_REASONS].sort()).toEqual(
+      [
+        "TOKEN_IS_GOOD",
+        "NEW_TOKEN",
+        "TOKEN_EXPIRES",
+        "PARAMS_CHANGE",
+        "MISSING_TOKEN_COPY",
+        "FORCE_REFRESH",
+      ].sort(),
+    );
+  });
+});

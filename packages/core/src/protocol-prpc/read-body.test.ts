@@ -1,0 +1,48 @@
+import { gzipSync } from "node:zlib";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { readResponseBody } from "./read-body.js";
+import { isResponseTooBig } from "./response-too-big.js";
+
+async function* chunks(...parts: Uint8Array[]) {
+  for (const p of parts) yield p;
+}
+const b = (s: string) => new Uint8Array(Buffer.from(s));
+
+describe("readResponseBody", () => {
+  it("concatenates the chunks", async () => {
+    expect(Buffer.from(await readResponseBody(chunks(b("ab"), b("cd")), new Headers(), 10)).toString()).toBe(
+      "abcd",
+    );
+  });
+
+  it("accepts exactly the limit", async () => {
+    expect((await readResponseBody(chunks(b("abcd")), new Headers(), 4)).length).toBe(4);
+  });
+
+  it("refuses a body over the limit as it arrives (UNAVAILABLE, marked too big)", async () => {
+    const err = await readResponseBody(chunks(b("abc"), b("de")), new Headers(), 4).catch((e) => e);
+    expect(isResponseTooBig(err)).toBe(true);
+    expect(err.code).toBe(Code.Unavailable);
+  });
+
+  it("refuses a declared Content-Length over the limit before reading", async () => {
+    let read = false;
+    async function* body() {
+      read = true;
+      yield b("x");
+    }
+    const err = await readResponseBody(body(), new Headers({ "Content-Length": "5" }), 4).catch((e) => e);
+    expect(isResponseTooBig(err)).toBe(true);
+    expect(read).toBe(false);
+  });
+
+  it("inflates gzip bodies, capping the inflated size", async () => {
+    const gz = new Uint8Array(gzipSync(Buffer.from("hello world")));
+    const header = new Headers({ "Content-Encoding": "gzip" });
+    expect(Buffer.from(await readResponseBody(chunks(gz), header, 100)).toString()).toBe("hello world");
+    const bomb = new Uint8Array(gzipSync(Buffer.alloc(10_000)));
+    expect(bomb.length).toBeLessThan(100);
+    expect(isResponseTooBig(await readResponseBody(chunks(bomb), header, 100).catch((e) => e))).toBe(true);
+  });
+});
