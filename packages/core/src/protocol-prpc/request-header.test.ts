@@ -4,7 +4,7 @@ import { PRPC_MAX_RESPONSE_BYTES, PRPC_USER_AGENT, prpcRequestHeader } from "./r
 describe("prpcRequestHeader", () => {
   it("sets Go's pRPC client headers", () => {
     const header = prpcRequestHeader(undefined, 60_000);
-    expect(Object.fromEntries(header)).toEqual({
+    expect(Object.fromEntries(header.entries())).toEqual({
       "content-type": "application/prpc; encoding=binary",
       accept: "application/prpc; encoding=binary",
       "accept-encoding": "gzip",

@@ -34,7 +34,7 @@ describe("validatePrpcResponse", () => {
   });
 
   it.each(["abc", "-1", "1.5", "17", ""])("gives INTERNAL for a code header %j", (value) => {
-    expect(validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": value }), body("")).code).toBe(Code.Internal);
+    expect(validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": value }), body(""))?.code).toBe(Code.Internal);
   });
 
   it("maps statuses of responses without the header", () => {
