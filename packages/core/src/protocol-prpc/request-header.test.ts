@@ -4,7 +4,11 @@ import { PRPC_MAX_RESPONSE_BYTES, PRPC_USER_AGENT, prpcRequestHeader } from "./r
 describe("prpcRequestHeader", () => {
   it("sets Go's pRPC client headers", () => {
     const header = prpcRequestHeader(undefined, 60_000);
-    expect(Object.fromEntries(header.entries())).toEqual({
+    const all: Record<string, string> = {};
+    header.forEach((value, key) => {
+      all[key] = value;
+    });
+    expect(all).toEqual({
       "content-type": "application/prpc; encoding=binary",
       accept: "application/prpc; encoding=binary",
       "accept-encoding": "gzip",
