@@ -19,5 +19,9 @@ const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
+  onHangup: (listener) => {
+    process.on("SIGHUP", listener);
+    return () => process.off("SIGHUP", listener);
+  },
 });
 process.exit(code);

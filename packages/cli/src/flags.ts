@@ -102,6 +102,44 @@ const TS_MON_FLAGS: FlagSpec[] = [
 /** Flags beyond Go tokend. */
 const OUR_FLAGS: FlagSpec[] = [
   {
+    name: "daemon",
+    kind: "bool",
+    usage: "Stay running: refresh at next_update, retry with backoff, SIGHUP refreshes now",
+    ours: true,
+  },
+  {
+    name: "dry-run",
+    kind: "bool",
+    usage: "Read and decide, print what would be done; no RPC, no writes",
+    ours: true,
+  },
+  {
+    name: "exec",
+    kind: "string",
+    usage: "Shell command to run after a refresh changed the token (LUCI_MACHINE_TOKEN_FILE is set)",
+    ours: true,
+  },
+  {
+    name: "exec-timeout",
+    kind: "duration",
+    usage: "How long the -exec command may run",
+    defaultText: "30s",
+    ours: true,
+  },
+  {
+    name: "listen-health",
+    kind: "string",
+    usage: "With -daemon: serve /healthz and /metrics on this host:port",
+    ours: true,
+  },
+  {
+    name: "splay",
+    kind: "duration",
+    usage: "Wait a random time up to this before the run, to spread a fleet's cron",
+    defaultText: "0s",
+    ours: true,
+  },
+  {
     name: "ca-bundle",
     kind: "string",
     usage: "PEM file of extra trust roots for the backend's TLS certificate",

@@ -1,4 +1,4 @@
-import { type Logger, systemNow } from "@luci-machine-tokend/core/offline";
+import { type Logger, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
 import { parseGoFlags } from "./go-flags.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
@@ -14,6 +14,10 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Clock, sleep, randomness and faults for the run. */
   deps?: Omit<TokendDeps, "logger" | "signal">;
+  /** Subscribes to SIGHUP (daemon mode: refresh now); returns an unsubscribe function. */
+  onHangup?: (listener: () => void) => () => void;
+  /** Told the health server's address once it listens (daemon mode). */
+  onListening?: (address: string) => void;
 }
 
 /** Subcommands; anything else is a tokend run with Go's flags. */
@@ -46,11 +50,34 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`${checked.error}\n${usageText()}`);
     return 2;
   }
+  const { options } = checked;
   const now = io.deps?.now ?? systemNow;
   const logger: Logger = {
     log: (level, message) => io.stderr(`${formatGoLogLine(level, message, now(), process.pid)}\n`),
   };
-  const report = await runTokend(checked.options, { ...io.deps, logger, signal: io.signal });
-  await writeReportOutputs(report, checked.options, logger, now);
+  if (options.dryRun) {
+    const { dryRun } = await import("./dry-run.js");
+    const result = await dryRun(options, { now, logger });
+    io.stdout(result.lines.map((l) => `${l}\n`).join(""));
+    return result.exitCode;
+  }
+  const signal = io.signal ?? new AbortController().signal;
+  if (options.daemon) {
+    const { runDaemon } = await import("./daemon.js");
+    return runDaemon(options, {
+      ...io.deps,
+      logger,
+      signal,
+      onHangup: io.onHangup,
+      onListening: io.onListening,
+    });
+  }
+  if (options.splayMs > 0) {
+    // Spread a fleet whose cron fires at the same second; an interrupt during the wait just runs now.
+    const wait = (io.deps?.random ?? Math.random)() * options.splayMs;
+    await (io.deps?.sleep ?? systemSleep)(wait, signal).catch(() => {});
+  }
+  const report = await runTokend(options, { ...io.deps, logger, signal });
+  await writeReportOutputs(report, options, logger, now);
   return exitCodeOf(report);
 }

@@ -16,6 +16,7 @@ import {
   trustRootsFor,
   type X509Signer,
 } from "@luci-machine-tokend/core";
+import { runExecHook } from "./exec-hook.js";
 import type { RunDeps } from "./run-tokend.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -112,6 +113,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   );
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
+  if (options.exec) await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger);
 }
 
 function microsSince(start: Date, end: Date): number {

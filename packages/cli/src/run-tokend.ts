@@ -1,15 +1,10 @@
-import { readFile } from "node:fs/promises";
 import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-tokend/core";
 import {
   type AtomicWriteFs,
   acquireRunLock,
-  calcDigest,
-  createX509Signer,
-  decideUpdateReason,
   type Logger,
   type Now,
   type Random,
-  readTokenFile,
   removeStaleTempFiles,
   type Sleep,
   type StatusReport,
@@ -17,11 +12,9 @@ import {
   TOKEND_VERSION,
   type TokendState,
   type TokenFile,
-  tokendDigestInputs,
   type UpdateOutcome,
-  type X509Signer,
 } from "@luci-machine-tokend/core/offline";
-import { warnIfKeyIsExposed } from "./key-permissions.js";
+import { assessToken } from "./assess-token.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -95,39 +88,21 @@ async function run(
   report: StatusReport,
   deadline: Date,
 ): Promise<void> {
-  const { logger, now } = deps;
-  const existing = await readTokenFile(options.tokenFile, { logger });
-  setTokenTimes(report, existing.token);
-
-  let signer: X509Signer;
-  try {
-    const passphrase = options.pkeyPassphraseFile
-      ? await readPassphrase(options.pkeyPassphraseFile)
-      : undefined;
-    signer = await createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
-  } catch (err) {
+  const { logger } = deps;
+  const assessment = await assessToken(options, deps);
+  setTokenTimes(report, assessment.token);
+  if (assessment.keyError) {
     // Go fails the run here even when the token is still fresh: a broken key must be noticed.
-    logger.log("error", `Failed to read the private key or certificate - ${(err as Error).message}`);
+    const message = assessment.keyError.message;
+    logger.log("error", `Failed to read the private key or certificate - ${message}`);
     report.updateOutcome = "CANT_READ_KEY";
-    report.updateReason = existing.token && existing.token.nextUpdate !== 0n ? "PARAMS_CHANGE" : "NEW_TOKEN";
-    report.failureError = (err as Error).message;
+    report.updateReason = assessment.reason;
+    report.failureError = message;
     return;
   }
-
-  await warnIfKeyIsExposed(options.pkeyPem, logger);
-  const inputsDigest = calcDigest(
-    tokendDigestInputs({ backend: options.backend, certPem: signer.certPem, keyPem: signer.keyPem }),
-  );
-  const reason = decideUpdateReason({
-    token: existing.token,
-    state: existing.state,
-    inputsDigest,
-    now: now(),
-    forceRefresh: options.forceRefresh,
-  });
-
-  if (reason === "TOKEN_IS_GOOD" && existing.token) {
-    await syncCopies(options, deps, report, existing.token, existing.state);
+  const { token, state, signer, inputsDigest, reason } = assessment;
+  if (reason === "TOKEN_IS_GOOD" && token) {
+    await syncCopies(options, deps, report, token, state);
     return;
   }
   logger.log("info", `Updating the token (reason: ${reason})`);
@@ -165,8 +140,4 @@ async function removeLeftovers(options: TokendOptions, deps: RunDeps): Promise<v
   for (const path of [options.tokenFile, ...options.tokenFileCopies]) {
     await removeStaleTempFiles(path, { now: deps.now(), logger: deps.logger });
   }
-}
-
-async function readPassphrase(path: string): Promise<string> {
-  return (await readFile(path, "utf8")).replace(/\r?\n$/, "");
 }

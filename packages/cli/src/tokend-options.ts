@@ -36,6 +36,17 @@ export interface TokendOptions {
   tokenFileMode: number;
   prometheusTextfile?: string;
   tsMon: TsMonOptions;
+  /** Only print what would be done. */
+  dryRun: boolean;
+  /** Shell command run after the token changed. */
+  exec?: string;
+  execTimeoutMs: number;
+  /** Keep running and refresh on schedule. */
+  daemon: boolean;
+  /** host:port of the daemon's /healthz and /metrics. */
+  listenHealth?: string;
+  /** Upper bound of the random wait before a one-shot run. */
+  splayMs: number;
 }
 
 /** Options, or Go's complaint about the first missing required flag. */
@@ -51,6 +62,11 @@ export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult 
     backendBaseUrl(str("backend") ?? "");
   } catch (_err) {
     return { error: `invalid value "${str("backend")}" for flag -backend: expecting host[:port]` };
+  }
+  const listen = str("listen-health");
+  if (listen && values.get("daemon") !== true) return { error: "-listen-health needs -daemon" };
+  if (listen && !/^(\[[^\]]+\]|[^:]+):\d+$/.test(listen)) {
+    return { error: `invalid value "${listen}" for flag -listen-health: expecting host:port` };
   }
   const protocol = str("protocol") ?? "prpc";
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
@@ -75,6 +91,12 @@ export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult 
       pkeyPassphraseFile: str("pkey-passphrase-file") || undefined,
       tokenFileMode: (values.get("token-file-mode") as number | undefined) ?? 0o644,
       prometheusTextfile: str("prometheus-textfile") || undefined,
+      dryRun: values.get("dry-run") === true,
+      exec: str("exec") || undefined,
+      execTimeoutMs: (values.get("exec-timeout") as number | undefined) ?? 30_000,
+      daemon: values.get("daemon") === true,
+      listenHealth: str("listen-health") || undefined,
+      splayMs: (values.get("splay") as number | undefined) ?? 0,
       tsMon: {
         configFile: str("ts-mon-config-file") ?? defaultConfig,
         endpoint: str("ts-mon-endpoint") ?? "",

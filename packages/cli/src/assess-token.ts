@@ -1,0 +1,75 @@
+import { readFile } from "node:fs/promises";
+import {
+  calcDigest,
+  createX509Signer,
+  decideUpdateReason,
+  type Logger,
+  type Now,
+  readTokenFile,
+  type TokendState,
+  type TokenFile,
+  tokendDigestInputs,
+  type UpdateReason,
+  type X509Signer,
+} from "@luci-machine-tokend/core/offline";
+import { warnIfKeyIsExposed } from "./key-permissions.js";
+import type { TokendOptions } from "./tokend-options.js";
+
+/** What a run knows before it touches the network: the current token and what to do about it. */
+export type Assessment =
+  | {
+      token?: TokenFile;
+      state?: TokendState;
+      signer: X509Signer;
+      inputsDigest: string;
+      reason: Exclude<UpdateReason, "MISSING_TOKEN_COPY">;
+      keyError?: undefined;
+    }
+  | { token?: TokenFile; state?: TokendState; keyError: Error; reason: "NEW_TOKEN" | "PARAMS_CHANGE" };
+
+/**
+ * The first half of Go's run(): read the primary token file, load the key and certificate (a
+ * failure is reported even when the token is fresh), digest the inputs and decide. No writes.
+ */
+export async function assessToken(
+  options: TokendOptions,
+  deps: { now: Now; logger: Logger },
+): Promise<Assessment> {
+  const { logger } = deps;
+  const { token, state } = await readTokenFile(options.tokenFile, { logger });
+  let signer: X509Signer;
+  try {
+    const passphrase = options.pkeyPassphraseFile
+      ? await readPassphrase(options.pkeyPassphraseFile)
+      : undefined;
+    signer = await createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
+  } catch (err) {
+    // Go's reason rule for CANT_READ_KEY: NEW_TOKEN only when there is no usable token at all.
+    return {
+      token,
+      state,
+      keyError: err as Error,
+      reason: token && token.nextUpdate !== 0n ? "PARAMS_CHANGE" : "NEW_TOKEN",
+    };
+  }
+  await warnIfKeyIsExposed(options.pkeyPem, logger);
+  const inputsDigest = calcDigest(
+    tokendDigestInputs({ backend: options.backend, certPem: signer.certPem, keyPem: signer.keyPem }),
+  );
+  const reason = decideUpdateReason({
+    token,
+    state,
+    inputsDigest,
+    now: deps.now(),
+    forceRefresh: options.forceRefresh,
+  });
+  return { token, state, signer, inputsDigest, reason };
+}
+
+async function readPassphrase(path: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new Error(`-pkey-passphrase-file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}

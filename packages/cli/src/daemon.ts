@@ -1,0 +1,113 @@
+import {
+  type Logger,
+  type Now,
+  type Random,
+  type Sleep,
+  systemNow,
+  systemSleep,
+} from "@luci-machine-tokend/core/offline";
+import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
+import { writeReportOutputs } from "./report-outputs.js";
+import { runTokend, type TokendDeps } from "./run-tokend.js";
+import type { TokendOptions } from "./tokend-options.js";
+
+/** Outside events and world access of the daemon; tests inject all of them. */
+export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
+  logger: Logger;
+  /** Aborted on SIGTERM/SIGINT: the daemon stops (exit 0). */
+  signal: AbortSignal;
+  /** Subscribes to "refresh now" requests (SIGHUP); returns an unsubscribe function. */
+  onHangup?: (listener: () => void) => () => void;
+  /** Tells who listens where once the health server is up. */
+  onListening?: (address: string) => void;
+}
+
+/** Longest single wait, so a suspended machine notices the wall clock jumped soon after it wakes. */
+const WAKE_CHECK_MS = 15_000;
+const FIRST_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 10 * 60_000;
+
+/**
+ * `-daemon`: one long-lived process instead of a cron line. Runs, writes the status outputs, then
+ * sleeps until the token's next_update (plus a little jitter), or retries with backoff after a
+ * failure; SIGHUP refreshes at once (as -force-refresh); SIGTERM ends it with exit 0.
+ */
+export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promise<number> {
+  const now = deps.now ?? systemNow;
+  const sleep = deps.sleep ?? systemSleep;
+  const random = deps.random ?? Math.random;
+  const state: HealthState = { runsByOutcome: new Map() };
+  let health: HealthServer | undefined;
+  if (options.listenHealth) {
+    health = await startHealthServer(options.listenHealth, options.tokenFile, state, now);
+    deps.logger.log("info", `Serving /healthz and /metrics on ${health.address}`);
+    deps.onListening?.(health.address);
+  }
+  let forceNext = false;
+  let wake: AbortController | undefined;
+  const unsubscribe = deps.onHangup?.(() => {
+    deps.logger.log("info", "SIGHUP: refreshing the token now");
+    forceNext = true;
+    wake?.abort();
+  });
+  let failures = 0;
+  try {
+    while (!deps.signal.aborted) {
+      const runOptions = forceNext ? { ...options, forceRefresh: true } : options;
+      forceNext = false;
+      const report = await runTokend(runOptions, { ...deps, signal: deps.signal });
+      await writeReportOutputs(report, options, deps.logger, now);
+      state.lastReport = report;
+      state.lastFinished = now();
+      const outcome = report.updateOutcome ?? "";
+      state.runsByOutcome.set(outcome, (state.runsByOutcome.get(outcome) ?? 0) + 1);
+      const ok = outcome === "TOKEN_IS_GOOD" || outcome === "UPDATE_SUCCESS";
+      failures = ok ? 0 : failures + 1;
+      const target = ok
+        ? nextRefreshAt(report.tokenNextUpdateTs ?? 0, now(), random)
+        : new Date(now().getTime() + retryDelayMs(failures, random));
+      deps.logger.log("info", `Next run at ${target.toISOString()}`);
+      wake = new AbortController();
+      await sleepUntil(target, { now, sleep, signals: [deps.signal, wake.signal] });
+    }
+  } finally {
+    unsubscribe?.();
+    await health?.close();
+  }
+  deps.logger.log("info", "Stopping");
+  return 0;
+}
+
+/** next_update plus up to 1 min (or 10% of the wait) of jitter, so a fleet does not refresh in step. */
+export function nextRefreshAt(nextUpdateTs: number, now: Date, random: Random): Date {
+  const target = nextUpdateTs * 1000;
+  const wait = Math.max(0, target - now.getTime());
+  // Strictly after next_update: the run's decision needs now > next_update to refresh.
+  return new Date(now.getTime() + wait + 1000 + random() * Math.min(60_000, wait * 0.1));
+}
+
+/** Backoff after consecutive failures: 30 s, 1 min, 2 min, … capped at 10 min, ±50% jitter. */
+export function retryDelayMs(failures: number, random: Random): number {
+  const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, failures - 1));
+  return base * (0.5 + random());
+}
+
+/**
+ * Sleeps until a wall-clock time in short steps, so time lost while the machine was suspended
+ * (timers stop, the wall clock does not) is noticed within one step. Returns early on any signal.
+ */
+async function sleepUntil(
+  target: Date,
+  deps: { now: Now; sleep: Sleep; signals: AbortSignal[] },
+): Promise<void> {
+  const signal = AbortSignal.any(deps.signals);
+  for (;;) {
+    const left = target.getTime() - deps.now().getTime();
+    if (left <= 0 || signal.aborted) return;
+    try {
+      await deps.sleep(Math.min(left, WAKE_CHECK_MS), signal);
+    } catch {
+      return;
+    }
+  }
+}
