@@ -21,6 +21,7 @@ export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
 export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { certificateNames, type MachineFqdn, machineFqdn } from "./machine-fqdn.js";
 export { type DecodedMachineToken, decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
 export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
 export {
@@ -97,4 +98,3 @@ export {
   type X509Signer,
   type X509SignerOptions,
 } from "./x509-signer.js";
-export { certificateNames, type MachineFqdn, machineFqdn } from "./machine-fqdn.js";
