@@ -268,6 +268,16 @@ describe("runTokend: failures", () => {
     expect(exitCodeOf(report)).toBe(1);
   });
 
+  it("runs -exec after a refresh that changed the token, never when the token is good", async () => {
+    const marker = fx.path("hook-ran");
+    const args = ["-exec", `echo ran >> ${marker}`];
+    expect((await runTokend(fx.options(BACKEND, ...args), deps())).updateOutcome).toBe("UPDATE_SUCCESS");
+    expect(await readFile(marker, "utf8")).toBe("ran\n");
+    expect((await runTokend(fx.options(BACKEND, ...args), deps())).updateOutcome).toBe("TOKEN_IS_GOOD");
+    expect(await readFile(marker, "utf8")).toBe("ran\n");
+    expect(logs.some((l) => l.startsWith("info: -exec command exited with status 0"))).toBe(true);
+  });
+
   it("never puts the token or key into the status report", async () => {
     const report = await runTokend(fx.options(BACKEND), deps());
     const json = statusReportToJson(report);

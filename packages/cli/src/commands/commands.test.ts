@@ -1,0 +1,264 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "@luci-machine-tokend/core";
+import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
+import * as x509 from "@peculiar/x509";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../main.js";
+import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
+
+const NOW = new Date(1700000000_000);
+let pki: TestPki;
+let fx: TokendFixture;
+
+beforeAll(async () => {
+  pki = await createTestPki({ fqdn: "bot-1.example.com", now: NOW });
+});
+beforeEach(async () => {
+  fx = await createTokendFixture(pki);
+});
+afterEach(() => fx.cleanup());
+
+async function cli(argv: string[], now = NOW) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    deps: { now: () => now },
+  });
+  return { code, stdout, stderr };
+}
+
+/** A machine token like the token server's (unsigned signature bytes: inspect does not verify). */
+function machineToken(issuedAt: number, lifetime: number): string {
+  const body = create(MachineTokenBodySchema, {
+    machineFqdn: "bot-1.example.com",
+    issuedBy: "token-server@example.com",
+    issuedAt: BigInt(issuedAt),
+    lifetime: BigInt(lifetime),
+    caId: 7n,
+    certSn: new Uint8Array([0x10, 0x00]),
+  });
+  const envelope = create(MachineTokenEnvelopeSchema, {
+    tokenBody: toBinary(MachineTokenBodySchema, body),
+    keyId: "key-1",
+    rsaSha256: new Uint8Array([1, 2, 3]),
+  });
+  return Buffer.from(toBinary(MachineTokenEnvelopeSchema, envelope)).toString("base64").replace(/=+$/, "");
+}
+
+async function writeToken(issuedAt: number, lifetime: number) {
+  const token = machineToken(issuedAt, lifetime);
+  await writeFile(
+    fx.tokenPath,
+    JSON.stringify({
+      luci_machine_token: token,
+      expiry: String(issuedAt + lifetime),
+      last_update: String(issuedAt),
+      next_update: String(issuedAt + lifetime / 2),
+    }),
+  );
+}
+
+describe("inspect", () => {
+  it("decodes the token and exits 0 while it is unexpired", async () => {
+    await writeToken(1700000000 - 600, 3600);
+    await writeFile(
+      fx.statusPath,
+      JSON.stringify({
+        update_outcome: "UPDATE_SUCCESS",
+        update_reason: "NEW_TOKEN",
+        started_ts: 1699999400,
+      }),
+    );
+    const r = await cli(["inspect", "-token-file", fx.tokenPath, "-status-file", fx.statusPath, "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      token_file: fx.tokenPath,
+      valid: true,
+      machine_fqdn: "bot-1.example.com",
+      issued_by: "token-server@example.com",
+      issued_at: "2023-11-14T22:03:20.000Z",
+      lifetime_s: 3600,
+      ca_id: "7",
+      cert_serial: "1000",
+      key_id: "key-1",
+      expiry: "2023-11-14T23:03:20.000Z",
+      next_update: "2023-11-14T22:33:20.000Z",
+      last_update: "2023-11-14T22:03:20.000Z",
+      seconds_left: 3000,
+      last_status: { outcome: "UPDATE_SUCCESS", reason: "NEW_TOKEN", started: "2023-11-14T22:03:20.000Z" },
+    });
+    const text = await cli(["inspect", "-token-file", fx.tokenPath]);
+    expect(text.stdout).toContain("machine:     bot-1.example.com\n");
+    expect(text.stdout).toContain("expires:     2023-11-14T23:03:20.000Z (in 50m0s)\n");
+  });
+
+  it("exits 1 for an expired, missing or undecodable token", async () => {
+    await writeToken(1700000000 - 7200, 3600);
+    const expired = await cli(["inspect", "-token-file", fx.tokenPath, "--json"]);
+    expect([expired.code, JSON.parse(expired.stdout).problem]).toEqual([1, "the token has expired"]);
+    const missing = await cli(["inspect", "-token-file", fx.path("none.json")]);
+    expect(missing.code).toBe(1);
+    await writeFile(
+      fx.tokenPath,
+      JSON.stringify({ luci_machine_token: "not-a-token", expiry: "1800000000" }),
+    );
+    const junk = await cli(["inspect", "-token-file", fx.tokenPath, "--json"]);
+    expect(junk.code).toBe(1);
+    expect(JSON.parse(junk.stdout).problem).toMatch(/^not a machine token/);
+  });
+
+  it("exits 2 with the usage for a bad flag, 0 for --help", async () => {
+    const bad = await cli(["inspect", "-nope"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown argument: nope/);
+    const help = await cli(["inspect", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("-token-file P");
+  });
+});
+
+describe("csr", () => {
+  it("writes a PKCS#1 key with mode 0600 and a CSR with CN and SAN = the FQDN, and refuses to overwrite", async () => {
+    const key = fx.path("new-key.pem");
+    const csr = fx.path("new.csr");
+    const r = await cli(["csr", "--fqdn", "Bot-7.Example.com", "--key-out", key, "--csr-out", csr]);
+    expect(r.code).toBe(0);
+    expect((await stat(key)).mode & 0o777).toBe(0o600);
+    const keyPem = await readFile(key, "utf8");
+    expect(keyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+    const request = new x509.Pkcs10CertificateRequest(await readFile(csr, "utf8"));
+    expect(request.subject).toBe("CN=bot-7.example.com");
+    const san = request.getExtension(x509.SubjectAlternativeNameExtension);
+    expect(san?.names.toJSON()).toEqual([{ type: "dns", value: "bot-7.example.com" }]);
+    expect(await request.verify()).toBe(true);
+    // The CSR's public key is the written key's.
+    const spki = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
+    expect(Buffer.from(request.publicKey.rawData).equals(spki)).toBe(true);
+
+    const again = await cli([
+      "csr",
+      "--fqdn",
+      "bot-7.example.com",
+      "--key-out",
+      key,
+      "--csr-out",
+      fx.path("other.csr"),
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`csr: ${key} already exists; refusing to overwrite it\n`);
+    expect(await readFile(key, "utf8")).toBe(keyPem);
+  });
+
+  it("refuses a name without a domain", async () => {
+    const r = await cli(["csr", "--fqdn", "bot", "--key-out", fx.path("k"), "--csr-out", fx.path("c")]);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe("check", () => {
+  let server: Server;
+  let port = 0;
+  let dateHeader: string | undefined;
+  let answerPrpc = true;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const headers: Record<string, string> = { "Content-Type": "text/plain" };
+        if (answerPrpc) headers["X-Prpc-Grpc-Code"] = "3";
+        res.sendDate = false;
+        if (dateHeader) headers.Date = dateHeader;
+        res.writeHead(answerPrpc ? 400 : 502, headers).end("empty request\n");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("passes a good setup, line by line", async () => {
+    dateHeader = new Date(NOW.getTime() + 5_000).toUTCString();
+    answerPrpc = true;
+    const r = await cli([
+      "check",
+      "-backend",
+      `127.0.0.1:${port}`,
+      "-cert-pem",
+      fx.certPath,
+      "-pkey-pem",
+      fx.keyPath,
+      "-token-file",
+      fx.tokenPath,
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.map((l) => l.split(":")[0])).toEqual([
+      "PASS key and certificate",
+      "PASS certificate validity",
+      "PASS machine identity",
+      "PASS token directory",
+      "PASS backend",
+      "PASS clock",
+    ]);
+    expect(r.stdout).toContain("the token server will see bot-1.example.com (domain example.com)");
+    expect(r.stdout).toContain("this machine is 5s behind the server");
+  });
+
+  it("fails with fix hints: wrong key, non-pRPC backend, clock far off", async () => {
+    const other = await createTestPki({ fqdn: "bot-2.example.com", now: NOW });
+    await writeFile(fx.keyPath, other.keyPem);
+    dateHeader = new Date(NOW.getTime() - 11 * 60_000).toUTCString();
+    answerPrpc = false;
+    const r = await cli([
+      "check",
+      "-backend",
+      `127.0.0.1:${port}`,
+      "-cert-pem",
+      fx.certPath,
+      "-pkey-pem",
+      fx.keyPath,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL key and certificate: .*doesn't match the private key.* \(fix: /m);
+    expect(r.stdout).toMatch(/^FAIL backend: 127\.0\.0\.1:\d+ answered HTTP 502 without pRPC headers/m);
+    expect(r.stdout).toMatch(/^FAIL clock: this machine is 11m0s ahead of the server \(fix: sync the clock/m);
+  });
+
+  it("fails for an expired certificate and a dot-less name", async () => {
+    await writeFile(fx.certPath, pki.dotless.certPem);
+    const r = await cli([
+      "check",
+      "-backend",
+      "127.0.0.1:1",
+      "-cert-pem",
+      fx.certPath,
+      "-pkey-pem",
+      fx.keyPath,
+    ]);
+    expect(r.stdout).toMatch(/^FAIL machine identity: not a valid FQDN "bot-1"/m);
+    await writeFile(fx.certPath, pki.expired.certPem);
+    const e = await cli([
+      "check",
+      "-backend",
+      "127.0.0.1:1",
+      "-cert-pem",
+      fx.certPath,
+      "-pkey-pem",
+      fx.keyPath,
+    ]);
+    expect(e.stdout).toMatch(/^FAIL certificate validity: expired at /m);
+    expect(e.stdout).toMatch(/^FAIL backend: 127\.0\.0\.1:1: .*ECONNREFUSED/m);
+    expect(e.code).toBe(1);
+  });
+});

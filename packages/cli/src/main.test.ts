@@ -1,0 +1,143 @@
+import { access, readFile } from "node:fs/promises";
+import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type CliIo, main } from "./main.js";
+import { createFakeClock } from "./testing/fake-clock.js";
+import { createFakeMinter, tokenReply } from "./testing/fake-minter.js";
+import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
+
+const START = new Date(1700000000_000);
+let pki: TestPki;
+let fx: TokendFixture;
+
+beforeAll(async () => {
+  pki = await createTestPki({ fqdn: "bot-1.example.com", now: START });
+});
+beforeEach(async () => {
+  fx = await createTokendFixture(pki);
+});
+afterEach(() => fx.cleanup());
+
+/** Runs main in-process and collects what it prints. */
+async function cli(argv: string[], extra: Partial<CliIo> = {}) {
+  let stdout = "";
+  let stderr = "";
+  const clock = createFakeClock(START);
+  const minter = createFakeMinter(() => tokenReply("token-1", new Date(START.getTime() + 3_600_000)));
+  const code = await main(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    // Each reading of the clock moves it 1 ms, so durations are non-zero like on a real machine.
+    deps: {
+      now: () => {
+        clock.advance(1);
+        return clock.now();
+      },
+      sleep: clock.sleep,
+      createClient: () => minter.client,
+    },
+    ...extra,
+  });
+  return { code, stdout, stderr, minter };
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+describe("main: Go's exit codes and flag errors", () => {
+  it("prints the usage for -h and -help and exits 0", async () => {
+    for (const h of ["-h", "-help", "--help"]) {
+      const r = await cli([h]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage of luci_machine_tokend:\n {2}-backend string\n/);
+      expect(r.stdout).toContain("-ts-mon-task-service-name string");
+      expect(r.stdout).toContain("Options beyond the Go tokend:");
+    }
+  });
+
+  it("exits 2 with Go's message and the usage for an unknown flag or a bad value, writing no status", async () => {
+    const unknown = await cli([...fx.args("127.0.0.1:1"), "-bogus"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^flag provided but not defined: -bogus\nUsage of luci_machine_tokend:/);
+    const bad = await cli([...fx.args("127.0.0.1:1"), "-timeout", "soon"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe('invalid value "soon" for flag -timeout: parse error');
+    expect(await exists(fx.statusPath)).toBe(false);
+  });
+
+  it("checks required flags in Go's order: -pkey-pem, -cert-pem, -backend, -token-file", async () => {
+    const first = (argv: string[]) => cli(argv).then((r) => [r.code, r.stderr.split("\n")[0]]);
+    expect(await first([])).toEqual([2, "-pkey-pem is required"]);
+    expect(await first(["-pkey-pem", "k"])).toEqual([2, "-cert-pem is required"]);
+    expect(await first(["-pkey-pem", "k", "-cert-pem", "c"])).toEqual([2, "-backend is required"]);
+    expect(
+      await first(["-pkey-pem", "k", "-cert-pem", "c", "-backend", "b:1", "-status-file", fx.statusPath]),
+    ).toEqual([2, "-token-file is required"]);
+    expect(await exists(fx.statusPath)).toBe(false);
+  });
+
+  it("refuses a -backend with a scheme at parse time (exit 2)", async () => {
+    const r = await cli(fx.args("https://tokens.example.com"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(
+      'invalid value "https://tokens.example.com" for flag -backend: expecting host[:port]',
+    );
+  });
+
+  it("runs, writes the status file in Go's format, and exits 0; a key failure exits 1 with the status written", async () => {
+    const ok = await cli(fx.args("127.0.0.1:1"));
+    expect(ok.code).toBe(0);
+    const status = JSON.parse(await readFile(fx.statusPath, "utf8"));
+    expect(status).toMatchObject({
+      tokend_version: "1.3",
+      update_outcome: "UPDATE_SUCCESS",
+      update_reason: "NEW_TOKEN",
+    });
+    expect(Object.keys(status)).toEqual([
+      "tokend_version",
+      "service_version",
+      "started_ts",
+      "total_duration_us",
+      "rpc_duration_us",
+      "update_outcome",
+      "update_reason",
+      "log_dump",
+      "token_last_update_ts",
+      "token_next_update_ts",
+      "token_expiry_ts",
+    ]);
+    expect(ok.stderr).toMatch(
+      /^\[I2023-11-14T22:13:20\.\d{3}000Z \d+ 0 tokend\] Updating the token \(reason: NEW_TOKEN\)$/m,
+    );
+
+    const bad = await cli(["-pkey-pem", fx.path("nope.pem"), ...fx.args("127.0.0.1:1").slice(2)]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(await readFile(fx.statusPath, "utf8")).update_outcome).toBe("CANT_READ_KEY");
+  });
+
+  it("with -dry-run says what it would do and writes nothing", async () => {
+    const r = await cli([...fx.args("127.0.0.1:1"), "-dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `NEW_TOKEN: would mint a new token from 127.0.0.1:1 over prpc and write ${fx.tokenPath}\n`,
+    );
+    expect(r.minter.requests).toHaveLength(0);
+    expect(await exists(fx.tokenPath)).toBe(false);
+    expect(await exists(fx.statusPath)).toBe(false);
+
+    await cli(fx.args("127.0.0.1:1"));
+    const copy = fx.path("copy.json");
+    const good = await cli([...fx.args("127.0.0.1:1"), "-token-file-copy", copy, "-dry-run"]);
+    expect(good.stdout).toBe(
+      `MISSING_TOKEN_COPY: the token is good until 2023-11-14T22:43:20.000Z; would write ${copy}\n`,
+    );
+    expect(await exists(copy)).toBe(false);
+  });
+});
