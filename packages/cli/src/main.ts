@@ -24,6 +24,8 @@ export interface CliIo {
 const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {
   check: () => import("./commands/check.js"),
   csr: () => import("./commands/csr.js"),
+  demo: () => import("./commands/demo.js"),
+  "dev-server": () => import("./commands/dev-server.js"),
   inspect: () => import("./commands/inspect.js"),
 };
 

@@ -1,0 +1,157 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatGoDuration, verifyMachineToken } from "@luci-machine-tokend/core";
+import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
+import type { CliIo } from "../main.js";
+import { inspectTokenFile } from "./inspect.js";
+
+/** The demo machine's name, in the demo server's only domain. */
+const DEMO_FQDN = "demo-bot.example.com";
+/** A fixed port keeps the backend string, and so the inputs digest, the same from run to run. */
+const DEMO_PORT = 18_920;
+/** The CLI's bin, from the sources (src/commands) or from the bundle (dist/bundle/chunks). */
+const BIN = ["../../bin/luci-machine-tokend.js", "../../../bin/luci-machine-tokend.js"]
+  .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+  .find((p) => existsSync(p));
+
+/**
+ * `demo` (what `npm start` runs): the whole job on loopback. Starts the dev token server with a
+ * demo CA, makes a demo machine key and certificate once (in `.tokend-demo/`), runs the real CLI
+ * against it over pRPC as a child process, and shows the outcome and the token. Run it again and
+ * the token is still good: no RPC is made.
+ */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    io.stdout(
+      "luci-machine-tokend demo [--dir DIR]\n\nRuns the tokend end to end against a local token server.\n",
+    );
+    return 0;
+  }
+  const dirFlag = argv.indexOf("--dir");
+  const dir = resolve(dirFlag >= 0 ? (argv[dirFlag + 1] ?? ".tokend-demo") : ".tokend-demo");
+  const files = await demoFiles(dir);
+  const server = await startDemoServer(files.caCertPem, dir);
+  try {
+    const backend = server.backend;
+    const show = (p: string) => relative(process.cwd(), p) || p;
+    io.stdout(
+      [
+        `luci-machine-tokend demo: everything on loopback, files in ${show(dir)}/`,
+        `  token server  dev server at ${backend} (pRPC), CA "${files.caName}", domain example.com, 1h tokens`,
+        `  machine       ${DEMO_FQDN} (key ${show(files.keyPath)}, certificate ${show(files.certPath)})`,
+        "",
+      ].join("\n"),
+    );
+    const before = server.requests.length;
+    const args = [
+      ...["-backend", backend, "-cert-pem", files.certPath, "-pkey-pem", files.keyPath],
+      ...["-token-file", join(dir, "token.json"), "-status-file", join(dir, "status.json")],
+      ...["-ts-mon-config-file", join(dir, "no-ts-mon.json")],
+    ];
+    io.stdout(`$ luci-machine-tokend ${args.map((a) => (a.startsWith("/") ? show(a) : a)).join(" ")}\n`);
+    const exitCode = await runChild(args, io);
+    const rpcs = server.requests.length - before;
+    const status = (await readFile(join(dir, "status.json"), "utf8").then(JSON.parse, () => ({}))) as Record<
+      string,
+      string | number
+    >;
+    const token = await inspectTokenFile(join(dir, "token.json"), new Date());
+    const rows = [
+      "",
+      `  exit code     ${exitCode}`,
+      `  outcome       ${status.update_outcome} (reason ${status.update_reason}), ${rpcs} MintMachineToken RPC${rpcs === 1 ? "" : "s"}`,
+    ];
+    if (status.failure_error) rows.push(`  error         ${status.failure_error}`);
+    if (token.valid) {
+      const left = (iso?: string) =>
+        iso
+          ? `${iso} (in ${formatGoDuration(Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000) * 1000))})`
+          : "-";
+      rows.push(
+        `  token         for ${token.machine_fqdn}, issued by ${token.issued_by} at ${token.issued_at}`,
+        `  expires       ${left(token.expiry)}`,
+        `  next update   ${left(token.next_update)}`,
+        `  signature     ${await verifySignature(join(dir, "token.json"), server)}`,
+        "",
+        rpcs > 0
+          ? "Run `npm start` again: the token is still good, so no RPC is made."
+          : "The token was still good, so no RPC was made. `rm -r .tokend-demo` starts over.",
+      );
+    }
+    io.stdout(`${rows.join("\n")}\n`);
+    return exitCode;
+  } finally {
+    await server.close();
+  }
+}
+
+interface DemoFiles {
+  caCertPem: string;
+  caName: string;
+  keyPath: string;
+  certPath: string;
+}
+
+/** The demo CA and machine files, made on the first run and reused after. */
+async function demoFiles(dir: string): Promise<DemoFiles> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const paths = { ca: join(dir, "ca.pem"), key: join(dir, "key.pem"), cert: join(dir, "cert.pem") };
+  const caName = "Demo Machine CA";
+  let caCertPem = await readFile(paths.ca, "utf8").catch(() => undefined);
+  if (caCertPem === undefined) {
+    const pki = await createTestPki({ fqdn: DEMO_FQDN, caCommonName: caName });
+    await writeFile(paths.key, pki.keyPem, { mode: 0o600 });
+    await writeFile(paths.cert, pki.certPem);
+    await writeFile(paths.ca, pki.caCertPem);
+    caCertPem = pki.caCertPem;
+  }
+  return { caCertPem, caName, keyPath: paths.key, certPath: paths.cert };
+}
+
+/** The dev server on the demo port (or any free port if it is taken), with a signing key kept in `dir`. */
+async function startDemoServer(caCertPem: string, dir: string): Promise<DevServer> {
+  const keyPath = join(dir, "server-signing-key.pem");
+  const signingKeyPem = await readFile(keyPath, "utf8").catch(() => undefined);
+  const options = {
+    caCertificates: [caCertPem],
+    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
+    grpcPort: false as const,
+    signingKeyPem,
+  };
+  let server: DevServer;
+  try {
+    server = await startDevServer({ ...options, port: DEMO_PORT });
+  } catch {
+    server = await startDevServer({ ...options, port: 0 });
+  }
+  if (signingKeyPem === undefined && server.signingKeyPem)
+    await writeFile(keyPath, server.signingKeyPem, { mode: 0o600 });
+  return server;
+}
+
+async function verifySignature(tokenPath: string, server: DevServer): Promise<string> {
+  const file = JSON.parse(await readFile(tokenPath, "utf8")) as { luci_machine_token: string };
+  const res = await fetch(`${server.url}/auth/api/v1/server/certificates`);
+  try {
+    const token = verifyMachineToken(file.luci_machine_token, {
+      certificates: await res.json(),
+      now: new Date(),
+    });
+    return `valid, checked with the server's published certificate for key ${token.keyId}`;
+  } catch (err) {
+    return `NOT valid: ${(err as Error).message}`;
+  }
+}
+
+function runChild(args: string[], io: CliIo): Promise<number> {
+  if (BIN === undefined) throw new Error("cannot find bin/luci-machine-tokend.js next to the demo");
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d: Buffer) => io.stdout(d.toString()));
+    child.stderr.on("data", (d: Buffer) => io.stdout(d.toString()));
+    child.once("exit", (code) => resolvePromise(code ?? 1));
+  });
+}

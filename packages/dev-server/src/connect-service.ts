@@ -1,0 +1,88 @@
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createContextKey,
+  createContextValues,
+} from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+} from "@connectrpc/connect-node";
+import { TokenMinter } from "@luci-machine-tokend/core";
+import type { FaultPlan } from "./faults.js";
+import type { NodeRequest, NodeResponse } from "./http/node-types.js";
+import type { Minter } from "./minter.js";
+import type { RecordedRequest, RpcProtocol } from "./request-log.js";
+import { sleep } from "./sleep.js";
+
+/** Per-call data handed from the HTTP layer to the service implementation and back. */
+interface CallSlot {
+  plan: FaultPlan;
+  record?: Pick<RecordedRequest, "request" | "tokenRequest" | "outcome">;
+}
+
+const callSlotKey = createContextKey<CallSlot | undefined>(undefined, { description: "dev-server call" });
+
+/** The Connect-family protocol of a request, from its Content-Type. */
+export function connectProtocolOf(contentType: string | undefined): Exclude<RpcProtocol, "prpc"> {
+  const ct = (contentType ?? "").toLowerCase();
+  if (ct.startsWith("application/grpc-web")) return "grpc-web";
+  if (ct.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/** The Connect, gRPC and gRPC-web endpoints of TokenMinter over one minter. */
+export interface ConnectService {
+  /** Request path of MintMachineToken (`/tokenserver.minter.TokenMinter/MintMachineToken`). */
+  mintPath: string;
+  /** Runs one call; the response is returned for the HTTP layer to write (maybe with a fault). */
+  call(
+    req: NodeRequest,
+    res: NodeResponse,
+    plan: FaultPlan,
+  ): Promise<{ response: Awaited<ReturnType<UniversalHandler>>; record?: CallSlot["record"] }>;
+}
+
+/**
+ * Serves TokenMinter with connect-es's router (Connect, gRPC, gRPC-web). Handler errors keep their
+ * text: only pRPC masks messages.
+ */
+export function createConnectService(minter: Minter): ConnectService {
+  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli] });
+  router.service(TokenMinter, {
+    async mintMachineToken(request, ctx) {
+      const slot = ctx.values.get(callSlotKey);
+      if (!slot) throw new ConnectError("call without a fault plan", Code.Internal);
+      if (!(await sleep(slot.plan.latencyMs, ctx.signal))) {
+        slot.record = { request, outcome: { kind: "client-gone" } };
+        throw ConnectError.from(ctx.signal.reason, Code.Canceled);
+      }
+      const result = minter.mint(request, slot.plan);
+      slot.record = { request, outcome: result.outcome };
+      if (result.tokenRequest) slot.record.tokenRequest = result.tokenRequest;
+      if (result.outcome.kind === "grpc-error")
+        throw new ConnectError(result.outcome.message, result.outcome.code);
+      if (!result.response) throw new ConnectError("minter returned no response", Code.Internal);
+      return result.response;
+    },
+  });
+  const handler = router.handlers.find((h) => h.method.name === TokenMinter.method.mintMachineToken.name);
+  if (!handler) throw new Error("TokenMinter.MintMachineToken has no handler");
+  return {
+    mintPath: handler.requestPath,
+    async call(req, res, plan) {
+      const slot: CallSlot = { plan };
+      const uReq = universalRequestFromNodeRequest(
+        req,
+        res,
+        undefined,
+        createContextValues().set(callSlotKey, slot),
+      );
+      const response = await handler(uReq);
+      return slot.record ? { response, record: slot.record } : { response };
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * @luci-machine-tokend/dev-server: a local LUCI Token Server (TokenMinter) speaking pRPC,
+ * Connect, gRPC-web and gRPC, with LUCI's validation and fault injection; and a test PKI.
+ */
+
+export { DEV_SERVER_USAGE, type DevServerCliIo, runDevServerCli } from "./cli.js";
+export type { FaultCount, FaultSettings, Faults, HttpFault } from "./faults.js";
+export type { MintOutcome } from "./minter.js";
+export {
+  type CertificateAuthorityOptions,
+  DEFAULT_ISSUED_BY,
+  DEFAULT_SERVICE_VERSION,
+  type DevServerOptions,
+  type DomainOptions,
+} from "./options.js";
+export type { RecordedRequest, RequestOutcome, RpcProtocol } from "./request-log.js";
+export { type DevServer, startDevServer } from "./start-dev-server.js";
+export {
+  createTestPki,
+  type IssueOptions,
+  type TestIssuer,
+  type TestLeaf,
+  type TestPki,
+  type TestPkiOptions,
+} from "./test-pki.js";

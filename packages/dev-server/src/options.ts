@@ -1,0 +1,147 @@
+import type { FaultSettings } from "./faults.js";
+import { parseHexSerial } from "./serial.js";
+import type { DomainConfig } from "./trust-store.js";
+
+/** Domains whose machines may get tokens, and the token lifetime (LUCI's DomainConfig). */
+export interface DomainOptions {
+  /** A domain or several; `example.com` also matches machines in `bots.example.com`. */
+  domain: string | string[];
+  /** Token lifetime in milliseconds, floored to seconds; <= 0 refuses tokens for these domains. */
+  lifetimeMs: number;
+}
+
+/** A trusted CA (LUCI's CertificateAuthorityConfig). */
+export interface CertificateAuthorityOptions {
+  /** The CA certificate, PEM. Machines find it by the issuer CN of their certificate. */
+  certPem: string;
+  /** unique_id, copied into tokens as ca_id. Default: position in the list, from 1. */
+  id?: number | bigint;
+  /** Domains this CA vouches for. Default: {@link DevServerOptions.domains}. */
+  domains?: DomainOptions[];
+}
+
+/** Options of startDevServer; all optional. */
+export interface DevServerOptions {
+  /** Trusted CAs, as PEM text or with their own settings. Default none: every certificate is untrusted. */
+  caCertificates?: Array<string | CertificateAuthorityOptions>;
+  /** Domains of CAs without their own list. Default none: every machine gets BAD_TOKEN_ARGUMENTS. */
+  domains?: DomainOptions[];
+  /** Serials revoked whatever CA issued them (bigint, or hex text like `1a2b`). */
+  revokedSerials?: Array<bigint | string>;
+  /** X.509 CRLs (PEM, one or more blocks per string), each signed by the configured CA it names. */
+  crlPem?: string | string[];
+  /** The server clock; default the real time. */
+  now?: () => Date;
+  /** Listen address of the HTTP/1.1 port (pRPC, Connect, gRPC-web). Default `127.0.0.1`. */
+  host?: string;
+  /** HTTP/1.1 port; default 0 (any free port). */
+  port?: number;
+  /**
+   * Port of the cleartext HTTP/2 listener on the same host (gRPC, and every other protocol too).
+   * Default 0 (any free port); false: no HTTP/2 listener.
+   */
+  grpcPort?: number | false;
+  /** `<app-id>/<version>` sent as service_version. Default {@link DEFAULT_SERVICE_VERSION}. */
+  serviceVersion?: string;
+  /** Service account email written as issued_by. Default {@link DEFAULT_ISSUED_BY}. */
+  issuedBy?: string;
+  /** RSA key (PEM) that signs tokens. Default: a new 2048-bit key (pass one to skip keygen). */
+  signingKeyPem?: string;
+  /** Certificate of the signing key. Default: self-signed, CN = issuedBy. */
+  signingCertificatePem?: string;
+  /** Faults active from the start. */
+  faults?: FaultSettings;
+  /** Random source of random latencies; default Math.random. */
+  random?: () => number;
+}
+
+/** service_version when none is configured. */
+export const DEFAULT_SERVICE_VERSION = "dev-token-server/0.1.0";
+
+/** issued_by when none is configured. */
+export const DEFAULT_ISSUED_BY = "dev-token-server@example.com";
+
+/** Options with defaults filled in and values checked. */
+export interface ResolvedOptions {
+  cas: Array<{ certPem: string; id: bigint; domains: DomainConfig[] }>;
+  revokedSerials: bigint[];
+  crlPems: string[];
+  now: () => Date;
+  host: string;
+  port: number;
+  grpcPort: number | false;
+  serviceVersion: string;
+  issuedBy: string;
+  signingKeyPem?: string;
+  signingCertificatePem?: string;
+  faults: FaultSettings;
+  random: () => number;
+}
+
+/** Fills defaults and validates once; throws a TypeError/RangeError naming the bad option. */
+export function resolveOptions(options: DevServerOptions): ResolvedOptions {
+  const domains = (options.domains ?? []).map(domainConfig);
+  const cas = (options.caCertificates ?? []).map((ca, index) => {
+    const o = typeof ca === "string" ? { certPem: ca } : ca;
+    return {
+      certPem: o.certPem,
+      id: BigInt(o.id ?? index + 1),
+      domains: o.domains ? o.domains.map(domainConfig) : domains,
+    };
+  });
+  const revokedSerials = (options.revokedSerials ?? []).map((sn) => {
+    if (typeof sn === "bigint") return sn;
+    const parsed = parseHexSerial(sn);
+    if (parsed === undefined)
+      throw new TypeError(`revokedSerials: ${JSON.stringify(sn)} is not a hex serial`);
+    return parsed;
+  });
+  const crlPems =
+    options.crlPem === undefined ? [] : Array.isArray(options.crlPem) ? options.crlPem : [options.crlPem];
+  const serviceVersion = options.serviceVersion ?? DEFAULT_SERVICE_VERSION;
+  if (!/^[^/]+\/[^/]+$/.test(serviceVersion)) {
+    throw new TypeError(
+      `serviceVersion must look like <app-id>/<version>, got ${JSON.stringify(serviceVersion)}`,
+    );
+  }
+  const resolved: ResolvedOptions = {
+    cas,
+    revokedSerials,
+    crlPems: crlPems.flatMap(splitCrlBlocks),
+    now: options.now ?? (() => new Date()),
+    host: options.host ?? "127.0.0.1",
+    port: checkPort("port", options.port ?? 0),
+    grpcPort: options.grpcPort === false ? false : checkPort("grpcPort", options.grpcPort ?? 0),
+    serviceVersion,
+    issuedBy: options.issuedBy ?? DEFAULT_ISSUED_BY,
+    faults: options.faults ?? {},
+    random: options.random ?? Math.random,
+  };
+  if (options.signingKeyPem !== undefined) resolved.signingKeyPem = options.signingKeyPem;
+  if (options.signingCertificatePem !== undefined)
+    resolved.signingCertificatePem = options.signingCertificatePem;
+  return resolved;
+}
+
+function domainConfig(d: DomainOptions): DomainConfig {
+  const list = (Array.isArray(d.domain) ? d.domain : [d.domain]).map((x) => x.trim().toLowerCase());
+  if (list.length === 0 || list.some((x) => x === "" || x.startsWith(".") || x.endsWith("."))) {
+    throw new TypeError(`domains: bad domain ${JSON.stringify(d.domain)}`);
+  }
+  if (!Number.isFinite(d.lifetimeMs))
+    throw new RangeError(`domains: lifetimeMs of ${list[0]} must be finite`);
+  return { domains: list, lifetimeSeconds: Math.floor(d.lifetimeMs / 1000) };
+}
+
+function checkPort(name: string, port: number): number {
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new RangeError(`${name} must be 0..65535, got ${port}`);
+  return port;
+}
+
+/** Splits a PEM text holding several CRLs into one string per block. */
+function splitCrlBlocks(pem: string): string[] {
+  const blocks = pem.match(/-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----/g);
+  if (!blocks) throw new TypeError("crlPem: no X509 CRL block found");
+  return blocks;
+}

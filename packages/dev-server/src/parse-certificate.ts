@@ -1,0 +1,62 @@
+import { X509Certificate as NodeX509Certificate } from "node:crypto";
+import { derChildren, readDerElement } from "./der.js";
+import { bigintFromTwosComplement } from "./serial.js";
+import { x509 } from "./x509.js";
+
+/** A certificate parsed both ways: @peculiar/x509 for names and extensions, node:crypto for keys. */
+export interface ParsedCertificate {
+  der: Uint8Array;
+  cert: x509.X509Certificate;
+  node: NodeX509Certificate;
+  /** X.509 version (1, 2 or 3). */
+  version: number;
+  /** Serial number as a signed INTEGER (the DER value, not peculiar's normalized hex). */
+  serial: bigint;
+}
+
+/**
+ * Parses certificate DER strictly: a single well-formed certificate with nothing after it (Go's
+ * x509.ParseCertificate refuses trailing data). Throws on anything else.
+ */
+export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  const outer = readDerElement(der, 0);
+  if (outer.tag !== 0x30 || outer.end !== der.length) throw new Error("x509: malformed certificate");
+  const [tbs] = derChildren(der, outer);
+  if (!tbs) throw new Error("x509: malformed certificate");
+  const fields = derChildren(der, tbs);
+  const hasVersion = fields[0]?.tag === 0xa0;
+  let version = 1;
+  if (hasVersion && fields[0]) {
+    const inner = readDerElement(der, fields[0].contentStart);
+    version = Number(bigintFromTwosComplement(der.slice(inner.contentStart, inner.end))) + 1;
+  }
+  const serialField = fields[hasVersion ? 1 : 0];
+  if (serialField?.tag !== 0x02) throw new Error("x509: malformed serial number");
+  const serial = bigintFromTwosComplement(der.slice(serialField.contentStart, serialField.end));
+  return {
+    der,
+    cert: new x509.X509Certificate(new Uint8Array(der)),
+    node: new NodeX509Certificate(der),
+    version,
+    serial,
+  };
+}
+
+/** Parses the first CERTIFICATE of a PEM text. */
+export function parseCertificatePem(pem: string): ParsedCertificate {
+  const der = new x509.X509Certificate(pem).rawData;
+  return parseCertificate(new Uint8Array(der));
+}
+
+/** The subject (or issuer) CN as Go's pkix.Name reads it: the last CN attribute, or "". */
+export function commonName(name: x509.Name): string {
+  const cns = name.getField("CN");
+  return cns[cns.length - 1] ?? "";
+}
+
+/** DNS names of the Subject Alternative Name extension. */
+export function dnsNames(cert: x509.X509Certificate): string[] {
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!san) return [];
+  return san.names.items.filter((n) => n.type === "dns").map((n) => n.value);
+}

@@ -1,0 +1,128 @@
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { createConnectService } from "./connect-service.js";
+import { createFaults, type Faults } from "./faults.js";
+import { createMinter } from "./minter.js";
+import { type DevServerOptions, resolveOptions } from "./options.js";
+import { createRequestHandler } from "./request-handler.js";
+import type { RecordedRequest } from "./request-log.js";
+import { createSigningKey } from "./signing-key.js";
+import { createTrustStore } from "./trust-store.js";
+
+/** A running dev token server. */
+export interface DevServer {
+  /** `-backend` value of the HTTP/1.1 port: `127.0.0.1:<port>` (pRPC, Connect, gRPC-web). */
+  backend: string;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** `127.0.0.1:<port>` of the cleartext HTTP/2 port (gRPC and every other protocol), if enabled. */
+  grpcBackend?: string;
+  /** `http://127.0.0.1:<port>` of the HTTP/2 port, if enabled. */
+  grpcUrl?: string;
+  /** Every MintMachineToken call, decoded, in arrival order (tests read it; clear with `length = 0`). */
+  requests: RecordedRequest[];
+  /** Turns faults on and off while the server runs. */
+  faults: Faults;
+  /** Certificate of the token-signing key (also at GET /auth/api/v1/server/certificates). */
+  signingCertificatePem: string;
+  /** The token-signing key, PKCS#1 PEM (pass it back as `signingKeyPem` to keep the key). */
+  signingKeyPem: string;
+  /** `key_id` of the tokens it mints. */
+  keyId: string;
+  /** Stops listening and drops open connections (keep-alive included). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a local LUCI Token Server (TokenMinter): pRPC binary and JSON, Connect and gRPC-web on an
+ * HTTP/1.1 port, and every protocol, gRPC included, on a second cleartext HTTP/2 port. Validates
+ * and mints like the real server (reference §7) and can inject faults.
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const o = resolveOptions(options);
+  const [trust, signingKey] = await Promise.all([
+    createTrustStore({ cas: o.cas, revokedSerials: o.revokedSerials, crlPems: o.crlPems }),
+    createSigningKey({
+      keyPem: o.signingKeyPem,
+      certificatePem: o.signingCertificatePem,
+      serviceAccount: o.issuedBy,
+      now: o.now(),
+    }),
+  ]);
+  const minter = createMinter({
+    trust,
+    signingKey,
+    issuedBy: o.issuedBy,
+    serviceVersion: o.serviceVersion,
+    now: o.now,
+  });
+  const requests: RecordedRequest[] = [];
+  const faults = createFaults(o.faults, o.random);
+  const handler = createRequestHandler({
+    minter,
+    connect: createConnectService(minter),
+    faults,
+    log: requests,
+    now: o.now,
+    certificates: {
+      appId: o.serviceVersion.split("/")[0] ?? "",
+      serviceAccount: o.issuedBy,
+      keyId: signingKey.keyId,
+      certificatePem: signingKey.certificatePem,
+    },
+  });
+
+  const h1: Server = createHttpServer(handler);
+  const h1Port = await listen(h1, o.port, o.host);
+  let h2: Http2Server | undefined;
+  const sessions = new Set<Http2Session>();
+  let h2Port: number | undefined;
+  if (o.grpcPort !== false) {
+    h2 = createHttp2Server(handler);
+    h2.on("session", (s: Http2Session) => {
+      sessions.add(s);
+      s.once("close", () => sessions.delete(s));
+    });
+    try {
+      h2Port = await listen(h2, o.grpcPort, o.host);
+    } catch (err) {
+      await closeServer(h1);
+      throw err;
+    }
+  }
+  const hostPart = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const server: DevServer = {
+    backend: `${hostPart}:${h1Port}`,
+    url: `http://${hostPart}:${h1Port}`,
+    requests,
+    faults,
+    signingCertificatePem: signingKey.certificatePem,
+    signingKeyPem: signingKey.keyPem,
+    keyId: signingKey.keyId,
+    async close() {
+      h1.closeAllConnections();
+      for (const s of sessions) s.destroy();
+      await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+    },
+  };
+  if (h2Port !== undefined) {
+    server.grpcBackend = `${hostPart}:${h2Port}`;
+    server.grpcUrl = `http://${hostPart}:${h2Port}`;
+  }
+  return server;
+}
+
+function listen(server: Server | Http2Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server | Http2Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
