@@ -1,0 +1,281 @@
+import { execFileSync } from "node:child_process";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { fromJsonString } from "@bufbuild/protobuf";
+import { decodeMachineToken, TokenFileSchema, verifyMachineToken } from "@luci-machine-tokend/core";
+import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../testing/run-cli.js";
+import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
+
+let pki: TestPki;
+let server: DevServer;
+let fx: TokendFixture;
+
+beforeAll(async () => {
+  pki = await createTestPki({ fqdn: "bot-1.example.com" });
+  server = await startDevServer({
+    caCertificates: [pki.caCertPem],
+    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
+    grpcPort: false,
+  });
+});
+afterAll(() => server.close());
+beforeEach(async () => {
+  fx = await createTokendFixture(pki);
+  server.faults.clear();
+  server.requests.length = 0;
+});
+afterEach(() => fx.cleanup());
+
+const status = async () => JSON.parse(await readFile(fx.statusPath, "utf8")) as Record<string, unknown>;
+const tokenOf = async (path: string) =>
+  (JSON.parse(await readFile(path, "utf8")) as { luci_machine_token: string }).luci_machine_token;
+const mints = () => server.requests.filter((r) => r.outcome.kind === "token").length;
+
+describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
+  it("NEW_TOKEN, then TOKEN_IS_GOOD, then MISSING_TOKEN_COPY, then FORCE_REFRESH", async () => {
+    const copies = ["-token-file-copy", fx.path("copy1.json"), "-token-file-copy", fx.path("copy2.json")];
+    const first = await runCli([...fx.args(server.backend), ...copies]);
+    expect(first.code).toBe(0);
+    expect(await status()).toMatchObject({
+      update_outcome: "UPDATE_SUCCESS",
+      update_reason: "NEW_TOKEN",
+      service_version: "dev-token-server/0.1.0",
+    });
+    const token1 = await tokenOf(fx.tokenPath);
+    expect(await tokenOf(fx.path("copy1.json"))).toBe(token1);
+    expect(await tokenOf(fx.path("copy2.json"))).toBe(token1);
+    expect(decodeMachineToken(token1).body.machineFqdn).toBe("bot-1.example.com");
+    expect(mints()).toBe(1);
+
+    const second = await runCli([...fx.args(server.backend), ...copies]);
+    expect(second.code).toBe(0);
+    expect(await status()).toMatchObject({ update_outcome: "TOKEN_IS_GOOD", update_reason: "TOKEN_IS_GOOD" });
+    expect((await status()).rpc_duration_us).toBeUndefined();
+    expect(mints()).toBe(1);
+
+    await rm(fx.path("copy2.json"));
+    const third = await runCli([...fx.args(server.backend), ...copies]);
+    expect(third.code).toBe(0);
+    expect(await status()).toMatchObject({
+      update_outcome: "TOKEN_IS_GOOD",
+      update_reason: "MISSING_TOKEN_COPY",
+    });
+    expect(await tokenOf(fx.path("copy2.json"))).toBe(token1);
+    expect(mints()).toBe(1);
+
+    await new Promise((r) => setTimeout(r, 1100)); // a new second, so the new token differs
+    const fourth = await runCli([...fx.args(server.backend), ...copies, "-force-refresh"]);
+    expect(fourth.code).toBe(0);
+    expect(await status()).toMatchObject({
+      update_outcome: "UPDATE_SUCCESS",
+      update_reason: "FORCE_REFRESH",
+    });
+    const token2 = await tokenOf(fx.tokenPath);
+    expect(token2).not.toBe(token1);
+    for (const f of ["copy1.json", "copy2.json"]) expect(await tokenOf(fx.path(f))).toBe(token2);
+    expect(mints()).toBe(2);
+  });
+
+  it("refreshes a token whose next_update has passed (TOKEN_EXPIRES), keeping Go's file format", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    const file = JSON.parse(await readFile(fx.tokenPath, "utf8"));
+    file.next_update = String(Math.floor(Date.now() / 1000) - 5);
+    await writeFile(fx.tokenPath, JSON.stringify(file, null, 2));
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    expect(await status()).toMatchObject({
+      update_outcome: "UPDATE_SUCCESS",
+      update_reason: "TOKEN_EXPIRES",
+    });
+    const text = await readFile(fx.tokenPath, "utf8");
+    expect(text).toMatch(
+      /^\{\n {2}"luci_machine_token": "[A-Za-z0-9+/]+",\n {2}"expiry": "\d+",\n {2}"last_update": "\d+",\n {2}"next_update": "\d+",\n {2}"tokend_state": "[A-Za-z0-9+/]+=*"\n\}$/,
+    );
+  });
+
+  it("writes a file that jq and a strict proto3 JSON reader accept, with a token the server's certificate verifies", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    const viaJq = execFileSync("jq", ["-r", ".luci_machine_token", fx.tokenPath], {
+      encoding: "utf8",
+    }).trim();
+    expect(viaJq).toBe(await tokenOf(fx.tokenPath));
+    const strict = fromJsonString(TokenFileSchema, await readFile(fx.tokenPath, "utf8")); // unknown keys would throw
+    expect(strict.luciMachineToken).toBe(viaJq);
+    const certs = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
+    expect(verifyMachineToken(viaJq, { certificates: certs, now: new Date() }).body.machineFqdn).toBe(
+      "bot-1.example.com",
+    );
+  });
+});
+
+describe("outcomes reached for real", () => {
+  const outcomeOf = async (args: string[]) => {
+    const r = await runCli(args);
+    return { code: r.code, ...(await status()), stderr: r.stderr };
+  };
+
+  it("MINT_TOKEN_ERROR_* for certificates and clocks the server refuses", async () => {
+    await writeFile(fx.certPath, pki.untrusted.certPem);
+    expect(await outcomeOf(fx.args(server.backend))).toMatchObject({
+      code: 1,
+      update_outcome: "MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE",
+      service_version: "dev-token-server/0.1.0",
+    });
+    await writeFile(fx.certPath, pki.dotless.certPem);
+    expect(await outcomeOf(fx.args(server.backend))).toMatchObject({
+      update_outcome: "MINT_TOKEN_ERROR_BAD_TOKEN_ARGUMENTS",
+      failure_error: 'token server error BAD_TOKEN_ARGUMENTS - not a valid FQDN "bot-1"',
+    });
+    await writeFile(fx.certPath, pki.certPem);
+    server.faults.set({ clockOffsetMs: 11 * 60_000 });
+    const skewed = await outcomeOf(fx.args(server.backend));
+    expect(skewed).toMatchObject({ update_outcome: "MINT_TOKEN_ERROR_BAD_TIMESTAMP" });
+    expect(skewed.stderr).toContain("check the clock");
+    expect(server.requests).toHaveLength(3); // logic errors are never retried
+  });
+
+  it("GRPC_ERROR_4 after retrying an outage until -timeout; GRPC_ERROR_7 at once for a 403 proxy page", async () => {
+    server.faults.set({ httpFault: { kind: "proxy-html", status: 503 } });
+    const down = await runCli(fx.args(server.backend, "-timeout", "1500ms"));
+    expect(down.code).toBe(1);
+    expect(await status()).toMatchObject({
+      update_outcome: "GRPC_ERROR_4",
+      failure_error:
+        "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded",
+    });
+    expect(server.requests.length).toBeGreaterThan(2);
+    expect(down.stderr).toMatch(/RPC failed transiently \(retry in /);
+    server.requests.length = 0;
+    server.faults.set({ httpFault: { kind: "proxy-html", status: 403 } });
+    const denied = await runCli(fx.args(server.backend));
+    expect(await status()).toMatchObject({ update_outcome: "GRPC_ERROR_7" });
+    expect(denied.code).toBe(1);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("GRPC_ERROR_14 for an oversized answer, without retrying", async () => {
+    server.faults.set({ httpFault: { kind: "oversize" } });
+    expect((await runCli(fx.args(server.backend))).code).toBe(1);
+    expect(await status()).toMatchObject({ update_outcome: "GRPC_ERROR_14" });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("recovers from a reset connection and a truncated body by retrying", async () => {
+    server.faults.set({ httpFault: { kind: "reset", times: 1 } });
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    server.faults.set({ httpFault: { kind: "truncate", times: 1 } });
+    expect((await runCli(fx.args(server.backend, "-force-refresh"))).code).toBe(0);
+    expect(await status()).toMatchObject({ update_outcome: "UPDATE_SUCCESS" });
+  });
+
+  it("schedules a short-lived token at the 5-minute floor", async () => {
+    server.faults.set({ tokenLifetimeMs: 60_000 });
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    const s = await status();
+    expect(Number(s.token_expiry_ts) - Number(s.token_last_update_ts)).toBeLessThanOrEqual(60);
+    expect(Number(s.token_next_update_ts) - Number(s.token_last_update_ts)).toBe(150);
+  });
+
+  it("-timeout 0: a needed refresh fails without a request; a good token still passes", async () => {
+    expect((await runCli(fx.args(server.backend, "-timeout", "0"))).code).toBe(1);
+    expect(await status()).toMatchObject({ update_outcome: "GRPC_ERROR_4" });
+    expect(server.requests).toHaveLength(0);
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    expect((await runCli(fx.args(server.backend, "-timeout", "0"))).code).toBe(0);
+    expect(await status()).toMatchObject({ update_outcome: "TOKEN_IS_GOOD" });
+  });
+
+  it("CANT_READ_KEY before looking at the token, and UNKNOWN_SAVE_TOKEN_ERROR for a missing directory", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    await writeFile(fx.keyPath, pki.certPem); // a certificate given as the key
+    const r = await runCli(fx.args(server.backend));
+    expect(r.code).toBe(1);
+    expect(await status()).toMatchObject({ update_outcome: "CANT_READ_KEY", update_reason: "PARAMS_CHANGE" });
+    expect(r.stderr).not.toMatch(/\n\s+at /); // one line, no stack trace
+    await writeFile(fx.keyPath, pki.keyPem);
+    const args = fx
+      .args(server.backend)
+      .map((a) => (a === fx.tokenPath ? fx.path("no-such-dir/token.json") : a));
+    expect((await runCli(args)).code).toBe(1);
+    expect(await status()).toMatchObject({ update_outcome: "UNKNOWN_SAVE_TOKEN_ERROR" });
+  });
+
+  it("GRPC_ERROR_1 when interrupted during the RPC (status still written); a second signal aborts at once", async () => {
+    server.faults.set({ latencyMs: 5_000 });
+    // Signal once the CLI has logged that the RPC is on its way.
+    const whenCalling = (send: (child: import("node:child_process").ChildProcess) => void) => ({
+      onSpawn: (child: import("node:child_process").ChildProcess) => {
+        child.stderr?.on("data", (d: Buffer) => {
+          if (d.toString().includes("tokenserver.minter.TokenMinter.MintMachineToken")) send(child);
+        });
+      },
+    });
+    const once = await runCli(
+      fx.args(server.backend),
+      whenCalling((child) => child.kill("SIGTERM")),
+    );
+    expect(once.code).toBe(1);
+    expect(once.ms).toBeLessThan(4_000);
+    expect(await status()).toMatchObject({ update_outcome: "GRPC_ERROR_1" });
+    await rm(fx.statusPath);
+    // Two different signals at once (two of the same kind may merge into one delivery).
+    const twice = await runCli(
+      fx.args(server.backend),
+      whenCalling((child) => {
+        child.kill("SIGINT");
+        child.kill("SIGTERM");
+      }),
+    );
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain("Got second interrupt signal. Aborting.");
+  });
+});
+
+describe("outputs and packaging", () => {
+  it("writes ts-mon and Prometheus metrics files", async () => {
+    const metrics = fx.path("metrics.json");
+    const prom = fx.path("tokend.prom");
+    const r = await runCli(
+      fx.args(server.backend, "-ts-mon-endpoint", `file://${metrics}`, "-prometheus-textfile", prom),
+    );
+    expect(r.code).toBe(0);
+    const dump = JSON.parse(await readFile(metrics, "utf8"));
+    expect(
+      dump.metrics.find((m: { name: string }) => m.name === "luci/machine_tokend/update_outcome").value,
+    ).toBe("UPDATE_SUCCESS");
+    expect(await readFile(prom, "utf8")).toContain('luci_machine_tokend_update_reason{reason="NEW_TOKEN"} 1');
+  });
+
+  it("20 runs started together on a fresh token file: one MintMachineToken, all exit 0", async () => {
+    server.faults.set({ latencyMs: 300 });
+    const runs = await Promise.all(Array.from({ length: 20 }, () => runCli(fx.args(server.backend))));
+    expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("permissions, as an unprivileged user (CI runs as root, which ignores file modes)", () => {
+  it("SAVE_TOKEN_PERM_ERROR when the token directory is not writable, the old token intact", async () => {
+    const { chmod, mkdir, copyFile } = await import("node:fs/promises");
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    const before = await readFile(fx.tokenPath, "utf8");
+    // nobody (65534) may read the key, cert and token and write the status, but not the token directory.
+    await chmod(fx.dir, 0o755);
+    await chmod(fx.keyPath, 0o644);
+    const statusDir = fx.path("status");
+    await mkdir(statusDir, { mode: 0o777 });
+    await chmod(statusDir, 0o777);
+    await copyFile(fx.tokenPath, fx.path("token-before.json"));
+    const args = fx
+      .args(server.backend, "-force-refresh")
+      .map((a) => (a === fx.statusPath ? `${statusDir}/status.json` : a));
+    const r = await runCli(args, {
+      wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+    });
+    expect(r.code).toBe(1);
+    const s = JSON.parse(await readFile(`${statusDir}/status.json`, "utf8"));
+    expect(s.update_outcome).toBe("SAVE_TOKEN_PERM_ERROR");
+    expect(s.failure_error).toMatch(/EACCES/);
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+  });
+});

@@ -1,0 +1,51 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The built bin, as `npx luci-machine-tokend` runs it (tests need `npm run build` first). */
+export const BIN = fileURLToPath(new URL("../../bin/luci-machine-tokend.js", import.meta.url));
+
+/** What a CLI child process did. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  env?: Record<string, string | undefined>;
+  /** Called once the child is running, e.g. to signal it. */
+  onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  /** Prefix the command, e.g. `["setpriv", "--reuid=65534", …]`. */
+  wrapper?: string[];
+  cwd?: string;
+}
+
+/** Runs the real CLI in a child process. */
+export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  const started = performance.now();
+  const [command, ...prefix] = options.wrapper ?? [process.execPath];
+  const argv = options.wrapper ? [...prefix, process.execPath, BIN, ...args] : [BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command ?? process.execPath, argv, {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    child.once("error", reject);
+    child.once("close", (code, signal) =>
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started }),
+    );
+    options.onSpawn?.(child);
+  });
+}
