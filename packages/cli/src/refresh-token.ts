@@ -1,3 +1,5 @@
+import { access, constants, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import {
   backendBaseUrl,
   ConnectProxyAgent,
@@ -39,6 +41,14 @@ export interface RefreshInput {
 export async function refreshToken(input: RefreshInput): Promise<void> {
   const { options, deps, report, deadline, signer, inputsDigest } = input;
   const { logger, now } = deps;
+  const unwritable = await checkPrimaryWritable(options.tokenFile);
+  if (unwritable) {
+    // Go would mint first and then fail to save; a token nobody can store is not worth a call.
+    report.updateOutcome = saveOutcome(unwritable);
+    report.failureError = unwritable.message;
+    logger.log("error", `Cannot write the token file, not asking for a token - ${unwritable.message}`);
+    return;
+  }
   let client: TokenMinterClient;
   try {
     client = await createClient(options, deps);
@@ -132,4 +142,18 @@ async function createClient(options: TokendOptions, deps: RunDeps): Promise<Toke
     agent,
     logger: deps.logger,
   });
+}
+
+/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory). */
+async function checkPrimaryWritable(path: string): Promise<Error | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) {
+    return Object.assign(new Error(`${path} is a directory, not a token file`), { code: "EISDIR" });
+  }
+  try {
+    await access(dirname(path), constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
 }
