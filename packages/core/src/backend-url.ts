@@ -4,7 +4,7 @@
  * Throws for a value with a scheme, a path or no host.
  */
 export function backendBaseUrl(backend: string): string {
-  if (backend === "" || /[/\s?#@]/.test(backend)) {
+  if (backend === "" || /[/\\\s?#@]/.test(backend)) {
     throw new Error(`-backend ${JSON.stringify(backend)}: expecting host[:port], without a scheme or path`);
   }
   const insecure = ["localhost:", "127.0.0.1:", "[::1]:"].some((p) => backend.startsWith(p));

@@ -20,7 +20,14 @@ export function certificateNames(
   subject: string,
   subjectAltName: string | undefined,
 ): { commonName: string; dnsNames: string[] } {
-  const commonName = /^CN=(.*)$/m.exec(subject)?.[1] ?? "";
+  // One RDN per line, the attributes of a multi-valued RDN joined by " + ". With several CNs the
+  // last one counts, as in Go's pkix.Name (which the token server reads).
+  const commonNames = subject
+    .split("\n")
+    .flatMap((rdn) => rdn.split(" + "))
+    .filter((ava) => ava.startsWith("CN="))
+    .map((ava) => ava.slice(3));
+  const commonName = commonNames.at(-1) ?? "";
   const dnsNames = (subjectAltName ?? "")
     .split(/,\s*/)
     .filter((n) => n.startsWith("DNS:"))

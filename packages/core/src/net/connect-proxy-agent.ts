@@ -12,6 +12,12 @@ export class ConnectProxyAgent extends Agent {
   readonly proxy: URL;
 
   constructor(proxy: URL, options: AgentOptions = {}) {
+    // Go also speaks SOCKS5 (socks5://); a CONNECT request sent to a SOCKS port would fail obscurely.
+    if (proxy.protocol !== "http:" && proxy.protocol !== "https:") {
+      throw new Error(
+        `unsupported proxy scheme ${JSON.stringify(proxy.protocol.replace(/:$/, ""))}: use http or https`,
+      );
+    }
     super({ keepAlive: true, ...options });
     this.proxy = proxy;
   }
@@ -21,7 +27,9 @@ export class ConnectProxyAgent extends Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const done = (err: Error | null, stream?: Duplex) => callback?.(err, stream as Duplex);
-    const target = `${options.host}:${options.port}`;
+    // An IPv6 literal goes in brackets (Go's net.JoinHostPort): `[2001:db8::1]:443`.
+    const host = String(options.host);
+    const target = `${host.includes(":") ? `[${host}]` : host}:${options.port}`;
     const headers: Record<string, string> = { Host: target };
     if (this.proxy.username !== "") {
       const user = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
