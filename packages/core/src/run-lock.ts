@@ -33,7 +33,15 @@ interface LockOwner {
   pid: number;
   host: string;
   createdMs: number;
+  /** Tells apart the locks of one process (two acquirers, or a previous process with our pid). */
+  seq?: number;
 }
+
+/** Counts the lock attempts of this process, so each lock body and scratch file name is unique. */
+let sequence = 0;
+
+/** The bodies of the locks this process holds now (a lock with our pid that is not here is stale). */
+const held = new Set<string>();
 
 /**
  * Takes the per-token-file lock `<tokenPath>.lock` so only one run at a time reads, mints and
@@ -51,19 +59,24 @@ export async function acquireRunLock(
   const sleep = options.sleep ?? systemSleep;
   const logger = options.logger ?? silentLogger;
   const path = `${tokenPath}.lock`;
-  const owner: LockOwner = { pid: process.pid, host: hostname(), createdMs: now().getTime() };
-  const body = JSON.stringify(owner);
   let announced = false;
   for (;;) {
+    // Made per attempt: the age of a lock counts from when it was taken, not from when we started.
+    const owner: LockOwner = { pid: process.pid, host: hostname(), createdMs: now().getTime(), seq: ++sequence };
+    const body = JSON.stringify(owner);
     let created: boolean;
+    // Registered before the lock appears, so our other acquirers never take it for a stale one.
+    held.add(body);
     try {
-      created = await tryCreate(path, body);
+      created = await tryCreate(path, body, owner.seq ?? 0);
     } catch (err) {
+      held.delete(body);
       // A read-only or foreign-owned directory must not stop a run that only finds its token good.
       logger.log("warning", `Cannot take the lock ${path}, running without it - ${(err as Error).message}`);
       return undefined;
     }
     if (created) return { path, release: () => releaseIfOurs(path, body) };
+    held.delete(body);
     const holder = await readOwner(path);
     if (holder !== "gone" && isStale(holder, options, now())) {
       await breakStaleLock(path, holder, logger);
@@ -84,10 +97,11 @@ export async function acquireRunLock(
 }
 
 /** Creates the lock file atomically: written aside, then hard-linked into place (fails if taken). */
-async function tryCreate(path: string, body: string): Promise<boolean> {
-  const aside = `${path}.${process.pid}.new`;
-  await writeFile(aside, body, { mode: 0o644 });
+async function tryCreate(path: string, body: string, seq: number): Promise<boolean> {
+  const aside = `${path}.${process.pid}_${seq}.new`;
   try {
+    // Inside the try: on a full disk the aside file is created but not written, and must go too.
+    await writeFile(aside, body, { mode: 0o644 });
     await link(aside, path);
     return true;
   } catch (err) {
@@ -119,7 +133,11 @@ async function readOwner(path: string): Promise<LockOwner | "gone" | undefined> 
 function isStale(holder: LockOwner | undefined, options: RunLockOptions, now: Date): boolean {
   if (holder === undefined) return true; // unreadable or foreign content: nobody can own it
   if (now.getTime() - holder.createdMs > (options.staleAfterMs ?? 10 * 60_000)) return true;
-  return holder.host === hostname() && !(options.isAlive ?? processIsAlive)(holder.pid);
+  if (holder.host !== hostname()) return false;
+  // Our own pid: alive, but the lock is ours only if this process holds it now; otherwise an
+  // earlier process had the same pid (pid 1 in a container) and was killed.
+  if (holder.pid === process.pid) return !held.has(JSON.stringify(holder));
+  return !(options.isAlive ?? processIsAlive)(holder.pid);
 }
 
 /**
@@ -127,7 +145,7 @@ function isStale(holder: LockOwner | undefined, options: RunLockOptions, now: Da
  * lock it judged stale; if a fresh lock was moved by mistake, it is put back.
  */
 async function breakStaleLock(path: string, judged: LockOwner | undefined, logger: Logger): Promise<void> {
-  const aside = `${path}.${process.pid}.stale`;
+  const aside = `${path}.${process.pid}_${++sequence}.stale`;
   try {
     await rename(path, aside);
   } catch {
@@ -144,6 +162,7 @@ async function breakStaleLock(path: string, judged: LockOwner | undefined, logge
 }
 
 async function releaseIfOurs(path: string, body: string): Promise<void> {
+  held.delete(body);
   try {
     if ((await readFile(path, "utf8")) === body) await unlink(path);
   } catch {

@@ -1,0 +1,364 @@
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseTokenFile, verifyMachineToken } from "@luci-machine-tokend/core";
+import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../testing/run-cli.js";
+import { createTlsServerCert } from "../testing/tls-server-cert.js";
+import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
+
+/**
+ * The fault-injection suite of the reliability promise: whatever breaks (the process, the disk,
+ * the network, the server, the inputs), an existing good token is never lost or damaged, every
+ * failure is named in the status file, and nothing secret leaks. It ends by printing a table
+ * (fault, runs, tokens lost) and fails if any token was lost.
+ */
+
+let pki: TestPki;
+let server: DevServer;
+let certificates: unknown;
+const table: Array<{ fault: string; runs: number; lost: number }> = [];
+
+beforeAll(async () => {
+  pki = await createTestPki({ fqdn: "bot-1.example.com" });
+  server = await startDevServer({
+    caCertificates: [pki.caCertPem],
+    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
+    grpcPort: false,
+  });
+  certificates = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
+});
+afterAll(async () => {
+  await server.close();
+  const width = Math.max(...table.map((r) => r.fault.length), 5);
+  const lines = [
+    `${"fault".padEnd(width)}  runs  tokens lost`,
+    ...table.map(
+      (r) => `${r.fault.padEnd(width)}  ${String(r.runs).padStart(4)}  ${String(r.lost).padStart(11)}`,
+    ),
+  ];
+  console.log(`\n${lines.join("\n")}\n`);
+  expect(table.reduce((n, r) => n + r.lost, 0)).toBe(0);
+});
+beforeEach(() => {
+  server.faults.clear();
+  server.requests.length = 0;
+});
+
+/** True when the file holds a whole, valid token that the server signed. */
+async function tokenIsWhole(path: string): Promise<boolean> {
+  const bytes = await readFile(path).catch(() => undefined);
+  if (!bytes) return false;
+  const parsed = parseTokenFile(bytes);
+  if (parsed.error !== undefined) return false;
+  try {
+    verifyMachineToken(parsed.token.luciMachineToken, {
+      certificates: certificates as never,
+      now: new Date(),
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fixture with a good token minted, so every fault below has something to lose. */
+async function withGoodToken(): Promise<TokendFixture> {
+  const fx = await createTokendFixture(pki);
+  expect((await runCli(fx.args(server.backend))).code).toBe(0);
+  return fx;
+}
+
+async function record(fault: string, runs: number, check: () => Promise<boolean>): Promise<void> {
+  let lost = 0;
+  if (!(await check())) lost++;
+  table.push({ fault, runs, lost });
+  expect(lost).toBe(0);
+}
+
+const status = async (fx: TokendFixture) =>
+  JSON.parse(await readFile(fx.statusPath, "utf8")) as Record<string, unknown>;
+
+describe("faults", () => {
+  it("kill -9 at any moment of a refresh: the token is the old one or a new one, never damaged; leftovers are cleaned", async () => {
+    const fx = await withGoodToken();
+    server.faults.set({ latencyMs: { min: 0, max: 60 } });
+    let lost = 0;
+    const runs = 12;
+    for (let i = 0; i < runs; i++) {
+      await runCli(fx.args(server.backend, "-force-refresh"), {
+        onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 40 + i * 15),
+      });
+      if (!(await tokenIsWhole(fx.tokenPath))) lost++;
+    }
+    server.faults.clear();
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    expect((await readdir(fx.dir)).filter((n) => n.endsWith(".tmp") || n.endsWith(".lock"))).toEqual([]);
+    table.push({ fault: "kill -9 during a refresh", runs, lost });
+    expect(lost).toBe(0);
+    await fx.cleanup();
+  });
+
+  it("full disk (ENOSPC on a real tmpfs): UNKNOWN_SAVE_TOKEN_ERROR, the old token intact, no temp file left", async () => {
+    const mount = await mkdtemp(join(tmpdir(), "tokend-tmpfs-"));
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=12k", "tmpfs", mount]);
+    } catch {
+      // Mounting needs root and a kernel that allows it; the in-process suite injects ENOSPC instead.
+      await rm(mount, { recursive: true, force: true });
+      return;
+    }
+    const fx = await withGoodToken();
+    try {
+      const token = join(mount, "token.json");
+      await writeFile(token, await readFile(fx.tokenPath));
+      await writeFile(join(mount, "filler"), Buffer.alloc(8 * 1024 - 1)).catch(() => {});
+      const args = fx.args(server.backend, "-force-refresh").map((a) => (a === fx.tokenPath ? token : a));
+      const before = await readFile(token, "utf8");
+      await new Promise((r) => setTimeout(r, 1100)); // a new second, so the new token differs from the old
+      expect((await runCli(args)).code).toBe(1);
+      expect((await status(fx)).update_outcome).toBe("UNKNOWN_SAVE_TOKEN_ERROR");
+      expect((await status(fx)).failure_error).toMatch(/ENOSPC/);
+      expect((await readdir(mount)).sort()).toEqual(["filler", "token.json"]);
+      await record(
+        "full disk (ENOSPC)",
+        1,
+        async () => (await readFile(token, "utf8")) === before && tokenIsWhole(token),
+      );
+      execFileSync("mount", ["-o", "remount,ro", mount]);
+      expect((await runCli(args)).code).toBe(1);
+      expect((await status(fx)).failure_error).toMatch(/EROFS/);
+      await record(
+        "read-only file system (EROFS)",
+        1,
+        async () => (await readFile(token, "utf8")) === before,
+      );
+    } finally {
+      execFileSync("umount", [mount]);
+      await rm(mount, { recursive: true, force: true });
+      await fx.cleanup();
+    }
+  });
+
+  it("a directory at the token path, a missing directory: named outcomes, no RPC wasted", async () => {
+    const fx = await withGoodToken();
+    server.requests.length = 0;
+    await mkdir(fx.path("token-dir.json"));
+    const asDir = fx.args(server.backend).map((a) => (a === fx.tokenPath ? fx.path("token-dir.json") : a));
+    expect((await runCli(asDir)).code).toBe(1);
+    expect(await status(fx)).toMatchObject({ update_outcome: "UNKNOWN_SAVE_TOKEN_ERROR" });
+    expect((await status(fx)).failure_error).toMatch(/is a directory/);
+    expect(server.requests).toHaveLength(0);
+    await record("directory at the token path", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("server outages of every shape: the old token stays, the outcome is named", async () => {
+    const fx = await withGoodToken();
+    const cases: Array<[string, Parameters<DevServer["faults"]["set"]>[0], string]> = [
+      ["HTML 502 from a proxy", { httpFault: { kind: "proxy-html", status: 502 } }, "GRPC_ERROR_4"],
+      ["connection reset", { httpFault: { kind: "reset" } }, "GRPC_ERROR_4"],
+      ["truncated body", { httpFault: { kind: "truncate" } }, "GRPC_ERROR_4"],
+      ["oversized body", { httpFault: { kind: "oversize" } }, "GRPC_ERROR_14"],
+      ["wrong content type", { httpFault: { kind: "wrong-content-type" } }, "GRPC_ERROR_4"],
+      ["INTERNAL from the server", { grpcError: { code: 13 } }, "GRPC_ERROR_4"],
+      ["server clock 11 min off", { clockOffsetMs: 11 * 60_000 }, "MINT_TOKEN_ERROR_BAD_TIMESTAMP"],
+    ];
+    for (const [name, fault, outcome] of cases) {
+      server.faults.clear();
+      server.faults.set(fault);
+      const before = await readFile(fx.tokenPath, "utf8");
+      const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "700ms"));
+      expect(r.code).toBe(1);
+      expect((await status(fx)).update_outcome).toBe(outcome);
+      await record(name, 1, async () => (await readFile(fx.tokenPath, "utf8")) === before);
+    }
+    await fx.cleanup();
+  });
+
+  it("a server that never answers: -timeout holds to within a second", async () => {
+    const fx = await withGoodToken();
+    server.faults.set({ latencyMs: 3_600_000 });
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "1500ms"));
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(1500 + 1000 + 400); // + node start-up
+    expect((await status(fx)).update_outcome).toBe("GRPC_ERROR_4");
+    await record("server never answers", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("DNS failure: retried until -timeout, GRPC_ERROR_4", async () => {
+    const fx = await withGoodToken();
+    const r = await runCli(fx.args("tokend-test.invalid", "-timeout", "1s"));
+    expect(r.code).toBe(1);
+    expect((await status(fx)).update_outcome).toBe("GRPC_ERROR_4");
+    expect(r.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    await record("DNS failure", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("hostile token file contents are repaired; hostile key files fail with one clean line", async () => {
+    const fx = await withGoodToken();
+    const contents = [
+      Buffer.from([0, 1, 2, 255]),
+      `\uFEFF${await readFile(fx.tokenPath, "utf8")}`,
+      "[".repeat(100_000),
+      '{"expiry":true}',
+      "x".repeat(2 << 20),
+    ];
+    for (const c of contents) {
+      await writeFile(fx.tokenPath, c);
+      expect((await runCli(fx.args(server.backend))).code).toBe(0);
+      expect((await status(fx)).update_reason).toBe("NEW_TOKEN");
+    }
+    await record("damaged token file (repaired)", contents.length, () => tokenIsWhole(fx.tokenPath));
+    const keys = [
+      "",
+      "-----BEGIN RSA PRIVATE KEY-----\nnot base64!\n-----END RSA PRIVATE KEY-----\n",
+      pki.certPem,
+      "A".repeat(3 << 20),
+    ];
+    for (const k of keys) {
+      await writeFile(fx.keyPath, k);
+      const r = await runCli(fx.args(server.backend));
+      expect(r.code).toBe(1);
+      expect((await status(fx)).update_outcome).toBe("CANT_READ_KEY");
+      expect(String((await status(fx)).failure_error)).toMatch(new RegExp(`^${fx.keyPath}: [^\\n]+$`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    await record("broken key files", keys.length, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("a lock left by a killed run does not block the next run", async () => {
+    const fx = await withGoodToken();
+    // A lock as a run writes it, owned by a process that no longer exists.
+    const dead = execFileSync(process.execPath, ["-e", "console.log(process.pid)"], {
+      encoding: "utf8",
+    }).trim();
+    const { hostname } = await import("node:os");
+    await writeFile(
+      `${fx.tokenPath}.lock`,
+      JSON.stringify({ pid: Number(dead), host: hostname(), createdMs: Date.now() }),
+    );
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "5s"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("Broke a stale lock");
+    await record("stale lock of a killed run", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("never writes the token or key anywhere but the token files; warns about a readable key", async () => {
+    const fx = await createTokendFixture(pki);
+    await chmod(fx.keyPath, 0o644);
+    const metrics = fx.path("metrics.json");
+    const prom = fx.path("tokend.prom");
+    const r = await runCli(
+      fx.args(server.backend, "-ts-mon-endpoint", `file://${metrics}`, "-prometheus-textfile", prom),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/The private key .* is readable by group or others \(mode 0644\); chmod 600 it/);
+    const token = JSON.parse(await readFile(fx.tokenPath, "utf8")).luci_machine_token as string;
+    const keyBody = pki.keyPem.split("\n")[5] ?? "";
+    const outputs = [
+      r.stdout,
+      r.stderr,
+      await readFile(fx.statusPath, "utf8"),
+      await readFile(metrics, "utf8"),
+      await readFile(prom, "utf8"),
+    ];
+    for (const out of outputs) {
+      expect(out).not.toContain(token.slice(0, 40));
+      expect(out).not.toContain(keyBody);
+      expect(out).not.toContain("PRIVATE KEY");
+    }
+    await fx.cleanup();
+  });
+});
+
+describe("TLS and proxies", () => {
+  let tlsServer: HttpsServer;
+  let tlsPort = 0;
+  let caPem = "";
+  let dir = "";
+
+  beforeAll(async () => {
+    // An HTTPS front for the dev server, with a certificate for tokens.test from its own CA.
+    const tls = await createTlsServerCert("tokens.test");
+    const leaf = { keyPem: tls.keyPem, certPem: tls.certPem };
+    caPem = tls.caPem;
+    dir = await mkdtemp(join(tmpdir(), "tokend-tls-"));
+    await writeFile(join(dir, "ca.pem"), caPem);
+    const target = new URL(server.url);
+    tlsServer = createHttpsServer({ key: leaf.keyPem, cert: `${leaf.certPem}` }, (req, res) => {
+      const upstream = httpRequest(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
+    tlsPort = (tlsServer.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    tlsServer.closeAllConnections();
+    await new Promise<void>((r) => tlsServer.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects an unknown CA by default, accepts it with -ca-bundle or SSL_CERT_FILE, through a real CONNECT proxy", async () => {
+    const { createServer } = await import("node:http");
+    const { connect } = await import("node:net");
+    const tunnels: string[] = [];
+    // The proxy resolves every name to the TLS front, as a corporate proxy resolves public names.
+    const proxy = createServer();
+    proxy.on("connect", (req, socket, head) => {
+      tunnels.push(req.url ?? "");
+      const upstream = connect(tlsPort, "127.0.0.1", () => {
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on("error", () => socket.destroy());
+      socket.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const fx = await createTokendFixture(pki);
+      const backend = `tokens.test:${tlsPort}`;
+      const env = { HTTPS_PROXY: proxyUrl, NO_PROXY: "", no_proxy: "" };
+      const untrusted = await runCli(fx.args(backend, "-timeout", "1s"), { env });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/certificate/i);
+      expect(tunnels[0]).toBe(backend);
+      const trusted = await runCli(fx.args(backend, "-ca-bundle", join(dir, "ca.pem"), "-timeout", "5s"), {
+        env,
+      });
+      expect(trusted.code).toBe(0);
+      expect(await tokenIsWhole(fx.tokenPath)).toBe(true);
+      const viaEnv = await runCli(fx.args(backend, "-force-refresh"), {
+        env: { ...env, SSL_CERT_FILE: join(dir, "ca.pem") },
+      });
+      expect(viaEnv.code).toBe(0);
+      const excluded = await runCli(fx.args(backend, "-force-refresh", "-timeout", "1s"), {
+        env: { ...env, NO_PROXY: "tokens.test" },
+      });
+      expect(excluded.code).toBe(1); // not proxied: tokens.test does not resolve
+      expect(tunnels.filter((t) => t === backend).length).toBe(tunnels.length);
+      await fx.cleanup();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+});
