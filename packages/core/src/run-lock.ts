@@ -62,7 +62,12 @@ export async function acquireRunLock(
   let announced = false;
   for (;;) {
     // Made per attempt: the age of a lock counts from when it was taken, not from when we started.
-    const owner: LockOwner = { pid: process.pid, host: hostname(), createdMs: now().getTime(), seq: ++sequence };
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: hostname(),
+      createdMs: now().getTime(),
+      seq: ++sequence,
+    };
     const body = JSON.stringify(owner);
     let created: boolean;
     // Registered before the lock appears, so our other acquirers never take it for a stale one.
@@ -162,10 +167,12 @@ async function breakStaleLock(path: string, judged: LockOwner | undefined, logge
 }
 
 async function releaseIfOurs(path: string, body: string): Promise<void> {
-  held.delete(body);
   try {
     if ((await readFile(path, "utf8")) === body) await unlink(path);
   } catch {
     // Already gone: nothing to release.
+  } finally {
+    // Only now: until the file is gone our other acquirers must not take it for a stale lock.
+    held.delete(body);
   }
 }
