@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
@@ -33,15 +34,17 @@ interface LockOwner {
   pid: number;
   host: string;
   createdMs: number;
-  /** Tells apart the locks of one process (two acquirers, or a previous process with our pid). */
+  /** Tells apart the locks of one process (two acquirers). */
   seq?: number;
+  /** Tells this process from an earlier one that had the same pid (pid 1 in a container). */
+  nonce?: string;
 }
 
 /** Counts the lock attempts of this process, so each lock body and scratch file name is unique. */
 let sequence = 0;
 
-/** The bodies of the locks this process holds now (a lock with our pid that is not here is stale). */
-const held = new Set<string>();
+/** Marks the locks this process makes. */
+const processNonce = randomUUID();
 
 /**
  * Takes the per-token-file lock `<tokenPath>.lock` so only one run at a time reads, mints and
@@ -67,21 +70,18 @@ export async function acquireRunLock(
       host: hostname(),
       createdMs: now().getTime(),
       seq: ++sequence,
+      nonce: processNonce,
     };
     const body = JSON.stringify(owner);
     let created: boolean;
-    // Registered before the lock appears, so our other acquirers never take it for a stale one.
-    held.add(body);
     try {
       created = await tryCreate(path, body, owner.seq ?? 0);
     } catch (err) {
-      held.delete(body);
       // A read-only or foreign-owned directory must not stop a run that only finds its token good.
       logger.log("warning", `Cannot take the lock ${path}, running without it - ${(err as Error).message}`);
       return undefined;
     }
     if (created) return { path, release: () => releaseIfOurs(path, body) };
-    held.delete(body);
     const holder = await readOwner(path);
     if (holder !== "gone" && isStale(holder, options, now())) {
       await breakStaleLock(path, holder, logger);
@@ -139,9 +139,10 @@ function isStale(holder: LockOwner | undefined, options: RunLockOptions, now: Da
   if (holder === undefined) return true; // unreadable or foreign content: nobody can own it
   if (now.getTime() - holder.createdMs > (options.staleAfterMs ?? 10 * 60_000)) return true;
   if (holder.host !== hostname()) return false;
-  // Our own pid: alive, but the lock is ours only if this process holds it now; otherwise an
-  // earlier process had the same pid (pid 1 in a container) and was killed.
-  if (holder.pid === process.pid) return !held.has(JSON.stringify(holder));
+  // Our own pid is alive, but the lock is ours only if this process made it; otherwise an earlier
+  // process had the same pid (pid 1 in a container) and was killed. (A lock we made and released
+  // may still be read here a moment later: it is not stale, the next try finds it gone.)
+  if (holder.pid === process.pid) return holder.nonce !== processNonce;
   return !(options.isAlive ?? processIsAlive)(holder.pid);
 }
 
@@ -171,8 +172,5 @@ async function releaseIfOurs(path: string, body: string): Promise<void> {
     if ((await readFile(path, "utf8")) === body) await unlink(path);
   } catch {
     // Already gone: nothing to release.
-  } finally {
-    // Only now: until the file is gone our other acquirers must not take it for a stale lock.
-    held.delete(body);
   }
 }
