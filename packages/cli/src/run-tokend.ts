@@ -135,9 +135,10 @@ async function syncCopies(
   report.updateOutcome = "TOKEN_IS_GOOD";
 }
 
-/** Temp files of token writes that a killed run left behind (ours by name, their process gone). */
+/** Temp files of atomic writes that a killed run left behind (ours by name, their process gone). */
 async function removeLeftovers(options: TokendOptions, deps: RunDeps): Promise<void> {
-  for (const path of [options.tokenFile, ...options.tokenFileCopies]) {
+  const outputs = [options.statusFile, options.prometheusTextfile].filter((p): p is string => p !== undefined);
+  for (const path of [options.tokenFile, ...options.tokenFileCopies, ...outputs]) {
     await removeStaleTempFiles(path, { now: deps.now(), logger: deps.logger });
   }
 }
