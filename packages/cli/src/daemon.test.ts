@@ -155,6 +155,27 @@ describe("daemon mode", () => {
     await expect(fetch(`http://${address}/healthz`)).rejects.toThrow(); // closed on exit
   });
 
+  it("notices a suspend: when the wall clock jumps past next_update, it refreshes within one short wait", async () => {
+    let suspended = false;
+    const sleep: Sleep = async (ms, signal) => {
+      if (!suspended) {
+        // The machine sleeps for two hours during the first wait; timers do not see it.
+        suspended = true;
+        clock.advance(2 * HOUR);
+      }
+      await clock.sleep(ms, signal);
+    };
+    const { times } = await daemon(
+      (n) => tokenReply(`token-${n}`, new Date(clock.now().getTime() + HOUR)),
+      2,
+      { sleep },
+    );
+    const gap = (times[1]?.getTime() ?? 0) - (times[0]?.getTime() ?? 0);
+    expect(gap).toBeGreaterThanOrEqual(2 * HOUR);
+    expect(gap).toBeLessThanOrEqual(2 * HOUR + 15_000);
+    expect(lines).toContain("info: Updating the token (reason: TOKEN_EXPIRES)");
+  });
+
   it("schedules strictly after next_update with bounded jitter", () => {
     const now = new Date(1000_000);
     expect(nextRefreshAt(2000, now, () => 0).getTime()).toBe(2001_000);
