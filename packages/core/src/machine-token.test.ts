@@ -5,7 +5,11 @@ import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "./gen/tokens
 import { decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
 import { makeSelfSignedIdentity, type TestIdentity } from "./testing/pki.js";
 import { GOLDEN_TOKEN } from "./testing/vectors.js";
-import { MachineTokenVerifyError, verifyMachineToken } from "./verify-machine-token.js";
+import {
+  MachineTokenVerifyError,
+  type SigningCertificates,
+  verifyMachineToken,
+} from "./verify-machine-token.js";
 
 describe("decodeMachineToken", () => {
   it("decodes the upstream golden token (§2.11 C)", () => {
@@ -112,5 +116,192 @@ describe("verifyMachineToken", () => {
         now: new Date(T * 1000),
       }),
     ).toThrow(/no signing certificate/);
+  });
+});
+
+describe("decodeMachineToken: more forms", () => {
+  it("accepts the golden token with padding", () => {
+    expect(GOLDEN_TOKEN.length % 4).toBe(2);
+    const decoded = decodeMachineToken(`${GOLDEN_TOKEN}==`);
+    expect(decoded.body.machineFqdn).toBe("host.domain");
+    expect(decoded.certSerialHex).toBe("3039");
+    expect(decoded.keyId).toBe("key_id");
+  });
+
+  /** base64 (no padding) of an envelope around `body`. */
+  const envelopeOf = (body: Parameters<typeof create<typeof MachineTokenBodySchema>>[1]) =>
+    Buffer.from(
+      toBinary(
+        MachineTokenEnvelopeSchema,
+        create(MachineTokenEnvelopeSchema, {
+          tokenBody: toBinary(MachineTokenBodySchema, create(MachineTokenBodySchema, body)),
+          keyId: "k",
+          rsaSha256: new Uint8Array([1]),
+        }),
+      ),
+    )
+      .toString("base64")
+      .replace(/=+$/, "");
+
+  it.each([
+    ["whitespace around it", ` ${GOLDEN_TOKEN}\n`],
+    ["three padding characters", `${GOLDEN_TOKEN}===`],
+    ["a body without machine_fqdn", envelopeOf({ issuedAt: 1n, lifetime: 1n })],
+    ["a body without issued_at", envelopeOf({ machineFqdn: "h.d", lifetime: 1n })],
+    ["an envelope whose body is not a body", Buffer.from([0x0a, 0x02, 0xff, 0xff]).toString("base64")],
+    ["truncated", GOLDEN_TOKEN.slice(0, 40)],
+  ])("refuses %s", (_name, token) => {
+    expect(() => decodeMachineToken(token)).toThrow(MachineTokenFormatError);
+  });
+
+  it("strips leading zero bytes of the serial and keeps a zero serial as 0", () => {
+    const withZeros = decodeMachineToken(
+      envelopeOf({
+        machineFqdn: "h.d",
+        issuedAt: 5n,
+        lifetime: 1n,
+        certSn: new Uint8Array([0, 0, 0x0a, 0x01]),
+      }),
+    );
+    expect(withZeros.certSerialHex).toBe("a01");
+    const zero = decodeMachineToken(
+      envelopeOf({ machineFqdn: "h.d", issuedAt: 5n, lifetime: 1n, certSn: new Uint8Array([0]) }),
+    );
+    expect(zero.certSerialHex).toBe("0");
+  });
+});
+
+describe("verifyMachineToken: window, signature and certificates", () => {
+  let signer: TestIdentity;
+  beforeAll(async () => {
+    signer = await makeSelfSignedIdentity("token-server.example.com");
+  });
+
+  const T = 1_600_000_000;
+  const LIFETIME = 3600;
+
+  /** Builds a token; `tamper` may change the signed body bytes or the signature before encoding. */
+  function build(
+    options: { keyId?: string; tamper?: (parts: { body: Uint8Array; signature: Uint8Array }) => void } = {},
+  ): string {
+    const body = toBinary(
+      MachineTokenBodySchema,
+      create(MachineTokenBodySchema, {
+        machineFqdn: "bot-1.example.com",
+        issuedBy: "token-server@example.com",
+        issuedAt: BigInt(T),
+        lifetime: BigInt(LIFETIME),
+        caId: 7n,
+        certSn: new Uint8Array([0x30, 0x39]),
+      }),
+    );
+    const parts = { body, signature: new Uint8Array(sign("sha256", body, signer.privateKey)) };
+    options.tamper?.(parts);
+    const envelope = create(MachineTokenEnvelopeSchema, {
+      tokenBody: parts.body,
+      keyId: options.keyId ?? "key-1",
+      rsaSha256: parts.signature,
+    });
+    return Buffer.from(toBinary(MachineTokenEnvelopeSchema, envelope)).toString("base64").replace(/=+$/, "");
+  }
+
+  const certificates = () => ({ "key-1": signer.certPem });
+  const verifyAt = (token: string, ms: number, certs: SigningCertificates = certificates()) =>
+    verifyMachineToken(token, { certificates: certs, now: new Date(ms) });
+
+  const start = (T - 10) * 1000;
+  const end = (T + LIFETIME + 10) * 1000;
+  it.each<[string, number, RegExp | undefined]>([
+    ["issued_at − 10 s − 1 ms", start - 1, /not valid yet: issued at 2020-09-13T12:26:40.000Z/],
+    ["issued_at − 10 s", start, undefined],
+    ["issued_at − 10 s + 1 ms", start + 1, undefined],
+    ["issued_at", T * 1000, undefined],
+    ["expiry", (T + LIFETIME) * 1000, undefined],
+    ["expiry + 10 s − 1 ms", end - 1, undefined],
+    ["expiry + 10 s", end, undefined],
+    ["expiry + 10 s + 1 ms", end + 1, /expired at 2020-09-13T13:26:40.000Z/],
+  ])("at %s: %s", (_name, ms, error) => {
+    const token = build();
+    if (error) {
+      expect(() => verifyAt(token, ms)).toThrow(MachineTokenVerifyError);
+      expect(() => verifyAt(token, ms)).toThrow(error);
+    } else {
+      const decoded = verifyAt(token, ms);
+      expect(decoded.body).toMatchObject({ machineFqdn: "bot-1.example.com", caId: 7n });
+      expect(decoded.certSerialHex).toBe("3039");
+    }
+  });
+
+  it("takes allowedSkewMs", () => {
+    const token = build();
+    const opts = (now: number, allowedSkewMs: number) => ({
+      certificates: certificates(),
+      now: new Date(now),
+      allowedSkewMs,
+    });
+    expect(() => verifyMachineToken(token, opts(T * 1000 - 1, 0))).toThrow(/not valid yet/);
+    expect(() => verifyMachineToken(token, opts(T * 1000, 0))).not.toThrow();
+    expect(() => verifyMachineToken(token, opts((T + LIFETIME) * 1000 + 1, 0))).toThrow(/expired/);
+    expect(() => verifyMachineToken(token, opts(end + 50_000, 60_000))).not.toThrow();
+  });
+
+  it.each<[string, (p: { body: Uint8Array; signature: Uint8Array }) => void]>([
+    [
+      "the first signature byte flipped",
+      (p) => {
+        p.signature[0] = (p.signature[0] ?? 0) ^ 0x01;
+      },
+    ],
+    [
+      "the last signature byte flipped",
+      (p) => {
+        p.signature[p.signature.length - 1] = (p.signature.at(-1) ?? 0) ^ 0x80;
+      },
+    ],
+    [
+      "a truncated signature",
+      (p) => {
+        p.signature = p.signature.slice(1);
+      },
+    ],
+    [
+      "no signature",
+      (p) => {
+        p.signature = new Uint8Array();
+      },
+    ],
+    [
+      "a body byte changed after signing",
+      (p) => {
+        // "bot-1" → "bot-2": still a valid body, no longer the signed one.
+        const i = Buffer.from(p.body).indexOf("bot-1");
+        p.body[i + 4] = "2".charCodeAt(0);
+      },
+    ],
+  ])("refuses %s", (_name, tamper) => {
+    const token = build({ tamper });
+    expect(() => verifyAt(token, T * 1000)).toThrow(/bad token signature/);
+  });
+
+  it("accepts both certificate shapes and refuses an unknown key id in either", () => {
+    const token = build();
+    const list: SigningCertificates = {
+      certificates: [
+        { key_name: "other", x509_certificate_pem: "junk" },
+        { key_name: "key-1", x509_certificate_pem: signer.certPem },
+      ],
+    };
+    expect(verifyAt(token, T * 1000, list).keyId).toBe("key-1");
+    expect(verifyAt(token, T * 1000, { "key-0": "junk", "key-1": signer.certPem }).keyId).toBe("key-1");
+    const unknown = build({ keyId: "key-9" });
+    expect(() => verifyAt(unknown, T * 1000, list)).toThrow('no signing certificate for key "key-9"');
+    expect(() => verifyAt(unknown, T * 1000)).toThrow('no signing certificate for key "key-9"');
+    expect(() => verifyAt(token, T * 1000, { certificates: [] })).toThrow(/no signing certificate/);
+    expect(() => verifyAt(token, T * 1000, {})).toThrow(/no signing certificate/);
+  });
+
+  it("checks the window before the signature, so an expired token is reported as expired", () => {
+    const token = build({ keyId: "key-9" });
+    expect(() => verifyAt(token, end + 1)).toThrow(/expired/);
   });
 });

@@ -1,7 +1,25 @@
-import { readdir, utimes, writeFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { processIsAlive, removeStaleTempFiles } from "./stale-temp-files.js";
+import { recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
+
+/** A process that exited (and was reaped), so its pid is free, and one that keeps running. */
+let deadPid: number;
+let liveChild: ChildProcess;
+let livePid: number;
+beforeAll(async () => {
+  const dead = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await new Promise((resolve) => dead.once("exit", resolve));
+  deadPid = dead.pid ?? -1;
+  liveChild = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  await new Promise((resolve) => liveChild.once("spawn", resolve));
+  livePid = liveChild.pid ?? -1;
+});
+afterAll(() => {
+  liveChild?.kill("SIGKILL");
+});
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeEach(async () => {
@@ -43,5 +61,99 @@ describe("processIsAlive", () => {
     expect(processIsAlive(0)).toBe(false);
     expect(processIsAlive(-1)).toBe(false);
     expect(processIsAlive(Number.NaN)).toBe(false);
+  });
+});
+
+describe("removeStaleTempFiles with real processes", () => {
+  /** Writes files with mtime `mtime` and returns their names. */
+  async function files(names: string[], mtime = new Date()): Promise<string[]> {
+    for (const n of names) {
+      await writeFile(tmp.path(n), "x");
+      await utimes(tmp.path(n), mtime, mtime);
+    }
+    return names;
+  }
+
+  it("removes the temp files of a dead process and keeps those of live ones", async () => {
+    const T = new Date(Date.UTC(2025, 0, 1, 12));
+    const dead = `token.json.${deadPid}_1_1735732800000000000.tmp`;
+    const deadToo = `token.json.${deadPid}_27_1.tmp`;
+    const live = `token.json.${livePid}_1_1735732800000000000.tmp`;
+    const parent = `token.json.${process.ppid}_3_1735732800000000000.tmp`;
+    const mine = `token.json.${process.pid}_4_1735732800000000000.tmp`;
+    await files([dead, deadToo, live, parent, mine], T);
+    const logger = recordingLogger();
+    const removed = await removeStaleTempFiles(tmp.path("token.json"), { now: T, logger });
+    expect(removed.sort()).toEqual([tmp.path(dead), tmp.path(deadToo)].sort());
+    expect((await readdir(tmp.dir)).sort()).toEqual([live, mine, parent].sort());
+    expect(logger.at("info").sort()).toEqual(
+      [dead, deadToo].map((n) => `Removed a temp file left by an interrupted run: ${n}`).sort(),
+    );
+    expect(processIsAlive(deadPid)).toBe(false);
+    expect(processIsAlive(livePid)).toBe(true);
+  });
+
+  it("removes a live process's temp file only once it is older than maxAgeMs", async () => {
+    const T = new Date(Date.UTC(2025, 0, 1, 12));
+    const [live = "", mine = ""] = await files(
+      [`token.json.${livePid}_1_1.tmp`, `token.json.${process.pid}_2_1.tmp`],
+      T,
+    );
+    const path = tmp.path("token.json");
+    const at = (ms: number) => new Date(T.getTime() + ms);
+    expect(await removeStaleTempFiles(path, { now: at(5000), maxAgeMs: 5000 })).toEqual([]);
+    expect(await removeStaleTempFiles(path, { now: at(5001), maxAgeMs: 5000 })).toHaveLength(2);
+    expect(await readdir(tmp.dir)).toEqual([]);
+    // The default is 10 minutes.
+    await files([live, mine], T);
+    expect(await removeStaleTempFiles(path, { now: at(10 * 60_000) })).toEqual([]);
+    expect((await removeStaleTempFiles(path, { now: at(10 * 60_000 + 1) })).sort()).toEqual(
+      [tmp.path(live), tmp.path(mine)].sort(),
+    );
+  });
+
+  it("never touches files that are not temp files of this token file, however old or dead", async () => {
+    const old = new Date(Date.UTC(2001, 0, 1));
+    const others = await files(
+      [
+        "token.json",
+        "token.json.bak",
+        "token.json.lock",
+        `token.json.lock.${deadPid}_1.new`,
+        `token.json.${deadPid}_1_1.tmp.bak`,
+        `token.json.${deadPid}_1.tmp`,
+        `token.json.${deadPid}_1_1_1.tmp`,
+        `token.json.${deadPid}_a_1.tmp`,
+        `token.json.-${deadPid}_1_1.tmp`,
+        `token.json2.${deadPid}_1_1.tmp`,
+        `xtoken.json.${deadPid}_1_1.tmp`,
+        `other.json.${deadPid}_1_1.tmp`,
+        `token.${deadPid}_1_1.tmp`,
+        `status.json.${deadPid}_1_1.tmp`,
+      ],
+      old,
+    );
+    await mkdir(tmp.path(`token.json.${deadPid}_9_9.tmp`));
+    expect(await removeStaleTempFiles(tmp.path("token.json"), { now: new Date() })).toEqual([]);
+    expect((await readdir(tmp.dir)).sort()).toEqual([...others, `token.json.${deadPid}_9_9.tmp`].sort());
+  });
+
+  it("cleans only the directory of the token file", async () => {
+    await mkdir(tmp.path("sub"));
+    const name = `token.json.${deadPid}_1_1.tmp`;
+    await writeFile(tmp.path(`sub/${name}`), "x");
+    expect(await removeStaleTempFiles(tmp.path("token.json"), { now: new Date() })).toEqual([]);
+    expect(await removeStaleTempFiles(tmp.path("sub/token.json"), { now: new Date() })).toEqual([
+      tmp.path(`sub/${name}`),
+    ]);
+  });
+});
+
+describe("processIsAlive with real processes", () => {
+  it("tells a running process from one that exited", () => {
+    expect(processIsAlive(livePid)).toBe(true);
+    expect(processIsAlive(process.ppid)).toBe(true);
+    expect(processIsAlive(deadPid)).toBe(false);
+    expect(processIsAlive(1.5)).toBe(false);
   });
 });
