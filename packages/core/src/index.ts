@@ -72,6 +72,7 @@ export {
   parseTokenFile,
   type TokenFileInit,
 } from "./token-file.js";
+export { newTokenFile, TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 export {
   createTokenMinterClient,
   createTokenMinterTransport,

@@ -110,7 +110,8 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions> 
   if (values.help) return "help";
   return (async () => {
     const listen = hostPort("--listen", values.listen ?? "127.0.0.1:0");
-    const options: DevServerOptions = { host: listen.host, port: listen.port };
+    // A server left running keeps only a short log: nobody reads it from the command line.
+    const options: DevServerOptions = { host: listen.host, port: listen.port, requestLogLimit: 100 };
     if (values["no-grpc"]) options.grpcPort = false;
     else if (values["grpc-listen"]) {
       const g = hostPort("--grpc-listen", values["grpc-listen"]);

@@ -60,7 +60,7 @@ export function createConnectService(minter: Minter): ConnectService {
         slot.record = { request, outcome: { kind: "client-gone" } };
         throw ConnectError.from(ctx.signal.reason, Code.Canceled);
       }
-      const result = minter.mint(request, slot.plan);
+      const result = await minter.mint(request, slot.plan);
       slot.record = { request, outcome: result.outcome };
       if (result.tokenRequest) slot.record.tokenRequest = result.tokenRequest;
       if (result.outcome.kind === "grpc-error")

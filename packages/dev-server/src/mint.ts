@@ -28,7 +28,7 @@ export interface MintedToken {
  * Builds a LUCI machine token (reference §7.4): MachineTokenBody, signed with RSA-SHA256 by the
  * server key with an empty signing context, wrapped in a MachineTokenEnvelope.
  */
-export function mintMachineToken(input: MintInput, key: SigningKey): MintedToken {
+export async function mintMachineToken(input: MintInput, key: SigningKey): Promise<MintedToken> {
   const issuedAt = BigInt(Math.floor(input.now.getTime() / 1000));
   const lifetime = BigInt(input.lifetimeSeconds);
   const tokenBody = toBinary(
@@ -44,7 +44,7 @@ export function mintMachineToken(input: MintInput, key: SigningKey): MintedToken
   );
   const envelope = toBinary(
     MachineTokenEnvelopeSchema,
-    create(MachineTokenEnvelopeSchema, { tokenBody, keyId: key.keyId, rsaSha256: key.sign(tokenBody) }),
+    create(MachineTokenEnvelopeSchema, { tokenBody, keyId: key.keyId, rsaSha256: await key.sign(tokenBody) }),
   );
   return {
     token: Buffer.from(envelope).toString("base64").replace(/=+$/, ""),

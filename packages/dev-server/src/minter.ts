@@ -51,7 +51,7 @@ export interface MinterConfig {
 
 /** The protocol-independent TokenMinter.MintMachineToken. */
 export interface Minter {
-  mint(request: MintMachineTokenRequest, plan: FaultPlan): MintResult;
+  mint(request: MintMachineTokenRequest, plan: FaultPlan): Promise<MintResult>;
 }
 
 /**
@@ -75,7 +75,7 @@ export function createMinter(config: MinterConfig): Minter {
   });
 
   return {
-    mint(request, plan) {
+    async mint(request, plan) {
       if (plan.grpcError) {
         const { code, message = `injected fault: gRPC code ${Code[code]}` } = plan.grpcError;
         return { outcome: { kind: "grpc-error", code, message } };
@@ -113,9 +113,9 @@ export function createMinter(config: MinterConfig): Minter {
       if ("error" in args) return logicError(ErrorCode.BAD_TOKEN_ARGUMENTS, args.error, tokenRequest);
       const lifetimeSeconds =
         plan.tokenLifetimeMs === undefined ? args.lifetimeSeconds : Math.floor(plan.tokenLifetimeMs / 1000);
-      let minted: ReturnType<typeof mintMachineToken>;
+      let minted: Awaited<ReturnType<typeof mintMachineToken>>;
       try {
-        minted = mintMachineToken(
+        minted = await mintMachineToken(
           {
             fqdn: args.fqdn,
             issuedBy: config.issuedBy,

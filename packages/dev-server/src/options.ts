@@ -53,6 +53,8 @@ export interface DevServerOptions {
   faults?: FaultSettings;
   /** Random source of random latencies; default Math.random. */
   random?: () => number;
+  /** How many calls `requests` keeps (the newest). Default 10,000. */
+  requestLogLimit?: number;
 }
 
 /** service_version when none is configured. */
@@ -76,6 +78,7 @@ export interface ResolvedOptions {
   signingCertificatePem?: string;
   faults: FaultSettings;
   random: () => number;
+  requestLogLimit: number;
 }
 
 /** Fills defaults and validates once; throws a TypeError/RangeError naming the bad option. */
@@ -116,6 +119,7 @@ export function resolveOptions(options: DevServerOptions): ResolvedOptions {
     issuedBy: options.issuedBy ?? DEFAULT_ISSUED_BY,
     faults: options.faults ?? {},
     random: options.random ?? Math.random,
+    requestLogLimit: options.requestLogLimit ?? 10_000,
   };
   if (options.signingKeyPem !== undefined) resolved.signingKeyPem = options.signingKeyPem;
   if (options.signingCertificatePem !== undefined)

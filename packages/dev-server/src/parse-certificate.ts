@@ -19,6 +19,21 @@ export interface ParsedCertificate {
  * x509.ParseCertificate refuses trailing data). Throws on anything else.
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  // A fleet sends the same few certificates over and over; parsing is most of a call's cost.
+  const key = Buffer.from(der).toString("base64");
+  const cached = parsedByDer.get(key);
+  if (cached) return cached;
+  const parsed = parseCertificateUncached(der);
+  if (parsedByDer.size >= MAX_CACHED) parsedByDer.delete(parsedByDer.keys().next().value ?? "");
+  parsedByDer.set(key, parsed);
+  return parsed;
+}
+
+/** Parsed certificates by their DER (base64), oldest first. */
+const parsedByDer = new Map<string, ParsedCertificate>();
+const MAX_CACHED = 1024;
+
+function parseCertificateUncached(der: Uint8Array): ParsedCertificate {
   const outer = readDerElement(der, 0);
   if (outer.tag !== 0x30 || outer.end !== der.length) throw new Error("x509: malformed certificate");
   const [tbs] = derChildren(der, outer);

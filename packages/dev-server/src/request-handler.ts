@@ -20,6 +20,8 @@ export interface RequestHandlerDeps {
   faults: Faults;
   /** Calls are appended here. */
   log: RecordedRequest[];
+  /** The log keeps the newest this many calls, so a long-running server's memory stays flat. */
+  logLimit: number;
   /** Server clock, without the clock-offset fault. */
   now: () => Date;
   certificates: CertificatesSource;
@@ -60,6 +62,11 @@ export function createRequestHandler(
     );
   };
 
+  const logCall = (entry: RecordedRequest) => {
+    deps.log.push(entry);
+    if (deps.log.length > deps.logLimit) deps.log.splice(0, deps.log.length - deps.logLimit);
+  };
+
   const serveMint = async (req: NodeRequest, res: NodeResponse, protocol: RpcProtocol) => {
     const plan = deps.faults.take();
     const entry: RecordedRequest = {
@@ -74,7 +81,7 @@ export function createRequestHandler(
     if (fault?.kind === "proxy-html") {
       const status = fault.status ?? 502;
       await readBody(req, MAX_DRAIN_BYTES);
-      deps.log.push({ ...entry, outcome: { kind: "proxy-html", status } });
+      logCall({ ...entry, outcome: { kind: "proxy-html", status } });
       return writeReply(res, proxyErrorPage(status));
     }
     if (protocol === "prpc") {
@@ -84,12 +91,12 @@ export function createRequestHandler(
         signal: clientGoneSignal(res),
       };
       const { reply, record } = await handlePrpcMint(call, plan, deps.minter);
-      deps.log.push({ ...entry, ...record });
+      logCall({ ...entry, ...record });
       if (reply) await writeReply(res, reply, fault);
       return;
     }
     const { response, record } = await deps.connect.call(req, res, plan);
-    deps.log.push({
+    logCall({
       ...entry,
       ...(record ?? { outcome: { kind: "protocol-error", httpStatus: response.status } }),
     });

@@ -10,8 +10,8 @@ export interface SigningKey {
   certificatePem: string;
   /** The private key, PKCS#1 PEM (so a demo can keep one key across restarts). */
   keyPem: string;
-  /** RSASSA-PKCS1-v1_5 SHA-256 signature. */
-  sign(data: Uint8Array): Uint8Array;
+  /** RSASSA-PKCS1-v1_5 SHA-256 signature, computed on the thread pool (the event loop keeps serving). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Options of {@link createSigningKey}. */
@@ -55,7 +55,12 @@ export async function createSigningKey(options: SigningKeyOptions): Promise<Sign
     keyId: createHash("sha1").update(spki).digest("hex"),
     certificatePem,
     keyPem: keys.pkcs1Pem,
-    sign: (data) => new Uint8Array(sign("sha256", data, privateKey)),
+    sign: (data) =>
+      new Promise((resolve, reject) =>
+        sign("sha256", data, privateKey, (err, signature) =>
+          err ? reject(err) : resolve(new Uint8Array(signature)),
+        ),
+      ),
   };
 }
 

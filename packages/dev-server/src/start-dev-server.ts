@@ -20,7 +20,7 @@ export interface DevServer {
   grpcBackend?: string;
   /** `http://127.0.0.1:<port>` of the HTTP/2 port, if enabled. */
   grpcUrl?: string;
-  /** Every MintMachineToken call, decoded, in arrival order (tests read it; clear with `length = 0`). */
+  /** MintMachineToken calls, decoded, in arrival order: the newest `requestLogLimit` (clear with `length = 0`). */
   requests: RecordedRequest[];
   /** Turns faults on and off while the server runs. */
   faults: Faults;
@@ -64,6 +64,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     connect: createConnectService(minter),
     faults,
     log: requests,
+    logLimit: o.requestLogLimit,
     now: o.now,
     certificates: {
       appId: o.serviceVersion.split("/")[0] ?? "",

@@ -119,7 +119,7 @@ export async function handlePrpcMint(
     return failed({ code: Code.DeadlineExceeded, message: "context deadline exceeded" }, { format, request });
   }
 
-  const result = minter.mint(request, plan);
+  const result = await minter.mint(request, plan);
   const record: PrpcRecord = { format, request, outcome: result.outcome };
   if (result.tokenRequest) record.tokenRequest = result.tokenRequest;
   if (result.outcome.kind === "grpc-error") {
