@@ -137,7 +137,9 @@ async function syncCopies(
 
 /** Temp files of atomic writes that a killed run left behind (ours by name, their process gone). */
 async function removeLeftovers(options: TokendOptions, deps: RunDeps): Promise<void> {
-  const outputs = [options.statusFile, options.prometheusTextfile].filter((p): p is string => p !== undefined);
+  const outputs = [options.statusFile, options.prometheusTextfile].filter(
+    (p): p is string => p !== undefined,
+  );
   for (const path of [options.tokenFile, ...options.tokenFileCopies, ...outputs]) {
     await removeStaleTempFiles(path, { now: deps.now(), logger: deps.logger });
   }

@@ -114,7 +114,9 @@ describe("the hand-written TokenFile JSON codec", () => {
     );
     expect(tokenFileFromJson({ tokend_state: "a" }).error).toBe('field "tokend_state": invalid base64');
     // Decimal only, like Go's protojson (protobuf-es would take hex).
-    expect(tokenFileFromJson({ expiry: "0xA" }).error).toBe('field "expiry": expecting an integer, got a string');
+    expect(tokenFileFromJson({ expiry: "0xA" }).error).toBe(
+      'field "expiry": expecting an integer, got a string',
+    );
     expect(protobufEs({ expiry: "0xA" })?.expiry).toBe(10n);
     expect(tokenFileFromJson({}, "expiry").error).toBe('field "expiry" is set more than once');
   });
