@@ -231,6 +231,44 @@ describe("outcomes reached for real", () => {
   });
 });
 
+describe("answers the dev server never gives, from a raw pRPC server", () => {
+  it("MALFORMED_RESPONSE for a token_response without a token; UNKNOWN_RPC_ERROR for SUCCESS without token_response", async () => {
+    const { createServer } = await import("node:http");
+    const { create, toBinary } = await import("@bufbuild/protobuf");
+    const { MintMachineTokenResponseSchema } = await import("@luci-machine-tokend/core");
+    let answer = create(MintMachineTokenResponseSchema, {
+      serviceVersion: "raw/1",
+      tokenResponse: { serviceVersion: "raw/1" },
+    });
+    const raw = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "X-Prpc-Grpc-Code": "0", "Content-Type": "application/prpc; encoding=binary" });
+        res.end(toBinary(MintMachineTokenResponseSchema, answer));
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const backend = `127.0.0.1:${(raw.address() as import("node:net").AddressInfo).port}`;
+    try {
+      expect((await runCli(fx.args(backend))).code).toBe(1);
+      expect(await status()).toMatchObject({
+        update_outcome: "MALFORMED_RESPONSE",
+        failure_error: "bad response, empty luci_machine_token field",
+        service_version: "raw/1",
+      });
+      answer = create(MintMachineTokenResponseSchema, { serviceVersion: "raw/1" });
+      expect((await runCli(fx.args(backend))).code).toBe(1);
+      expect(await status()).toMatchObject({
+        update_outcome: "UNKNOWN_RPC_ERROR",
+        failure_error: "token server didn't return a token",
+      });
+    } finally {
+      raw.closeAllConnections();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+});
+
 describe("outputs and packaging", () => {
   it("writes ts-mon and Prometheus metrics files", async () => {
     const metrics = fx.path("metrics.json");
