@@ -19,14 +19,23 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   rssGrowthPercent: number;
+  /** Server RSS (KiB) before the warm-up, after it, and at the end. */
+  rssStartKiB: number;
+  rssWarmKiB: number;
+  rssEndKiB: number;
   mints: number;
   failures: number;
+  /** Wall seconds of the measured calls, and the CPU seconds the server and this load generator used. */
+  seconds: number;
+  serverCpuSeconds: number;
+  clientCpuSeconds: number;
 }
 
 /**
  * Drives the dev server (another process, `serverPid`) with `clients` concurrent keep-alive pRPC
  * clients sending real signed requests: a warm-up, then `mints` measured calls. RSS growth
- * compares the server after the warm-up with the server at the end.
+ * compares the server after the warm-up (V8 grows its heap over the first ~10,000 calls, then
+ * stays flat) with the server at the end: a leak shows as growth over the measured calls.
  */
 export async function loadDevServer(opts: {
   backend: string;
@@ -83,12 +92,16 @@ export async function loadDevServer(opts: {
     );
     return failures;
   };
+  const rssStartKiB = serverRssKiB(opts.serverPid);
   await run(opts.warmup);
   const rssBefore = serverRssKiB(opts.serverPid);
   const latencies: number[] = [];
+  const serverCpu = serverCpuSeconds(opts.serverPid);
+  const clientCpu = process.cpuUsage();
   const started = performance.now();
   const failures = await run(opts.mints, latencies);
   const seconds = (performance.now() - started) / 1000;
+  const clientUsed = process.cpuUsage(clientCpu);
   const rssAfter = serverRssKiB(opts.serverPid);
   agent.destroy();
   return {
@@ -96,8 +109,14 @@ export async function loadDevServer(opts: {
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
     rssGrowthPercent: ((rssAfter - rssBefore) / rssBefore) * 100,
+    rssStartKiB,
+    rssWarmKiB: rssBefore,
+    rssEndKiB: rssAfter,
     mints: opts.mints,
     failures,
+    seconds,
+    serverCpuSeconds: serverCpuSeconds(opts.serverPid) - serverCpu,
+    clientCpuSeconds: (clientUsed.user + clientUsed.system) / 1e6,
   };
 }
 
@@ -128,4 +147,10 @@ function signedRequests(keyPem: string, certPem: string, count: number): Uint8Ar
 function serverRssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+/** User + system CPU seconds of a process so far (Linux clock ticks are 1/100 s). */
+function serverCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -69,7 +69,11 @@ export async function createBenchFixture(): Promise<BenchFixture> {
   ];
   // One real refresh, so the token-is-good runs have a token.
   const first = spawnSync(process.execPath, args(), { stdio: "inherit" });
-  if (first.status !== 0) throw new Error("the first refresh failed");
+  if (first.status !== 0) {
+    server.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error("the first refresh failed");
+  }
   return {
     dir,
     backend,

@@ -1,16 +1,23 @@
 import {
-  createBackoff,
   decideUpdateReason,
+  type MintMachineTokenResponse,
+  MintTokenError,
+  mintToken,
   newTokenFile,
   nextUpdateTime,
   type Random,
+  SignatureAlgorithm,
+  type Signer,
   TOKEND_VERSION,
+  type TokenFile,
+  type TokenMinterClient,
 } from "@luci-machine-tokend/core";
+import { createSimClock } from "./sim-clock.js";
 
 /** A fleet scenario: machines on a shared cron, and a token server outage. */
 export interface FleetScenario {
   machines: number;
-  /** Cron period, ms (10 min). */
+  /** Cron period, ms (10 min); every machine's cron fires at the same second. */
   cronMs: number;
   /** When the outage starts and how long it lasts, ms from the start. */
   outageStartMs: number;
@@ -19,17 +26,17 @@ export interface FleetScenario {
   durationMs: number;
   /** Token lifetime the server grants, ms (1 h). */
   tokenLifetimeMs: number;
-  /** `-timeout` of each run, ms (60 s): also the cap of one retry delay. */
+  /** `-timeout` of each run, ms (60 s): the run's deadline and the cap of one retry delay. */
   timeoutMs: number;
   /** Retry jitter (ours) or Go's exact schedule. */
   jitter: boolean;
   /** Random wait before each cron run, up to this many ms (`-splay`); 0 = Go. */
   splayMs: number;
-  /** Process start-up before a run decides, ms (a cron run never starts exactly on the second). */
+  /** Process start-up before a run decides, ms. */
   startupMs: number;
-  /** Server time per call, ms. */
+  /** Time from a call to its answer (or its failure), ms. */
   rpcMs: number;
-  /** Seeded randomness, so runs are repeatable. */
+  /** Seeded randomness (splay, jitter, the fleet's initial token ages), so runs are repeatable. */
   random: Random;
 }
 
@@ -37,77 +44,160 @@ export interface FleetScenario {
 export interface FleetResult {
   /** MintMachineToken calls, failed ones included. */
   totalRpcs: number;
+  /** Calls that met the outage. */
+  failedRpcs: number;
+  /** Cron runs that had to refresh, and those of them that ended without a token. */
+  refreshRuns: number;
+  failedRuns: number;
+  /** Calls arriving in each simulated second (index = second). */
+  callsPerSecond: number[];
   /** Most calls in one second over the whole run. */
   peakPerSecond: number;
-  /** Most calls in one second from the end of the outage on (the recovery wave). */
+  /** When the last machine the outage hit (a call of it failed) got a token again, ms. */
+  recoveredAtMs: number;
+  /** Most calls in one second from the end of the outage to {@link recoveredAtMs}. */
   recoveryPeakPerSecond: number;
-  /** Machines whose token was expired (past its real expiry) at some cron run. */
+  /** Machines whose token was past its expiry when a cron run started. */
   machinesThatLostService: number;
   /** Machines holding a valid token when the simulation ends. */
   machinesWithValidToken: number;
 }
 
+const DIGEST = "0".repeat(40);
+const STATE = { inputsDigest: DIGEST, version: TOKEND_VERSION };
+const SIGNER: Signer = {
+  algorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
+  certificateDer: new Uint8Array(8),
+  sign: async () => new Uint8Array(256),
+};
+
 /**
- * Simulates a fleet of cron-driven tokends against a server with an outage, with a simulated
- * clock and the real decision (decideUpdateReason, nextUpdateTime) and retry schedule
- * (createBackoff): each run decides, and when it must refresh, calls at the start and after each
- * backoff delay until a call lands outside the outage or its -timeout runs out. Pure and fast.
+ * Simulates a fleet of cron-driven tokends against a server with an outage, on a simulated clock
+ * (discrete events), with the real code: each run decides with decideUpdateReason and, when it
+ * must refresh, calls the real mintToken (its retry loop, backoff and deadline) with a fake
+ * TokenMinter client that fails every call arriving during the outage; a minted token is
+ * scheduled with nextUpdateTime. Pure apart from the seeded randomness.
  */
-export function simulateFleet(s: FleetScenario): FleetResult {
-  const digest = "0".repeat(40);
-  const state = { inputsDigest: digest, version: TOKEND_VERSION };
-  const perSecond = new Map<number, number>();
+export async function simulateFleet(s: FleetScenario): Promise<FleetResult> {
+  const clock = createSimClock();
   const outageEnd = s.outageStartMs + s.outageMs;
-  const serverUp = (t: number) => t < s.outageStartMs || t >= outageEnd;
-  // Steady state before the outage: every machine minted within the last half lifetime.
-  const expiry: number[] = [];
-  const nextUpdate: bigint[] = [];
-  for (let m = 0; m < s.machines; m++) {
-    const minted = -s.random() * (s.tokenLifetimeMs / 2);
-    expiry.push(minted + s.tokenLifetimeMs);
-    nextUpdate.push(nextUpdateTime(new Date(minted), new Date(minted + s.tokenLifetimeMs)).nextUpdate);
-  }
-  let totalRpcs = 0;
+  const serverDown = (t: number) => t >= s.outageStartMs && t < outageEnd;
+  const callsPerSecond = new Array<number>(Math.ceil((s.durationMs + s.cronMs) / 1000)).fill(0);
+  let failedRpcs = 0;
+  const client: TokenMinterClient = {
+    async mintMachineToken() {
+      const arrived = clock.nowMs();
+      const second = Math.floor(arrived / 1000);
+      callsPerSecond[second] = (callsPerSecond[second] ?? 0) + 1;
+      await clock.sleep(s.rpcMs);
+      if (serverDown(arrived)) {
+        failedRpcs++;
+        throw new Error("connect ECONNREFUSED"); // INTERNAL: retried, as Go does
+      }
+      return mintResponse(arrived + s.tokenLifetimeMs);
+    },
+  };
+
+  let refreshRuns = 0;
+  let failedRuns = 0;
+  let recoveredAtMs = outageEnd;
   const lostService = new Set<number>();
-  for (let tick = 0; tick < s.durationMs; tick += s.cronMs) {
-    for (let m = 0; m < s.machines; m++) {
-      const start = tick + s.startupMs + (s.splayMs > 0 ? s.random() * s.splayMs : 0);
-      if (start > (expiry[m] ?? 0)) lostService.add(m);
-      const token = newTokenFile({
-        nextUpdate: nextUpdate[m] ?? 0n,
-        expiry: BigInt(Math.floor((expiry[m] ?? 0) / 1000)),
-      });
-      const reason = decideUpdateReason({ token, state, inputsDigest: digest, now: new Date(start) });
+  const expiries: number[] = [];
+
+  const machine = async (m: number) => {
+    // Steady state before the outage: each machine minted within the last half lifetime.
+    const minted = -s.random() * (s.tokenLifetimeMs / 2);
+    let expiry = minted + s.tokenLifetimeMs;
+    let token = tokenFile(minted, expiry);
+    let failedInOutage = false;
+    for (let tick = 0; tick < s.durationMs; tick += s.cronMs) {
+      const splay = s.splayMs > 0 ? s.random() * s.splayMs : 0;
+      await clock.sleep(tick + s.startupMs + splay - clock.nowMs());
+      const start = clock.nowMs();
+      if (start > expiry) lostService.add(m);
+      const reason = decideUpdateReason({ token, state: STATE, inputsDigest: DIGEST, now: clock.now() });
       if (reason === "TOKEN_IS_GOOD") continue;
-      const backoff = createBackoff({ maxMs: s.timeoutMs, jitter: s.jitter, random: s.random });
-      const deadline = start + s.timeoutMs;
-      for (let t = start; t < deadline; ) {
-        totalRpcs++;
-        const second = Math.floor(t / 1000);
-        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-        if (serverUp(t)) {
-          const minted = t + s.rpcMs;
-          expiry[m] = minted + s.tokenLifetimeMs;
-          nextUpdate[m] = nextUpdateTime(new Date(minted), new Date(minted + s.tokenLifetimeMs)).nextUpdate;
-          break;
-        }
-        t += backoff.next();
+      refreshRuns++;
+      try {
+        const answer = await mintToken({
+          client,
+          signer: SIGNER,
+          timeoutMs: s.timeoutMs,
+          deadline: new Date(start + s.timeoutMs),
+          jitter: s.jitter,
+          now: clock.now,
+          sleep: clock.sleep,
+          random: s.random,
+        });
+        const mintedAt = clock.nowMs();
+        expiry = answer.expiry.getTime();
+        token = tokenFile(mintedAt, expiry);
+        // A machine the outage hit (a failed call in this run or a failed run before) is back.
+        if (failedInOutage || answer.attempts > 1) recoveredAtMs = Math.max(recoveredAtMs, mintedAt);
+        failedInOutage = false;
+      } catch (err) {
+        if (!(err instanceof MintTokenError)) throw err;
+        failedRuns++;
+        failedInOutage = true;
       }
     }
-  }
-  let peak = 0;
-  let recoveryPeak = 0;
-  for (const [second, n] of perSecond) {
-    peak = Math.max(peak, n);
-    if (second * 1000 >= outageEnd) recoveryPeak = Math.max(recoveryPeak, n);
-  }
-  const end = s.durationMs;
+    expiries[m] = expiry;
+  };
+
+  const done = Promise.all(Array.from({ length: s.machines }, (_, m) => machine(m)));
+  await clock.run(Number.POSITIVE_INFINITY);
+  await done;
+
+  const recoveryCalls = callsPerSecond.slice(
+    Math.floor(outageEnd / 1000),
+    Math.floor(recoveredAtMs / 1000) + 1,
+  );
   return {
-    totalRpcs,
-    peakPerSecond: peak,
-    recoveryPeakPerSecond: recoveryPeak,
+    totalRpcs: callsPerSecond.reduce((a, b) => a + b, 0),
+    failedRpcs,
+    refreshRuns,
+    failedRuns,
+    callsPerSecond,
+    peakPerSecond: Math.max(...callsPerSecond),
+    recoveredAtMs,
+    recoveryPeakPerSecond: Math.max(0, ...recoveryCalls),
     machinesThatLostService: lostService.size,
-    machinesWithValidToken: expiry.filter((e) => e > end).length,
+    machinesWithValidToken: expiries.filter((e) => e > clock.nowMs()).length,
+  };
+}
+
+/** The token file a run leaves behind, scheduled by the real nextUpdateTime. */
+function tokenFile(mintedAt: number, expiry: number): TokenFile {
+  return newTokenFile({
+    luciMachineToken: "sim",
+    expiry: BigInt(Math.floor(expiry / 1000)),
+    lastUpdate: BigInt(Math.floor(mintedAt / 1000)),
+    nextUpdate: nextUpdateTime(new Date(mintedAt), new Date(expiry)).nextUpdate,
+  });
+}
+
+function mintResponse(expiryMs: number): MintMachineTokenResponse {
+  return {
+    $typeName: "tokenserver.minter.MintMachineTokenResponse",
+    errorCode: 0,
+    errorMessage: "",
+    serviceVersion: "sim/1",
+    tokenResponse: {
+      $typeName: "tokenserver.minter.MachineTokenResponse",
+      serviceVersion: "sim/1",
+      tokenType: {
+        case: "luciMachineToken",
+        value: {
+          $typeName: "tokenserver.minter.LuciMachineToken",
+          machineToken: "sim",
+          expiry: {
+            $typeName: "google.protobuf.Timestamp",
+            seconds: BigInt(Math.floor(expiryMs / 1000)),
+            nanos: (expiryMs % 1000) * 1e6,
+          },
+        },
+      },
+    },
   };
 }
 
