@@ -2,9 +2,10 @@ import { execFileSync } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { fromJsonString } from "@bufbuild/protobuf";
 import { decodeMachineToken, TokenFileSchema, verifyMachineToken } from "@luci-machine-tokend/core";
-import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
+import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../testing/run-cli.js";
+import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
 let pki: TestPki;
@@ -12,12 +13,7 @@ let server: DevServer;
 let fx: TokendFixture;
 
 beforeAll(async () => {
-  pki = await createTestPki({ fqdn: "bot-1.example.com" });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    grpcPort: false,
-  });
+  ({ pki, server } = await startTestTokenServer());
 });
 afterAll(() => server.close());
 beforeEach(async () => {

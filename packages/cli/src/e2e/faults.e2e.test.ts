@@ -6,9 +6,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseTokenFile, verifyMachineToken } from "@luci-machine-tokend/core";
-import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
+import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../testing/run-cli.js";
+import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTlsServerCert } from "../testing/tls-server-cert.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
@@ -25,12 +26,7 @@ let certificates: unknown;
 const table: Array<{ fault: string; runs: number; lost: number }> = [];
 
 beforeAll(async () => {
-  pki = await createTestPki({ fqdn: "bot-1.example.com" });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    grpcPort: false,
-  });
+  ({ pki, server } = await startTestTokenServer());
   certificates = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
 });
 afterAll(async () => {
