@@ -59,10 +59,20 @@ async function writeOversize(
 ): Promise<void> {
   (res as ServerResponse).writeHead(status, setHeader({ ...headers }, "Content-Length", String(size)));
   let closed = false;
+  let sent = 0;
+  const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
+  if (contentType.startsWith("application/grpc") && size > 5) {
+    // gRPC and gRPC-web frame messages: announce one message as big as the rest of the body, so
+    // the client's message size cap is what trips (zeros alone would read as empty messages).
+    const envelope = new Uint8Array(5);
+    new DataView(envelope.buffer).setUint32(1, size - 5);
+    (res as ServerResponse).write(envelope);
+    sent = 5;
+  }
   res.once("close", () => {
     closed = true;
   });
-  for (let sent = 0; sent < size && !closed; ) {
+  while (sent < size && !closed) {
     const n = Math.min(CHUNK.length, size - sent);
     sent += n;
     if (!(res as ServerResponse).write(CHUNK.subarray(0, n))) {
