@@ -1,14 +1,16 @@
 import { ConnectError } from "@connectrpc/connect";
 import { errorCodeName, MintTokenError } from "./mint-token-error.js";
 import type { UpdateOutcome } from "./outcome.js";
+import { isUnusableResponse } from "./unusable-response.js";
 
 /**
  * The outcome of a failed mint, as Go's OutcomeFromRPCError: `GRPC_ERROR_<code>` for RPC
  * failures, `MINT_TOKEN_ERROR_<NAME>` for token server logic errors, MALFORMED_RESPONSE for a
- * response without the token, UNKNOWN_RPC_ERROR for anything else.
+ * response without a usable token, UNKNOWN_RPC_ERROR for anything else.
  *
- * Differs from Go on purpose: Go wraps transient errors (codes 2, 13, 14) before this check and so
- * reports them as UNKNOWN_RPC_ERROR; here they keep their code (`GRPC_ERROR_13`, …).
+ * UNKNOWN_RPC_ERROR also covers, as in Go, a reply that cannot be used (wrong Content-Type,
+ * undecodable, over the size cap) and SUCCESS without a token: Go's client wraps these before the
+ * check. Transient codes never end a run otherwise: they are retried until the deadline.
  */
 export function outcomeFromError(err: unknown): UpdateOutcome {
   if (err instanceof MintTokenError) {
@@ -19,10 +21,12 @@ export function outcomeFromError(err: unknown): UpdateOutcome {
         return `MINT_TOKEN_ERROR_${errorCodeName(err.errorCode ?? 0)}`;
       case "malformed":
         return "MALFORMED_RESPONSE";
+      case "bad-reply":
       case "no-token":
         return "UNKNOWN_RPC_ERROR";
     }
   }
+  if (isUnusableResponse(err)) return "UNKNOWN_RPC_ERROR";
   if (err instanceof ConnectError) return `GRPC_ERROR_${err.code}`;
   return "UNKNOWN_RPC_ERROR";
 }

@@ -13,6 +13,7 @@ import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import type { Logger } from "./logger.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
 import type { Protocol } from "./protocols.js";
+import { MAX_RESPONSE_BYTES, responseSizeCap } from "./response-size-cap.js";
 
 /** Options of {@link createTokenMinterClient}. */
 export interface TokenMinterClientOptions {
@@ -34,11 +35,14 @@ export function createTokenMinterTransport(
   options: TokenMinterClientOptions = {},
 ): Transport {
   const baseUrl = backendBaseUrl(backend);
-  const { interceptors } = options;
+  const protocol = options.protocol ?? "prpc";
+  // Every protocol refuses replies over pRPC's cap, at once and in the same words.
+  const interceptors = [...(options.interceptors ?? []), responseSizeCap(protocol)];
+  const readMaxBytes = MAX_RESPONSE_BYTES;
   // Node replaces its roots when `ca` is given, so extra roots are appended to the bundled ones.
   const ca = options.extraCaPems?.length ? [...rootCertificates, ...options.extraCaPems] : undefined;
   const nodeOptions = { ...(ca && { ca }), ...(options.agent && { agent: options.agent }) };
-  switch (options.protocol ?? "prpc") {
+  switch (protocol) {
     case "prpc":
       return createPrpcTransport({
         baseUrl,
@@ -47,11 +51,11 @@ export function createTokenMinterTransport(
         httpClient: options.httpClient ?? createNodeHttpClient({ httpVersion: "1.1", nodeOptions }),
       });
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
     case "grpc":
-      return createGrpcTransport({ baseUrl, nodeOptions: ca && { ca }, interceptors });
+      return createGrpcTransport({ baseUrl, nodeOptions: ca && { ca }, interceptors, readMaxBytes });
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
   }
 }
 
