@@ -282,8 +282,8 @@ describe("mintToken: retry schedule", () => {
   });
 
   // The reference binary: `rpc error: code = Unavailable desc = prpc: the response size 33521674
-  // exceeds the client limit 33521664`, UNKNOWN_RPC_ERROR, one request.
-  it("does not retry a response over the size cap (UNAVAILABLE, UNKNOWN_RPC_ERROR as Go)", async () => {
+  // exceeds the client limit 33521664`, one request (UNKNOWN_RPC_ERROR there; we keep the code).
+  it("does not retry a response over the size cap (UNAVAILABLE, GRPC_ERROR_14)", async () => {
     const { client, run } = setup(() => responseTooBig("prpc", 10, 12));
     const err = await failure(run());
     expect(client.calls).toHaveLength(1);
@@ -291,17 +291,17 @@ describe("mintToken: retry schedule", () => {
     expect(err.message).toBe(
       "rpc error: code = Unavailable desc = prpc: the response size 12 exceeds the client limit 10",
     );
-    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_14");
   });
 
-  it("does not retry an unusable reply (wrong Content-Type, undecodable body): UNKNOWN_RPC_ERROR as Go", async () => {
+  it("does not retry an unusable reply (wrong Content-Type, undecodable body): GRPC_ERROR_13", async () => {
     const { client, run } = setup(() =>
       unusableResponse("prpc: failed to unmarshal the response: x", Code.Internal),
     );
     const err = await failure(run());
     expect(client.calls).toHaveLength(1);
     expect(err.message).toBe("rpc error: code = Internal desc = prpc: failed to unmarshal the response: x");
-    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
     expect(err.serviceVersion).toBeUndefined();
   });
 

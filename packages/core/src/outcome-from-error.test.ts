@@ -53,15 +53,15 @@ describe("outcomeFromError", () => {
     expect(outcomeFromError(new ConnectError("x", Code.Unavailable))).toBe("GRPC_ERROR_14");
   });
 
-  // Go wraps these (codes 13 and 14) before its check: the reference binary wrote UNKNOWN_RPC_ERROR.
-  it("gives UNKNOWN_RPC_ERROR for an unusable reply, bare or as a MintTokenError", () => {
+  // Go wraps these (codes 13 and 14) before its check and writes UNKNOWN_RPC_ERROR; we keep the code.
+  it("keeps the code of an unusable reply, bare or as a MintTokenError", () => {
     const tooBig = unusableResponse("prpc: the response size exceeds the client limit 1", Code.Unavailable);
-    expect(outcomeFromError(tooBig)).toBe("UNKNOWN_RPC_ERROR");
+    expect(outcomeFromError(tooBig)).toBe("GRPC_ERROR_14");
     const err = MintTokenError.fromCall(tooBig);
     expect([err.kind, err.grpcCode, outcomeFromError(err)]).toEqual([
       "bad-reply",
       Code.Unavailable,
-      "UNKNOWN_RPC_ERROR",
+      "GRPC_ERROR_14",
     ]);
   });
 });

@@ -334,9 +334,9 @@ describe("faults", () => {
       expect.stringContaining("<html"),
     ]);
     server.faults.set({ httpFault: { kind: "oversize", times: 1 } });
-    expect((await mintWith(pki.leaf)).outcome).toBe("UNKNOWN_RPC_ERROR");
+    expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_14");
     server.faults.set({ httpFault: { kind: "wrong-content-type", times: 1 } });
-    expect((await mintWith(pki.leaf)).outcome).toBe("UNKNOWN_RPC_ERROR"); // not retried, as Go
+    expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_13"); // not retried, as Go
     for (const kind of ["reset", "truncate"] as const) {
       server.faults.clear();
       server.faults.set({ httpFault: { kind, times: 1 } });

@@ -149,13 +149,14 @@ describe("outcomes reached for real", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  // As the reference binary: an oversized answer or a success under a wrong Content-Type ends the
-  // run at once with UNKNOWN_RPC_ERROR (Go's client checks them outside its retry loop).
-  it("UNKNOWN_RPC_ERROR for an oversized answer or a wrong Content-Type, without retrying", async () => {
+  // As the reference binary, an oversized answer or a success under a wrong Content-Type ends the
+  // run at once (Go's client checks them outside its retry loop); the outcome keeps the gRPC code
+  // where Go's says UNKNOWN_RPC_ERROR (docs/MIGRATING-FROM-GO.md).
+  it("GRPC_ERROR_14 / GRPC_ERROR_13 for an oversized answer or a wrong Content-Type, without retrying", async () => {
     server.faults.set({ httpFault: { kind: "oversize" } });
     expect((await runCli(fx.args(server.backend))).code).toBe(1);
     expect(await status()).toMatchObject({
-      update_outcome: "UNKNOWN_RPC_ERROR",
+      update_outcome: "GRPC_ERROR_14",
       failure_error: expect.stringMatching(
         /^rpc error: code = Unavailable desc = prpc: the response size \d+ exceeds the client limit 33521664$/,
       ),
@@ -166,7 +167,7 @@ describe("outcomes reached for real", () => {
     server.faults.set({ httpFault: { kind: "wrong-content-type" } });
     expect((await runCli(fx.args(server.backend))).code).toBe(1);
     expect(await status()).toMatchObject({
-      update_outcome: "UNKNOWN_RPC_ERROR",
+      update_outcome: "GRPC_ERROR_13",
       failure_error:
         'rpc error: code = Internal desc = prpc: bad response content type "text/html; charset=utf-8": unknown content type: "text/html"',
     });

@@ -137,17 +137,24 @@ export function serverAnswerScenarios(suite: { ctx: DiffContext; ws: DiffWorkspa
   });
 
   describe("success code with a bad answer", () => {
+    // Both end at once; Go tags code 13 as transient before choosing the outcome, we keep the code.
+    const keepsCode = { "status/update_outcome": { go: "UNKNOWN_RPC_ERROR", ts: "GRPC_ERROR_13" } };
     it("a wrong Content-Type", () =>
-      againstRaw(() => ({
-        ...mintedReply(),
-        headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" },
-      })));
+      againstRaw(
+        () => ({ ...mintedReply(), headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" } }),
+        [],
+        keepsCode,
+      ));
     it("an undecodable body", () =>
-      againstRaw(() => ({
-        status: 200,
-        headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
-        body: "\xff\xff\xff",
-      })));
+      againstRaw(
+        () => ({
+          status: 200,
+          headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
+          body: "\xff\xff\xff",
+        }),
+        [],
+        keepsCode,
+      ));
     it("a success without a token", () => againstRaw(() => messageReply({ serviceVersion: "raw/1" })));
     it("a token_response without luci_machine_token", () =>
       againstRaw(() =>
