@@ -4,6 +4,7 @@ import {
   backendBaseUrl,
   ConnectProxyAgent,
   createTokenMinterClient,
+  fileTypeName,
   formatGoDuration,
   MintTokenError,
   makeTokenFile,
@@ -144,12 +145,13 @@ async function createClient(options: TokendOptions, deps: RunDeps): Promise<Toke
   });
 }
 
-/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory). */
+/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory, FIFO or device). */
 async function checkPrimaryWritable(path: string): Promise<Error | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
     return Object.assign(new Error(`${path} is a directory, not a token file`), { code: "EISDIR" });
   }
+  if (info && !info.isFile()) return new Error(`${path} is ${fileTypeName(info)}, not a token file`);
   try {
     await access(dirname(path), constants.W_OK);
     return undefined;

@@ -15,7 +15,7 @@ export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
 export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { errnoCode, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
 export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
@@ -56,6 +56,7 @@ export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/
 export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
 export {
+  fileTypeName,
   MAX_TOKEN_FILE_BYTES,
   type ReadTokenFileOptions,
   type ReadTokenFileResult,
