@@ -2,6 +2,7 @@ import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-
 import {
   type AtomicWriteFs,
   acquireRunLock,
+  errorMessage,
   type Logger,
   type Now,
   type Random,
@@ -60,7 +61,7 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     startedTs: Math.floor(started.getTime() / 1000),
     logDump: "",
   };
-  const runDeps: RunDeps = { ...deps, now, logger };
+  const runDeps: RunDeps = { ...deps, now, logger, deadline };
   const lock = await acquireRunLock(options.tokenFile, {
     deadline,
     signal: deps.signal,
@@ -80,7 +81,8 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
   return report;
 }
 
-export type RunDeps = TokendDeps & { now: Now; logger: Logger };
+/** What the steps of a run share: the deps with their defaults, and the run's deadline. */
+export type RunDeps = TokendDeps & { now: Now; logger: Logger; deadline?: Date };
 
 async function run(
   options: TokendOptions,
@@ -125,7 +127,7 @@ async function syncCopies(
   if (result.error) {
     report.updateOutcome = saveOutcome(result.error);
     // Go leaves failure_error empty here; we fill it so the status file says what broke.
-    report.failureError = (result.error as Error).message;
+    report.failureError = errorMessage(result.error);
     return;
   }
   deps.logger.log(

@@ -106,7 +106,7 @@ describe("writeTokenFile", () => {
     expect((await readdir(tmp.dir)).sort()).toEqual(["copy.json", "null.json"]);
   });
 
-  it("retries a refused rename with the injected sleep and then succeeds", async () => {
+  it("retries a refused rename (Windows) with the injected sleep and then succeeds", async () => {
     const path = tmp.path("token.json");
     await writeFile(path, "old");
     const clock = createFakeClock();
@@ -115,9 +115,14 @@ describe("writeTokenFile", () => {
       if (refusals-- > 0) throw fsError("EACCES");
       await nodeAtomicWriteFs.rename(a, b);
     };
-    expect(await writeTokenFile(path, token(), state, { fs: { rename }, sleep: clock.sleep })).toEqual({
-      written: true,
-    });
+    expect(
+      await writeTokenFile(path, token(), state, {
+        fs: { rename },
+        sleep: clock.sleep,
+        now: clock.now,
+        platform: "win32",
+      }),
+    ).toEqual({ written: true });
     expect(clock.delays).toEqual([500, 500]);
     expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
   });
