@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  acquireRunLock,
   calcDigest,
   ErrorCode,
   type Logger,
@@ -290,3 +291,29 @@ describe("runTokend: failures", () => {
   });
 });
 
+describe("runTokend: the lock", () => {
+  it("gives up at -timeout when another run holds the lock: says so, names the lock, makes no RPC", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    const holder = await acquireRunLock(fx.tokenPath, { deadline: new Date(0), now: clock.now });
+    const before = await readFile(fx.tokenPath, "utf8");
+    const report = await runTokend(fx.options(BACKEND, "-force-refresh", "-timeout", "3s"), deps());
+    const lock = `${fx.tokenPath}.lock`;
+    expect(report.updateOutcome).toBe("GRPC_ERROR_4");
+    expect(report.failureError).toMatch(
+      new RegExp(
+        `^another run still held the lock ${lock} at the deadline \\(pid ${process.pid} on .*\\); no token was requested$`,
+      ),
+    );
+    expect(minter.requests).toHaveLength(1); // the first run's only
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(logs).toContain(`error: Not updating the token (reason: FORCE_REFRESH) - ${report.failureError}`);
+    expect(logs.join("\n")).not.toContain("MintMachineToken");
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+    // A run that finds its token good does not need the lock to succeed.
+    const good = await runTokend(fx.options(BACKEND, "-timeout", "1s"), deps());
+    expect(good.updateOutcome).toBe("TOKEN_IS_GOOD");
+    expect(exitCodeOf(good)).toBe(0);
+    await holder.lock?.release();
+    expect(await readdir(fx.dir)).not.toContain("token.json.lock");
+  });
+});

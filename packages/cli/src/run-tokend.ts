@@ -6,6 +6,7 @@ import {
   type Logger,
   type Now,
   type Random,
+  type RunLockResult,
   removeStaleTempFiles,
   type Sleep,
   type StatusReport,
@@ -62,7 +63,7 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     logDump: "",
   };
   const runDeps: RunDeps = { ...deps, now, logger, deadline };
-  const lock = await acquireRunLock(options.tokenFile, {
+  const locking = await acquireRunLock(options.tokenFile, {
     deadline,
     signal: deps.signal,
     now,
@@ -72,9 +73,9 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
   });
   try {
     await removeLeftovers(options, runDeps);
-    await run(options, runDeps, report, deadline);
+    await run(options, runDeps, report, deadline, locking);
   } finally {
-    await lock?.release();
+    await locking.lock?.release();
     report.totalDurationUs = Math.max(0, Math.floor((now().getTime() - started.getTime()) * 1000));
     report.logDump = logger.dump();
   }
@@ -89,6 +90,7 @@ async function run(
   deps: RunDeps,
   report: StatusReport,
   deadline: Date,
+  locking: RunLockResult,
 ): Promise<void> {
   const { logger } = deps;
   const assessment = await assessToken(options, deps);
@@ -107,8 +109,16 @@ async function run(
     await syncCopies(options, deps, report, token, state);
     return;
   }
-  logger.log("info", `Updating the token (reason: ${reason})`);
   report.updateReason = reason;
+  if (locking.refused === "timeout") {
+    // Another run held the lock until our deadline: there is no time left for an RPC. The outcome
+    // is Go's for a deadline that passes before the call (GRPC_ERROR_4); the message says why.
+    report.updateOutcome = "GRPC_ERROR_4";
+    report.failureError = `${locking.message}; no token was requested`;
+    logger.log("error", `Not updating the token (reason: ${reason}) - ${report.failureError}`);
+    return;
+  }
+  logger.log("info", `Updating the token (reason: ${reason})`);
   // Loaded only when a refresh is needed: the token-is-good path stays free of Connect and protobuf.
   const { refreshToken } = await import("./refresh-token.js");
   await refreshToken({ options, deps, report, deadline, signer, inputsDigest });

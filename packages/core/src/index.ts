@@ -63,7 +63,13 @@ export {
   readCapped,
   readTokenFile,
 } from "./read-token-file.js";
-export { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+export {
+  acquireRunLock,
+  type RunLock,
+  type RunLockOptions,
+  type RunLockRefusal,
+  type RunLockResult,
+} from "./run-lock.js";
 export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export {
