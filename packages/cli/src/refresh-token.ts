@@ -124,7 +124,11 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   );
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
-  if (options.exec) await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger);
+  if (options.exec) {
+    await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger, {
+      signal: deps.signal,
+    });
+  }
 }
 
 function microsSince(start: Date, end: Date): number {
