@@ -4,6 +4,7 @@ import {
   backendBaseUrl,
   ConnectProxyAgent,
   createTokenMinterClient,
+  fileTypeName,
   formatGoDuration,
   MintTokenError,
   makeTokenFile,
@@ -126,7 +127,11 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   );
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
-  if (options.exec) await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger);
+  if (options.exec) {
+    await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger, {
+      signal: deps.signal,
+    });
+  }
 }
 
 /** The TokenMinter client: extra trust roots and an HTTPS_PROXY tunnel when the environment asks. */
@@ -143,12 +148,13 @@ async function createClient(options: TokendOptions, deps: RunDeps): Promise<Toke
   });
 }
 
-/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory). */
+/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory, FIFO or device). */
 async function checkPrimaryWritable(path: string): Promise<Error | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
     return Object.assign(new Error(`${path} is a directory, not a token file`), { code: "EISDIR" });
   }
+  if (info && !info.isFile()) return new Error(`${path} is ${fileTypeName(info)}, not a token file`);
   try {
     await access(dirname(path), constants.W_OK);
     return undefined;

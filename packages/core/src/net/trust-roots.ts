@@ -1,5 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
+import { readCapped } from "../read-token-file.js";
+
+/** A system CA bundle is ~200 KiB; 16 MiB is room for any real one. */
+const MAX_CA_BYTES = 16 << 20;
 
 /** Where extra trust roots come from: our flag and the variables OpenSSL and Node users set. */
 export interface TrustRootSources {
@@ -18,7 +21,9 @@ export interface TrustRootSources {
  */
 export async function trustRootsFor(sources: TrustRootSources): Promise<string[] | undefined> {
   const env = sources.env ?? process.env;
-  const read = sources.readFile ?? ((p: string) => readFile(p, "utf8"));
+  // Regular files only, capped: a FIFO or /dev/zero named here must not hang or fill the run.
+  const read =
+    sources.readFile ?? (async (p: string) => new TextDecoder().decode(await readCapped(p, MAX_CA_BYTES)));
   const files: Array<[string, string | undefined]> = [
     ["--ca-bundle", sources.caBundle],
     ["SSL_CERT_FILE", env.SSL_CERT_FILE],
