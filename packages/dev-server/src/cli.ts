@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { ErrorCode, parseGoDuration } from "@luci-machine-tokend/core";
+import { errorMessage } from "./error-message.js";
 import type { FaultSettings, HttpFault } from "./faults.js";
 import type { DevServerOptions, DomainOptions } from "./options.js";
 import { startDevServer } from "./start-dev-server.js";
@@ -57,14 +58,14 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
     }
     options = await parsed;
   } catch (err) {
-    io.stderr(`dev-server: ${(err as Error).message}\n\n${DEV_SERVER_USAGE}`);
+    io.stderr(`dev-server: ${errorMessage(err)}\n\n${DEV_SERVER_USAGE}`);
     return 2;
   }
   let server: Awaited<ReturnType<typeof startDevServer>>;
   try {
     server = await startDevServer(options);
   } catch (err) {
-    io.stderr(`dev-server: cannot start: ${(err as Error).message}\n`);
+    io.stderr(`dev-server: cannot start: ${errorMessage(err)}\n`);
     return 1;
   }
   const grpc = server.grpcBackend ? `; gRPC (h2c) on ${server.grpcBackend}` : "";
@@ -230,6 +231,6 @@ async function readFlagFile(flag: string, path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new Error(`${flag} ${path}: ${(err as Error).message}`);
+    throw new Error(`${flag} ${path}: ${errorMessage(err)}`);
   }
 }

@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { decodePrpcTimeout, type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core";
+import { errorMessage } from "../error-message.js";
 import type { FaultPlan } from "../faults.js";
 import { type RawReply, rawReply } from "../http/reply.js";
 import type { Minter } from "../minter.js";
@@ -104,7 +105,7 @@ export async function handlePrpcMint(
     return failed(
       {
         code: Code.InvalidArgument,
-        message: `could not decode body: ${(err as Error).message}`,
+        message: `could not decode body: ${errorMessage(err)}`,
         protocol: { httpStatus: 400 },
       },
       { format },
