@@ -4,14 +4,13 @@ import { request as h1request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   createTokenMinterClient,
   createX509Signer,
   decodeMachineToken,
   ErrorCode,
-  MachineTokenRequestSchema,
   MachineTokenType,
   MintMachineTokenRequestSchema,
   type MintTokenError,
@@ -25,6 +24,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DevServer, runDevServerCli, startDevServer } from "./index.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
+import { type SignedMintRequestOptions, signedMintRequest } from "./testing/signed-request.js";
 
 /**
  * The dev server end to end: what a LUCI client sees over every protocol, each validation branch
@@ -86,25 +86,13 @@ async function mintWith(leaf: TestLeaf, protocol: (typeof PROTOCOLS)[number] = "
   }
 }
 
-/** A hand-built request, signed by `key`, with any field overridden. */
+/** A hand-built request, signed by the leaf's key, with any inner field overridden. */
 function handBuilt(
   leaf: TestLeaf,
-  inner: Partial<MessageInitShape<typeof MachineTokenRequestSchema>> = {},
+  inner: SignedMintRequestOptions["inner"] = {},
   opts: { badSignature?: boolean } = {},
 ) {
-  const serialized = toBinary(
-    MachineTokenRequestSchema,
-    create(MachineTokenRequestSchema, {
-      certificate: leaf.certDer,
-      signatureAlgorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
-      issuedAt: timestampFromDate(now),
-      tokenType: MachineTokenType.LUCI_MACHINE_TOKEN,
-      ...inner,
-    }),
-  );
-  const signature = new Uint8Array(sign("sha256", serialized, leaf.keyPem));
-  if (opts.badSignature) signature[0] = (signature[0] ?? 0) ^ 0xff;
-  return create(MintMachineTokenRequestSchema, { serializedTokenRequest: serialized, signature });
+  return signedMintRequest(leaf, { now, inner, ...opts });
 }
 
 /** Sends raw bytes to the pRPC endpoint: the independent client of reference §3. */

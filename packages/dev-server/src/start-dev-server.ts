@@ -61,10 +61,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const faults = createFaults(o.faults, o.random);
   const handler = createRequestHandler({
     minter,
-    connect: createConnectService(minter),
+    connect: createConnectService(minter, o.maxRequestBytes),
     faults,
     log: requests,
     logLimit: o.requestLogLimit,
+    ...(o.onRequest && { onRequest: o.onRequest }),
+    maxRequestBytes: o.maxRequestBytes,
     now: o.now,
     certificates: {
       appId: o.serviceVersion.split("/")[0] ?? "",

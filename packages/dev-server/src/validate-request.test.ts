@@ -1,15 +1,8 @@
-import { generateKeyPairSync, sign } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import {
-  ErrorCode,
-  MachineTokenRequestSchema,
-  MachineTokenType,
-  MintMachineTokenRequestSchema,
-  SignatureAlgorithm,
-} from "@luci-machine-tokend/core";
+import { generateKeyPairSync } from "node:crypto";
+import { ErrorCode } from "@luci-machine-tokend/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
+import { signedMintRequest } from "./testing/signed-request.js";
 import { validateMintRequest } from "./validate-request.js";
 
 let pki: TestPki;
@@ -19,20 +12,7 @@ beforeAll(async () => {
   pki = await createTestPki({ now });
 });
 
-/** A MintMachineTokenRequest for a leaf, signed with its key. */
-function signedBy(leaf: TestLeaf) {
-  const serializedTokenRequest = toBinary(
-    MachineTokenRequestSchema,
-    create(MachineTokenRequestSchema, {
-      certificate: leaf.certDer,
-      signatureAlgorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
-      issuedAt: timestampFromDate(now),
-      tokenType: MachineTokenType.LUCI_MACHINE_TOKEN,
-    }),
-  );
-  const signature = new Uint8Array(sign("sha256", serializedTokenRequest, leaf.keyPem));
-  return create(MintMachineTokenRequestSchema, { serializedTokenRequest, signature });
-}
+const signedBy = (leaf: TestLeaf) => signedMintRequest(leaf, { now });
 
 describe("validateMintRequest: what Go's x509 and crypto/rsa refuse", () => {
   it("accepts the good certificate (the baseline of the cases below)", () => {
