@@ -1,3 +1,4 @@
+import { constants as h2constants } from "node:http2";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { CERTIFICATES_PATH, type CertificatesSource, certificatesReply } from "./certificates.js";
@@ -27,6 +28,8 @@ export interface RequestHandlerDeps {
   onRequest?: (entry: RecordedRequest) => void;
   /** Largest request body, as sent and once decompressed. */
   maxRequestBytes: number;
+  /** A request whose body has not fully arrived after this long is dropped. */
+  requestTimeoutMs: number;
   /** Server clock, without the clock-offset fault. */
   now: () => Date;
   certificates: CertificatesSource;
@@ -112,6 +115,7 @@ export function createRequestHandler(
   };
 
   return (req, res) => {
+    dropIfSlow(req, res, deps.requestTimeoutMs);
     serve(req, res).catch((err: unknown) => {
       // A bug or a broken connection: answer 500 if still possible, else drop the connection.
       if (!res.headersSent && !res.destroyed) {
@@ -143,6 +147,22 @@ async function writeConnectResponse(res: NodeResponse, response: UniversalServer
   const body = new Uint8Array(Buffer.concat(chunks));
   headers["content-length"] = String(body.length);
   await writeReply(res, { status: response.status, headers, body }, fault);
+}
+
+/**
+ * Drops a request whose body is still arriving after `timeoutMs` (a client trickling bytes holds a
+ * stream, memory and, on HTTP/1.1, a connection). Node does this for HTTP/1.1 (requestTimeout) but
+ * not for HTTP/2 streams. The time a call takes after its body arrived (latency faults) is not limited.
+ */
+function dropIfSlow(req: NodeRequest, res: NodeResponse, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    // HTTP/2: reset just this stream; HTTP/1.1: the connection is unusable mid-body.
+    if ("stream" in res) res.stream.close(h2constants.NGHTTP2_CANCEL);
+    else req.socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
 }
 
 /**
