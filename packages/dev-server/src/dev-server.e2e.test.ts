@@ -124,7 +124,9 @@ describe("every protocol mints a token the published certificate verifies", () =
     it(protocol, async () => {
       const { minted, message } = await mintWith(pki.leaf, protocol);
       expect(message).toBeUndefined();
-      const certs = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
+      const published = await fetch(`${server.url}/auth/api/v1/server/certificates`);
+      expect(published.headers.get("content-type")).toBe("application/json");
+      const certs = await published.json();
       const token = verifyMachineToken(minted?.token ?? "", { certificates: certs, now: new Date() });
       expect(token.body).toMatchObject({
         machineFqdn: "bot-1.example.com",
