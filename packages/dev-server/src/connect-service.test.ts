@@ -13,9 +13,10 @@ import {
 } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpFault } from "./faults.js";
-import { type DevServer, startDevServer } from "./start-dev-server.js";
+import type { DevServer } from "./start-dev-server.js";
 import { createTestPki, type TestPki } from "./test-pki.js";
 import { signedMintRequest } from "./testing/signed-request.js";
+import { startTrustingServer } from "./testing/start-trusting-server.js";
 
 /**
  * Faults are protocol-independent: Connect and gRPC-web (HTTP/1.1) and gRPC (HTTP/2) calls break
@@ -27,11 +28,7 @@ let server: DevServer;
 
 beforeAll(async () => {
   pki = await createTestPki({ fqdn: "bot-2.example.com" });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    signingKeyPem: pki.caKeyPem,
-  });
+  server = await startTrustingServer(pki);
 });
 afterAll(() => server.close());
 

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { createTokenMinterClient, MachineTokenType, SignatureAlgorithm } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_LOGGED_TEXT } from "./request-summary.js";
-import { type DevServer, startDevServer } from "./start-dev-server.js";
+import type { DevServer } from "./start-dev-server.js";
 import { createTestPki, type TestPki } from "./test-pki.js";
 import { signedMintRequest } from "./testing/signed-request.js";
+import { startTrustingServer } from "./testing/start-trusting-server.js";
 
 /** The request log keeps a small, bounded record per call, never the decoded message. */
 
@@ -14,12 +15,7 @@ const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 
 beforeAll(async () => {
   pki = await createTestPki({ fqdn: "bot-5.example.com", now });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    signingKeyPem: pki.caKeyPem,
-    grpcPort: false,
-  });
+  server = await startTrustingServer(pki, { grpcPort: false });
 });
 afterAll(() => server.close());
 

@@ -3,9 +3,10 @@ import { connect as h2connect } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { createTokenMinterClient } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../start-dev-server.js";
+import type { DevServer, startDevServer } from "../start-dev-server.js";
 import { createTestPki, type TestPki } from "../test-pki.js";
 import { signedMintRequest } from "../testing/signed-request.js";
+import { startTrustingServer } from "../testing/start-trusting-server.js";
 
 /**
  * Idle and slow clients cannot take the dev server down: idle connections on both ports close after
@@ -24,12 +25,7 @@ afterAll(async () => {
 });
 
 async function start(options: Parameters<typeof startDevServer>[0]) {
-  const server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    signingKeyPem: pki.caKeyPem,
-    ...options,
-  });
+  const server = await startTrustingServer(pki, options);
   servers.push(server);
   return server;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../start-dev-server.js";
 import { createTestPki, type TestPki } from "../test-pki.js";
 import { signedMintRequest } from "../testing/signed-request.js";
+import { startTrustingServer } from "../testing/start-trusting-server.js";
 
 /**
  * The pRPC endpoint on the wire, against a real dev server: the text format, gzip request bodies,
@@ -19,13 +20,7 @@ let server: DevServer;
 
 beforeAll(async () => {
   pki = await createTestPki({ fqdn: "bot-3.example.com" });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    signingKeyPem: pki.caKeyPem,
-    grpcPort: false,
-    maxRequestBytes: MAX_REQUEST_BYTES,
-  });
+  server = await startTrustingServer(pki, { grpcPort: false, maxRequestBytes: MAX_REQUEST_BYTES });
 });
 afterAll(() => server.close());
 beforeEach(() => {
