@@ -8,6 +8,7 @@ import {
   type MintMachineTokenRequest,
   MintMachineTokenRequestSchema,
   SignatureAlgorithm,
+  type Signer,
 } from "@luci-machine-tokend/core";
 import type { TestLeaf } from "../test-pki.js";
 
@@ -39,4 +40,13 @@ export function signedMintRequest(
   const signature = new Uint8Array(sign("sha256", serializedTokenRequest, leaf.keyPem));
   if (options.badSignature) signature[0] = (signature[0] ?? 0) ^ 0xff;
   return create(MintMachineTokenRequestSchema, { serializedTokenRequest, signature });
+}
+
+/** A core Signer for a test certificate (signs with its key, like createX509Signer). */
+export function testSigner(leaf: TestLeaf, algorithm = SignatureAlgorithm.SHA256_RSA_ALGO): Signer {
+  return {
+    algorithm,
+    certificateDer: leaf.certDer,
+    sign: async (data) => new Uint8Array(sign("sha256", data, leaf.keyPem)),
+  };
 }
