@@ -7,6 +7,7 @@ import type { DevServer, startDevServer } from "../start-dev-server.js";
 import { createTestPki, type TestPki } from "../test-pki.js";
 import { signedMintRequest } from "../testing/signed-request.js";
 import { startTrustingServer } from "../testing/start-trusting-server.js";
+import { EVICTION_GRACE_MS } from "./connection-guard.js";
 
 /**
  * Idle and slow clients cannot take the dev server down: idle connections on both ports close after
@@ -67,10 +68,10 @@ async function openIdleMany(server: DevServer, backend: string, count: number): 
   while (sockets.length < count) {
     const before = server.openConnections();
     const batch = await Promise.all(
-      Array.from({ length: Math.min(200, count - sockets.length) }, () => openIdle(backend)),
+      Array.from({ length: Math.min(400, count - sockets.length) }, () => openIdle(backend)),
     );
     sockets.push(...batch);
-    // A burst past the listen backlog would leave connections the server has not accepted yet.
+    // A burst past the listen backlog (511) would leave connections the server has not accepted yet.
     await until(() => server.openConnections() >= before + batch.length);
   }
   return sockets;
@@ -114,7 +115,8 @@ describe("idle connections", () => {
   it.skipIf(fdLimit !== undefined && fdLimit < FDS_NEEDED)(
     `${IDLE_PER_PORT} idle connections per port: a real client is served, then they close after the idle timeout (needs ${FDS_NEEDED} open files)`,
     async () => {
-      const idleTimeoutMs = 4_000;
+      // Longer than opening the 4,000 connections takes on a loaded machine (1-3 s).
+      const idleTimeoutMs = 5_000;
       const server = await start({ idleTimeoutMs, maxConnections: IDLE_PER_PORT + 100 });
       const idle = [
         ...(await openIdleMany(server, server.backend, IDLE_PER_PORT)),
@@ -138,8 +140,12 @@ describe("idle connections", () => {
 describe("the connection cap", () => {
   it("makes room by closing the longest-idle connection, so a real client gets in", async () => {
     const server = await start({ maxConnections: 20, idleTimeoutMs: 60_000 });
-    const h1 = await openIdleMany(server, server.backend, 20);
-    const h2 = await openIdleMany(server, server.grpcBackend ?? "", 20);
+    // The first connection of each port is the oldest, the others come after it.
+    const h1 = await openIdleMany(server, server.backend, 1);
+    const h2 = await openIdleMany(server, server.grpcBackend ?? "", 1);
+    h1.push(...(await openIdleMany(server, server.backend, 19)));
+    h2.push(...(await openIdleMany(server, server.grpcBackend ?? "", 19)));
+    await new Promise((r) => setTimeout(r, EVICTION_GRACE_MS)); // fresh connections are spared
     expect(await mintOver(server, "prpc")).toBe("luciMachineToken");
     expect(await mintOver(server, "grpc")).toBe("luciMachineToken");
     await Promise.all([h1[0]?.closed, h2[0]?.closed]);
@@ -147,7 +153,7 @@ describe("the connection cap", () => {
     expect(server.openConnections()).toBe(40);
   });
 
-  it("refuses a new connection while every connection has a call in flight", async () => {
+  it("refuses a new connection while every connection has a call in flight or just connected", async () => {
     const server = await start({ maxConnections: 2, faults: { latencyMs: 1_000 } });
     const calls = [mintOver(server, "prpc"), mintOver(server, "prpc")];
     await until(() => server.openConnections() === 2);

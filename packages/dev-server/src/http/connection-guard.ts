@@ -2,9 +2,12 @@ import type { Server } from "node:http";
 import type { Http2Server, Http2Session } from "node:http2";
 import type { Socket } from "node:net";
 
-/** Limits of {@link guardConnections}. */
+/** Limits of the connection guards. */
 export interface ConnectionLimits {
-  /** Open connections kept; when full, the longest-idle one makes room, or the new one is refused. */
+  /**
+   * Open connections kept; when full, the longest-idle one makes room if it has been idle for
+   * {@link EVICTION_GRACE_MS}, else the new one is refused.
+   */
   maxConnections: number;
   /** A connection with no call in flight is closed after this many milliseconds. */
   idleTimeoutMs: number;
@@ -18,9 +21,14 @@ export interface GuardedConnections {
   destroyAll(): void;
 }
 
+/** A connection idle for less than this is never evicted: its first request may be on its way. */
+export const EVICTION_GRACE_MS = 500;
+
 interface Tracked {
   /** Calls in flight. */
   busy: number;
+  /** performance.now() when it last became idle (or was accepted). */
+  idleSince?: number;
   timer?: NodeJS.Timeout;
   /** Closes politely (idle timeout). */
   close(): void;
@@ -32,7 +40,7 @@ interface Tracked {
  * Bounds the sockets of an HTTP/1.1 server so idle clients cannot use up file descriptors: a socket
  * without a request in flight (one that never sends a request included) is closed after
  * `idleTimeoutMs`, and at `maxConnections` a new socket closes the longest-idle one, or is refused
- * when every socket has a request in flight.
+ * when every socket has a request in flight or has just become idle.
  */
 export function guardHttp1Connections(server: Server, limits: ConnectionLimits): GuardedConnections {
   const tracker = createTracker(limits);
@@ -80,6 +88,7 @@ function createTracker(limits: ConnectionLimits) {
     open.set(key, t);
   };
   const armIdle = (t: Tracked) => {
+    t.idleSince = performance.now();
     clearTimeout(t.timer);
     t.timer = setTimeout(() => {
       if (t.busy === 0) t.close();
@@ -90,8 +99,14 @@ function createTracker(limits: ConnectionLimits) {
     clearTimeout(open.get(key)?.timer);
     open.delete(key);
   };
+  // Least recently active first, so the first idle entry is the longest idle. One idle for less
+  // than the grace may be a client whose request is on its way: it is not evicted.
   const longestIdle = () => {
-    for (const entry of open) if (entry[1].busy === 0) return entry;
+    const graceMs = Math.min(EVICTION_GRACE_MS, limits.idleTimeoutMs);
+    for (const entry of open) {
+      if (entry[1].busy > 0) continue;
+      return performance.now() - (entry[1].idleSince ?? 0) >= graceMs ? entry : undefined;
+    }
     return undefined;
   };
   return {
