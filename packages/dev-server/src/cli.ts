@@ -19,9 +19,9 @@ export interface DevServerCliIo {
 /** Usage of `luci-machine-tokend dev-server`. */
 export const DEV_SERVER_USAGE = `Usage: luci-machine-tokend dev-server --listen HOST:PORT --ca-cert FILE --domain DOMAIN=LIFETIME [options]
 
-A local LUCI token server (TokenMinter) for tests and demos: pRPC, Connect and gRPC-web on the
---listen port (HTTP/1.1), every protocol including gRPC on the --grpc-listen port (cleartext HTTP/2).
-Serves until SIGINT or SIGTERM.
+A local LUCI token server (TokenMinter) for tests and demos: pRPC (binary, JSON or text, gzip
+bodies), Connect and gRPC-web on the --listen port (HTTP/1.1), every protocol including gRPC on the
+--grpc-listen port (cleartext HTTP/2). Serves until SIGINT or SIGTERM.
 
   --listen HOST:PORT        HTTP/1.1 address (default 127.0.0.1:0, any free port)
   --grpc-listen HOST:PORT   HTTP/2 address (default the same host, any free port); --no-grpc disables it
@@ -35,7 +35,8 @@ Serves until SIGINT or SIGTERM.
                             why a certificate was not trusted; clients only get LUCI's generic answer)
 Limits:
   --max-request-bytes N     largest request message, as sent and once decompressed (default 1048576)
-  --max-connections N       open connections per port; when full, the longest-idle one is closed (default 1000)
+  --max-connections N       open connections per port; when full, the longest-idle one is closed, or the
+                            new one refused if none has been idle for 0.5s (default 1000)
   --idle-timeout D          close connections without a call in flight after D (default 30s)
   --request-timeout D       drop a request whose headers and body have not arrived after D (default 30s;
                             HTTP/1.1 headers get min(10s, D))

@@ -65,7 +65,7 @@ export interface DevServerOptions {
   maxRequestBytes?: number;
   /**
    * Open connections per listener. When full, a new connection closes the longest-idle one (no
-   * call in flight), or is refused if every connection is busy. Default 1,000.
+   * call in flight for at least 0.5 s), or is refused if there is none. Default 1,000.
    */
   maxConnections?: number;
   /** A connection (HTTP/1.1) or session (HTTP/2) without a call in flight closes after this. Default 30 s. */
