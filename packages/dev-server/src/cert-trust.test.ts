@@ -37,10 +37,10 @@ describe("checkCertTrust (reference §7.2)", () => {
   });
 
   it("refuses unknown CAs, impostor CAs, and serials in the CA's CRL", async () => {
-    expect(verdict(pki.untrusted).reason).toMatch(/^no CA ".*\(untrusted\)" is configured$/);
+    expect(verdict(pki.untrusted).reason).toMatch(/^no such CA ".*\(untrusted\)"$/);
     expect(verdict(await pki.issue({ signedBy: "impostor-ca" })).reason).toMatch(/is not signed by the CA/);
     expect(verdict(pki.revoked).reason).toBe(
-      `certificate serial ${pki.revoked.serial.toString(16)} is revoked`,
+      `certificate with SN ${pki.revoked.serial} (hex ${pki.revoked.serial.toString(16)}) has been revoked`,
     );
   });
 
@@ -50,7 +50,7 @@ describe("checkCertTrust (reference §7.2)", () => {
       revokedSerials: [pki.leaf.serial],
       crlPems: [],
     });
-    expect(verdict(pki.leaf, byList).reason).toMatch(/is revoked$/);
+    expect(verdict(pki.leaf, byList).reason).toMatch(/has been revoked$/);
     expect(verdict(pki.revoked, byList).ca).toBeDefined();
   });
 

@@ -1,8 +1,12 @@
 import { commonName, type ParsedCertificate } from "./parse-certificate.js";
+import { quote } from "./quote.js";
 import type { TrustedCa, TrustStore } from "./trust-store.js";
 import { x509 } from "./x509.js";
 
-/** The trust verdict: the vouching CA, or why the certificate is refused (kept for the request log). */
+/**
+ * The trust verdict: the vouching CA, or why the certificate is refused, in LUCI certchecker's
+ * words where it has them (kept for the request log; the client sees only the generic answer).
+ */
 export type TrustResult = { ca: TrustedCa; reason?: undefined } | { ca?: undefined; reason: string };
 
 // Go's CheckSignatureFrom refuses these as insecure.
@@ -16,7 +20,7 @@ const INSECURE_HASHES = new Set(["MD5", "SHA-1"]);
 export function checkCertTrust(leaf: ParsedCertificate, store: TrustStore, now: Date): TrustResult {
   const issuerCn = commonName(leaf.cert.issuerName);
   const ca = store.byCommonName.get(issuerCn);
-  if (!ca) return { reason: `no CA ${JSON.stringify(issuerCn)} is configured` };
+  if (!ca) return { reason: `no such CA ${quote(issuerCn)}` };
   const t = now.getTime();
   if (t < leaf.cert.notBefore.getTime()) return { reason: "certificate is not valid yet" };
   if (t > leaf.cert.notAfter.getTime()) return { reason: "certificate has expired" };
@@ -32,9 +36,11 @@ export function checkCertTrust(leaf: ParsedCertificate, store: TrustStore, now: 
   } catch {
     signedByCa = false;
   }
-  if (!signedByCa) return { reason: `certificate is not signed by the CA ${JSON.stringify(ca.commonName)}` };
+  if (!signedByCa) return { reason: `certificate is not signed by the CA ${quote(ca.commonName)}` };
   if (ca.revoked.has(leaf.serial) || store.revokedAnyCa.has(leaf.serial)) {
-    return { reason: `certificate serial ${leaf.serial.toString(16)} is revoked` };
+    return {
+      reason: `certificate with SN ${leaf.serial} (hex ${leaf.serial.toString(16)}) has been revoked`,
+    };
   }
   return { ca };
 }

@@ -12,15 +12,27 @@ export interface CertificatesSource {
 }
 
 /**
- * The certificates document of a LUCI service (`GET /auth/api/v1/server/certificates`): the
- * token-signing certificate under its key id, the service account, and a timestamp in µs.
+ * The certificates document of a LUCI service (`GET /auth/api/v1/server/certificates`) as LUCI's
+ * server/auth/signing writes it: the token-signing certificate under its key id, the service
+ * account, and `timestamp` as a bare JSON integer of microseconds (Go's JSONTime reads only that;
+ * a quoted number fails its strconv.ParseInt). `Content-Type: application/json`, a trailing
+ * newline (json.Encoder), and app_id/service_account_name omitted when empty (omitempty).
  */
 export function certificatesReply(source: CertificatesSource, now: Date): RawReply {
   const doc = {
-    app_id: source.appId,
-    service_account_name: source.serviceAccount,
+    ...(source.appId !== "" && { app_id: source.appId }),
+    ...(source.serviceAccount !== "" && { service_account_name: source.serviceAccount }),
     certificates: [{ key_name: source.keyId, x509_certificate_pem: source.certificatePem }],
-    timestamp: String(BigInt(now.getTime()) * 1000n),
+    // Microseconds since 1970 stay below 2^53 until the year 2255, so a JS number is exact.
+    timestamp: now.getTime() * 1000,
   };
-  return rawReply(200, { "Content-Type": "application/json; charset=utf-8" }, `${JSON.stringify(doc)}\n`);
+  return rawReply(200, { "Content-Type": "application/json" }, `${goJson(doc)}\n`);
+}
+
+/** JSON.stringify with Go's encoding/json HTML escaping (<, >, & and U+2028/U+2029 as \u00XX). */
+function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { ErrorCode, parseGoDuration } from "@luci-machine-tokend/core";
+import { errorMessage } from "./error-message.js";
 import type { FaultSettings, HttpFault } from "./faults.js";
+import { formatLogLine } from "./log-line.js";
 import type { DevServerOptions, DomainOptions } from "./options.js";
 import { startDevServer } from "./start-dev-server.js";
 
@@ -17,9 +19,9 @@ export interface DevServerCliIo {
 /** Usage of `luci-machine-tokend dev-server`. */
 export const DEV_SERVER_USAGE = `Usage: luci-machine-tokend dev-server --listen HOST:PORT --ca-cert FILE --domain DOMAIN=LIFETIME [options]
 
-A local LUCI token server (TokenMinter) for tests and demos: pRPC, Connect and gRPC-web on the
---listen port (HTTP/1.1), every protocol including gRPC on the --grpc-listen port (cleartext HTTP/2).
-Serves until SIGINT or SIGTERM.
+A local LUCI token server (TokenMinter) for tests and demos: pRPC (binary, JSON or text, gzip
+bodies), Connect and gRPC-web on the --listen port (HTTP/1.1), every protocol including gRPC on the
+--grpc-listen port (cleartext HTTP/2). Serves until SIGINT or SIGTERM.
 
   --listen HOST:PORT        HTTP/1.1 address (default 127.0.0.1:0, any free port)
   --grpc-listen HOST:PORT   HTTP/2 address (default the same host, any free port); --no-grpc disables it
@@ -29,6 +31,15 @@ Serves until SIGINT or SIGTERM.
   --service-version APP/VER service_version in answers (default dev-token-server/0.1.0)
   --issued-by EMAIL         issued_by of minted tokens
   --signing-key FILE        RSA key (PEM) that signs tokens (default: a new key)
+  --quiet                   no log line per call (by default each call is logged to stderr, with
+                            why a certificate was not trusted; clients only get LUCI's generic answer)
+Limits:
+  --max-request-bytes N     largest request message, as sent and once decompressed (default 1048576)
+  --max-connections N       open connections per port; when full, the longest-idle one is closed, or the
+                            new one refused if none has been idle for 0.5s (default 1000)
+  --idle-timeout D          close connections without a call in flight after D (default 30s)
+  --request-timeout D       drop a request whose headers and body have not arrived after D (default 30s;
+                            HTTP/1.1 headers get min(10s, D))
 Faults:
   --latency D | DMIN-DMAX   added latency per call (Go durations)
   --fail-next N:CODE        fail the next N calls with gRPC CODE (a number or a name such as UNAVAILABLE)
@@ -55,16 +66,18 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
       io.stdout(DEV_SERVER_USAGE);
       return 0;
     }
-    options = await parsed;
+    const { quiet, ...rest } = await parsed;
+    options = rest;
+    if (!quiet) options.onRequest = (entry) => io.stderr(`dev-server: ${formatLogLine(entry)}\n`);
   } catch (err) {
-    io.stderr(`dev-server: ${(err as Error).message}\n\n${DEV_SERVER_USAGE}`);
+    io.stderr(`dev-server: ${errorMessage(err)}\n\n${DEV_SERVER_USAGE}`);
     return 2;
   }
   let server: Awaited<ReturnType<typeof startDevServer>>;
   try {
     server = await startDevServer(options);
   } catch (err) {
-    io.stderr(`dev-server: cannot start: ${(err as Error).message}\n`);
+    io.stderr(`dev-server: cannot start: ${errorMessage(err)}\n`);
     return 1;
   }
   const grpc = server.grpcBackend ? `; gRPC (h2c) on ${server.grpcBackend}` : "";
@@ -79,7 +92,7 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
 }
 
 /** Turns flags into options; throws an Error naming the bad flag. */
-function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions> {
+function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions & { quiet: boolean }> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -95,6 +108,11 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions> 
       "service-version": { type: "string" },
       "issued-by": { type: "string" },
       "signing-key": { type: "string" },
+      quiet: { type: "boolean" },
+      "max-request-bytes": { type: "string" },
+      "max-connections": { type: "string" },
+      "idle-timeout": { type: "string" },
+      "request-timeout": { type: "string" },
       latency: { type: "string" },
       "fail-next": { type: "string" },
       "proxy-error": { type: "string" },
@@ -136,8 +154,32 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions> 
     if (values["signing-key"])
       options.signingKeyPem = await readFlagFile("--signing-key", values["signing-key"]);
     options.faults = faultFlags(values);
-    return options;
+    Object.assign(options, limitFlags(values));
+    return { ...options, quiet: values.quiet === true };
   })();
+}
+
+function limitFlags(values: Record<string, string | boolean | string[] | undefined>): DevServerOptions {
+  const str = (k: string) => values[k] as string | undefined;
+  const limits: DevServerOptions = {};
+  const maxRequest = str("max-request-bytes");
+  if (maxRequest !== undefined) limits.maxRequestBytes = count("--max-request-bytes", maxRequest);
+  const maxConnections = str("max-connections");
+  if (maxConnections !== undefined) limits.maxConnections = count("--max-connections", maxConnections);
+  const idle = str("idle-timeout");
+  if (idle !== undefined) limits.idleTimeoutMs = positiveDuration("--idle-timeout", idle);
+  const request = str("request-timeout");
+  if (request !== undefined) {
+    limits.requestTimeoutMs = positiveDuration("--request-timeout", request);
+    limits.headersTimeoutMs = Math.min(10_000, limits.requestTimeoutMs);
+  }
+  return limits;
+}
+
+function positiveDuration(flag: string, text: string): number {
+  const ms = Math.ceil(duration(flag, text));
+  if (!(ms > 0)) throw new Error(`${flag} ${text}: expecting a positive duration such as 30s`);
+  return ms;
 }
 
 function faultFlags(values: Record<string, string | boolean | string[] | undefined>): FaultSettings {
@@ -230,6 +272,6 @@ async function readFlagFile(flag: string, path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new Error(`${flag} ${path}: ${(err as Error).message}`);
+    throw new Error(`${flag} ${path}: ${errorMessage(err)}`);
   }
 }

@@ -1,18 +1,22 @@
-import { sign } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
+import { create, toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  compressionGzip,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import {
   createTokenMinterClient,
-  MachineTokenRequestSchema,
-  MachineTokenType,
   MintMachineTokenRequestSchema,
-  SignatureAlgorithm,
+  TokenMinter,
 } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpFault } from "./faults.js";
-import { type DevServer, startDevServer } from "./start-dev-server.js";
+import type { DevServer } from "./start-dev-server.js";
 import { createTestPki, type TestPki } from "./test-pki.js";
+import { signedMintRequest } from "./testing/signed-request.js";
+import { startTrustingServer } from "./testing/start-trusting-server.js";
 
 /**
  * Faults are protocol-independent: Connect and gRPC-web (HTTP/1.1) and gRPC (HTTP/2) calls break
@@ -24,27 +28,11 @@ let server: DevServer;
 
 beforeAll(async () => {
   pki = await createTestPki({ fqdn: "bot-2.example.com" });
-  server = await startDevServer({
-    caCertificates: [pki.caCertPem],
-    domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
-    signingKeyPem: pki.caKeyPem,
-  });
+  server = await startTrustingServer(pki);
 });
 afterAll(() => server.close());
 
-function signedRequest() {
-  const serializedTokenRequest = toBinary(
-    MachineTokenRequestSchema,
-    create(MachineTokenRequestSchema, {
-      certificate: pki.certDer,
-      signatureAlgorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
-      issuedAt: timestampNow(),
-      tokenType: MachineTokenType.LUCI_MACHINE_TOKEN,
-    }),
-  );
-  const signature = new Uint8Array(sign("sha256", serializedTokenRequest, pki.keyPem));
-  return create(MintMachineTokenRequestSchema, { serializedTokenRequest, signature });
-}
+const signedRequest = () => signedMintRequest(pki);
 
 const faults: HttpFault[] = [
   { kind: "proxy-html", status: 503 },
@@ -78,4 +66,44 @@ describe("HTTP faults over the Connect family", () => {
       }
     });
   }
+});
+
+describe("request size limit (maxRequestBytes, default 1 MiB) on every Connect-family protocol", () => {
+  // 2 MiB of zeros: over the limit as sent, and, gzipped to ~2 KiB, over it once inflated.
+  const huge = create(MintMachineTokenRequestSchema, { serializedTokenRequest: new Uint8Array(2 << 20) });
+  const transports = {
+    connect: (sendCompression?: typeof compressionGzip) =>
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", sendCompression }),
+    "grpc-web": (sendCompression?: typeof compressionGzip) =>
+      createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1", sendCompression }),
+    grpc: (sendCompression?: typeof compressionGzip) =>
+      createGrpcTransport({ baseUrl: server.grpcUrl ?? "", sendCompression }),
+  };
+  for (const [protocol, transport] of Object.entries(transports)) {
+    it(`${protocol}: RESOURCE_EXHAUSTED as sent and once inflated; the server still serves`, async () => {
+      for (const compression of [undefined, compressionGzip]) {
+        const client = createClient(TokenMinter, transport(compression));
+        const err = await client.mintMachineToken(huge).catch((e: unknown) => e);
+        expect([compression?.name, err instanceof ConnectError && err.code]).toEqual([
+          compression?.name,
+          Code.ResourceExhausted,
+        ]);
+        const ok = await client.mintMachineToken(signedRequest());
+        expect(ok.tokenResponse?.tokenType.case).toBe("luciMachineToken");
+      }
+    });
+  }
+});
+
+describe("unknown JSON fields over Connect", () => {
+  it("are ignored (connect-es's default, as connect-go and LUCI's pRPC server)", async () => {
+    const json = JSON.parse(toJsonString(MintMachineTokenRequestSchema, signedRequest()));
+    const res = await fetch(`${server.url}/tokenserver.minter.TokenMinter/MintMachineToken`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Connect-Protocol-Version": "1" },
+      body: JSON.stringify({ ...json, futureField: 1 }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).tokenResponse.luciMachineToken.machineToken).toBeTruthy();
+  });
 });

@@ -16,12 +16,13 @@ import type { FaultPlan } from "./faults.js";
 import type { NodeRequest, NodeResponse } from "./http/node-types.js";
 import type { Minter } from "./minter.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
+import { summarizeRequest } from "./request-summary.js";
 import { sleep } from "./sleep.js";
 
 /** Per-call data handed from the HTTP layer to the service implementation and back. */
 interface CallSlot {
   plan: FaultPlan;
-  record?: Pick<RecordedRequest, "request" | "tokenRequest" | "outcome">;
+  record?: Pick<RecordedRequest, "summary" | "outcome">;
 }
 
 const callSlotKey = createContextKey<CallSlot | undefined>(undefined, { description: "dev-server call" });
@@ -48,21 +49,25 @@ export interface ConnectService {
 
 /**
  * Serves TokenMinter with connect-es's router (Connect, gRPC, gRPC-web). Handler errors keep their
- * text: only pRPC masks messages.
+ * text: only pRPC masks messages. A request message may take `maxRequestBytes` as sent and again
+ * once decompressed (connect-node's gzip and brotli stop inflating there): past it the call fails
+ * with RESOURCE_EXHAUSTED. Unknown JSON fields are ignored (connect-es's default, as connect-go).
  */
-export function createConnectService(minter: Minter): ConnectService {
-  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli] });
+export function createConnectService(minter: Minter, maxRequestBytes: number): ConnectService {
+  const router = createConnectRouter({
+    acceptCompression: [compressionGzip, compressionBrotli],
+    readMaxBytes: maxRequestBytes,
+  });
   router.service(TokenMinter, {
     async mintMachineToken(request, ctx) {
       const slot = ctx.values.get(callSlotKey);
       if (!slot) throw new ConnectError("call without a fault plan", Code.Internal);
       if (!(await sleep(slot.plan.latencyMs, ctx.signal))) {
-        slot.record = { request, outcome: { kind: "client-gone" } };
+        slot.record = { summary: summarizeRequest(request), outcome: { kind: "client-gone" } };
         throw ConnectError.from(ctx.signal.reason, Code.Canceled);
       }
       const result = await minter.mint(request, slot.plan);
-      slot.record = { request, outcome: result.outcome };
-      if (result.tokenRequest) slot.record.tokenRequest = result.tokenRequest;
+      slot.record = { summary: summarizeRequest(request, result.tokenRequest), outcome: result.outcome };
       if (result.outcome.kind === "grpc-error")
         throw new ConnectError(result.outcome.message, result.outcome.code);
       if (!result.response) throw new ConnectError("minter returned no response", Code.Internal);

@@ -1,17 +1,14 @@
-import { sign } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request as h1request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   createTokenMinterClient,
-  createX509Signer,
   decodeMachineToken,
   ErrorCode,
-  MachineTokenRequestSchema,
   MachineTokenType,
   MintMachineTokenRequestSchema,
   type MintTokenError,
@@ -19,12 +16,12 @@ import {
   outcomeFromError,
   PROTOCOLS,
   SignatureAlgorithm,
-  type Signer,
   verifyMachineToken,
 } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type DevServer, runDevServerCli, startDevServer } from "./index.js";
+import { type DevServer, startDevServer } from "./index.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
+import { type SignedMintRequestOptions, signedMintRequest, testSigner } from "./testing/signed-request.js";
 
 /**
  * The dev server end to end: what a LUCI client sees over every protocol, each validation branch
@@ -61,14 +58,7 @@ beforeEach(() => {
   server.requests.length = 0;
 });
 
-/** A signer for a leaf certificate of the test PKI. */
-function signerFor(leaf: TestLeaf, algorithm = SignatureAlgorithm.SHA256_RSA_ALGO): Signer {
-  return {
-    algorithm,
-    certificateDer: leaf.certDer,
-    sign: async (data) => new Uint8Array(sign("sha256", data, leaf.keyPem)),
-  };
-}
+const signerFor = testSigner;
 
 /** Mints through core's mintToken over a protocol; returns the token or the outcome string. */
 async function mintWith(leaf: TestLeaf, protocol: (typeof PROTOCOLS)[number] = "prpc", timeoutMs = 5_000) {
@@ -86,25 +76,13 @@ async function mintWith(leaf: TestLeaf, protocol: (typeof PROTOCOLS)[number] = "
   }
 }
 
-/** A hand-built request, signed by `key`, with any field overridden. */
+/** A hand-built request, signed by the leaf's key, with any inner field overridden. */
 function handBuilt(
   leaf: TestLeaf,
-  inner: Partial<MessageInitShape<typeof MachineTokenRequestSchema>> = {},
+  inner: SignedMintRequestOptions["inner"] = {},
   opts: { badSignature?: boolean } = {},
 ) {
-  const serialized = toBinary(
-    MachineTokenRequestSchema,
-    create(MachineTokenRequestSchema, {
-      certificate: leaf.certDer,
-      signatureAlgorithm: SignatureAlgorithm.SHA256_RSA_ALGO,
-      issuedAt: timestampFromDate(now),
-      tokenType: MachineTokenType.LUCI_MACHINE_TOKEN,
-      ...inner,
-    }),
-  );
-  const signature = new Uint8Array(sign("sha256", serialized, leaf.keyPem));
-  if (opts.badSignature) signature[0] = (signature[0] ?? 0) ^ 0xff;
-  return create(MintMachineTokenRequestSchema, { serializedTokenRequest: serialized, signature });
+  return signedMintRequest(leaf, { now, inner, ...opts });
 }
 
 /** Sends raw bytes to the pRPC endpoint: the independent client of reference §3. */
@@ -135,7 +113,9 @@ describe("every protocol mints a token the published certificate verifies", () =
     it(protocol, async () => {
       const { minted, message } = await mintWith(pki.leaf, protocol);
       expect(message).toBeUndefined();
-      const certs = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
+      const published = await fetch(`${server.url}/auth/api/v1/server/certificates`);
+      expect(published.headers.get("content-type")).toBe("application/json");
+      const certs = await published.json();
       const token = verifyMachineToken(minted?.token ?? "", { certificates: certs, now: new Date() });
       expect(token.body).toMatchObject({
         machineFqdn: "bot-1.example.com",
@@ -363,7 +343,7 @@ describe("faults", () => {
   });
 });
 
-describe("lifecycle and command line", () => {
+describe("lifecycle", () => {
   it("closes promptly with open keep-alive and HTTP/2 connections", async () => {
     const other = await startDevServer({
       caCertificates: [pki.caCertPem],
@@ -384,70 +364,5 @@ describe("lifecycle and command line", () => {
     expect(performance.now() - started).toBeLessThan(1_000);
     agent.destroy();
     session.destroy();
-  });
-
-  it("`dev-server` serves until its signal, with flags for CAs, domains, CRLs and faults", async () => {
-    const ca = join(dir, "ca.pem");
-    const crl = join(dir, "revoked.txt");
-    await writeFile(ca, pki.caCertPem);
-    await writeFile(crl, `# revoked serials\n${pki.revoked.serial.toString(16)}\n`);
-    const controller = new AbortController();
-    let stdout = "";
-    const io = {
-      stdout: (t: string) => {
-        stdout += t;
-      },
-      stderr: () => {},
-      signal: controller.signal,
-    };
-    const done = runDevServerCli(
-      [
-        "--listen",
-        "127.0.0.1:0",
-        "--ca-cert",
-        ca,
-        "--domain",
-        "example.com=1h",
-        "--crl",
-        crl,
-        "--fail-next",
-        "1:UNAVAILABLE",
-      ],
-      io,
-    );
-    for (let i = 0; i < 100 && !stdout.includes("listening"); i++)
-      await new Promise((r) => setTimeout(r, 20));
-    const backend = /listening on (\S+)/.exec(stdout)?.[1] ?? "";
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    await writeFile(keyPath, pki.keyPem);
-    await writeFile(certPath, pki.certPem);
-    const signer = await createX509Signer({ keyPath, certPath });
-    const minted = await mintToken({
-      client: createTokenMinterClient(backend),
-      signer,
-      timeoutMs: 5_000,
-      jitter: false,
-    });
-    expect(minted.attempts).toBe(2); // --fail-next 1
-    const revoked = await mintToken({
-      client: createTokenMinterClient(backend),
-      signer: signerFor(pki.revoked),
-      timeoutMs: 5_000,
-    }).catch((e) => e);
-    expect(outcomeFromError(revoked)).toBe("MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE");
-    controller.abort();
-    expect(await done).toBe(0);
-    expect(stdout).toContain("dev-server stopped");
-    let stderr = "";
-    expect(
-      await runDevServerCli(["--domain", "nonsense"], {
-        stdout: () => {},
-        stderr: (t) => {
-          stderr += t;
-        },
-      }),
-    ).toBe(2);
-    expect(stderr).toMatch(/^dev-server: --domain nonsense: expecting DOMAIN=LIFETIME/);
   });
 });

@@ -14,6 +14,7 @@ export {
   type DomainOptions,
 } from "./options.js";
 export type { RecordedRequest, RequestOutcome, RpcProtocol } from "./request-log.js";
+export type { RequestSummary } from "./request-summary.js";
 export { type DevServer, startDevServer } from "./start-dev-server.js";
 export {
   createTestPki,

@@ -10,6 +10,7 @@ import {
   MintMachineTokenResponseSchema,
 } from "@luci-machine-tokend/core";
 import { checkCertTrust } from "./cert-trust.js";
+import { errorMessage } from "./error-message.js";
 import type { FaultPlan } from "./faults.js";
 import { mintMachineToken } from "./mint.js";
 import type { SigningKey } from "./signing-key.js";
@@ -127,7 +128,7 @@ export function createMinter(config: MinterConfig): Minter {
           config.signingKey,
         );
       } catch (err) {
-        return logicError(ErrorCode.MACHINE_TOKEN_MINTING_ERROR, (err as Error).message, tokenRequest);
+        return logicError(ErrorCode.MACHINE_TOKEN_MINTING_ERROR, errorMessage(err), tokenRequest);
       }
       return {
         outcome: {

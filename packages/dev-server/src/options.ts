@@ -1,4 +1,5 @@
 import type { FaultSettings } from "./faults.js";
+import type { RecordedRequest } from "./request-log.js";
 import { parseHexSerial } from "./serial.js";
 import type { DomainConfig } from "./trust-store.js";
 
@@ -55,6 +56,24 @@ export interface DevServerOptions {
   random?: () => number;
   /** How many calls `requests` keeps (the newest). Default 10,000. */
   requestLogLimit?: number;
+  /** Called with each call's log entry as it is recorded (e.g. to print a log line). */
+  onRequest?: (entry: RecordedRequest) => void;
+  /**
+   * Largest request message, in bytes, as sent and again once decompressed, on every protocol.
+   * Default 1 MiB: a MintMachineToken request is 1-2 KB (LUCI's own default is 64 MiB).
+   */
+  maxRequestBytes?: number;
+  /**
+   * Open connections per listener. When full, a new connection closes the longest-idle one (no
+   * call in flight for at least 0.5 s), or is refused if there is none. Default 1,000.
+   */
+  maxConnections?: number;
+  /** A connection (HTTP/1.1) or session (HTTP/2) without a call in flight closes after this. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** HTTP/1.1: time for a request's headers to arrive once it started. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s. */
+  requestTimeoutMs?: number;
 }
 
 /** service_version when none is configured. */
@@ -79,6 +98,12 @@ export interface ResolvedOptions {
   faults: FaultSettings;
   random: () => number;
   requestLogLimit: number;
+  onRequest?: (entry: RecordedRequest) => void;
+  maxRequestBytes: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 /** Fills defaults and validates once; throws a TypeError/RangeError naming the bad option. */
@@ -120,7 +145,18 @@ export function resolveOptions(options: DevServerOptions): ResolvedOptions {
     faults: options.faults ?? {},
     random: options.random ?? Math.random,
     requestLogLimit: options.requestLogLimit ?? 10_000,
+    maxRequestBytes: positive("maxRequestBytes", options.maxRequestBytes ?? 1 << 20),
+    maxConnections: positive("maxConnections", options.maxConnections ?? 1000),
+    idleTimeoutMs: positive("idleTimeoutMs", options.idleTimeoutMs ?? 30_000),
+    headersTimeoutMs: positive("headersTimeoutMs", options.headersTimeoutMs ?? 10_000),
+    requestTimeoutMs: positive("requestTimeoutMs", options.requestTimeoutMs ?? 30_000),
   };
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new RangeError(
+      `headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`,
+    );
+  }
+  if (options.onRequest) resolved.onRequest = options.onRequest;
   if (options.signingKeyPem !== undefined) resolved.signingKeyPem = options.signingKeyPem;
   if (options.signingCertificatePem !== undefined)
     resolved.signingCertificatePem = options.signingCertificatePem;
@@ -135,6 +171,12 @@ function domainConfig(d: DomainOptions): DomainConfig {
   if (!Number.isFinite(d.lifetimeMs))
     throw new RangeError(`domains: lifetimeMs of ${list[0]} must be finite`);
   return { domains: list, lifetimeSeconds: Math.floor(d.lifetimeMs / 1000) };
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isSafeInteger(value) && value > 0))
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
 }
 
 function checkPort(name: string, port: number): number {

@@ -15,8 +15,8 @@ export interface ParsedCertificate {
 }
 
 /**
- * Parses certificate DER strictly: a single well-formed certificate with nothing after it (Go's
- * x509.ParseCertificate refuses trailing data). Throws on anything else.
+ * Parses certificate DER strictly, as Go's x509.ParseCertificate: a single well-formed certificate
+ * with nothing after it and a serial that is not negative. Throws on anything else.
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
   // A fleet sends the same few certificates over and over; parsing is most of a call's cost.
@@ -48,6 +48,8 @@ function parseCertificateUncached(der: Uint8Array): ParsedCertificate {
   const serialField = fields[hasVersion ? 1 : 0];
   if (serialField?.tag !== 0x02) throw new Error("x509: malformed serial number");
   const serial = bigintFromTwosComplement(der.slice(serialField.contentStart, serialField.end));
+  // Go's x509.ParseCertificate refuses negative serials since Go 1.23 (GODEBUG x509negativeserial).
+  if (serial < 0n) throw new Error("x509: negative serial number");
   return {
     der,
     cert: new x509.X509Certificate(new Uint8Array(der)),

@@ -1,3 +1,4 @@
+import { constants as h2constants } from "node:http2";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { CERTIFICATES_PATH, type CertificatesSource, certificatesReply } from "./certificates.js";
@@ -12,6 +13,7 @@ import { writeReply } from "./http/write-reply.js";
 import type { Minter } from "./minter.js";
 import { handlePrpcMint, PRPC_MINT_PATH, PRPC_PATH_PREFIX, prpcUnknownMethodReply } from "./prpc/handler.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
+import { boundOutcome } from "./request-summary.js";
 
 /** What the HTTP entry point dispatches to. */
 export interface RequestHandlerDeps {
@@ -22,13 +24,16 @@ export interface RequestHandlerDeps {
   log: RecordedRequest[];
   /** The log keeps the newest this many calls, so a long-running server's memory stays flat. */
   logLimit: number;
+  /** Called with each entry as it is logged. */
+  onRequest?: (entry: RecordedRequest) => void;
+  /** Largest request body, as sent and once decompressed. */
+  maxRequestBytes: number;
+  /** A request whose body has not fully arrived after this long is dropped. */
+  requestTimeoutMs: number;
   /** Server clock, without the clock-offset fault. */
   now: () => Date;
   certificates: CertificatesSource;
 }
-
-/** Drained before a proxy page, so keep-alive connections stay usable. */
-const MAX_DRAIN_BYTES = 64 << 20;
 
 /**
  * The node request listener shared by the HTTP/1.1 and HTTP/2 servers: pRPC under /prpc/, the
@@ -62,9 +67,11 @@ export function createRequestHandler(
     );
   };
 
-  const logCall = (entry: RecordedRequest) => {
+  const logCall = (call: RecordedRequest) => {
+    const entry = { ...call, outcome: boundOutcome(call.outcome) };
     deps.log.push(entry);
     if (deps.log.length > deps.logLimit) deps.log.splice(0, deps.log.length - deps.logLimit);
+    deps.onRequest?.(entry);
   };
 
   const serveMint = async (req: NodeRequest, res: NodeResponse, protocol: RpcProtocol) => {
@@ -80,8 +87,10 @@ export function createRequestHandler(
     if (fault) entry.httpFault = fault;
     if (fault?.kind === "proxy-html") {
       const status = fault.status ?? 502;
-      await readBody(req, MAX_DRAIN_BYTES);
+      // Drained (up to the cap) first, so keep-alive connections stay usable.
+      await readBody(req, deps.maxRequestBytes, false);
       logCall({ ...entry, outcome: { kind: "proxy-html", status } });
+      closeIfUnread(req, res);
       return writeReply(res, proxyErrorPage(status));
     }
     if (protocol === "prpc") {
@@ -90,8 +99,9 @@ export function createRequestHandler(
         readBody: (limit: number) => readBody(req, limit),
         signal: clientGoneSignal(res),
       };
-      const { reply, record } = await handlePrpcMint(call, plan, deps.minter);
+      const { reply, record } = await handlePrpcMint(call, plan, deps.minter, deps.maxRequestBytes);
       logCall({ ...entry, ...record });
+      closeIfUnread(req, res);
       if (reply) await writeReply(res, reply, fault);
       return;
     }
@@ -100,10 +110,12 @@ export function createRequestHandler(
       ...entry,
       ...(record ?? { outcome: { kind: "protocol-error", httpStatus: response.status } }),
     });
+    closeIfUnread(req, res);
     await writeConnectResponse(res, response, plan);
   };
 
   return (req, res) => {
+    dropIfSlow(req, res, deps.requestTimeoutMs);
     serve(req, res).catch((err: unknown) => {
       // A bug or a broken connection: answer 500 if still possible, else drop the connection.
       if (!res.headersSent && !res.destroyed) {
@@ -135,6 +147,30 @@ async function writeConnectResponse(res: NodeResponse, response: UniversalServer
   const body = new Uint8Array(Buffer.concat(chunks));
   headers["content-length"] = String(body.length);
   await writeReply(res, { status: response.status, headers, body }, fault);
+}
+
+/**
+ * Drops a request whose body is still arriving after `timeoutMs` (a client trickling bytes holds a
+ * stream, memory and, on HTTP/1.1, a connection). Node does this for HTTP/1.1 (requestTimeout) but
+ * not for HTTP/2 streams. The time a call takes after its body arrived (latency faults) is not limited.
+ */
+function dropIfSlow(req: NodeRequest, res: NodeResponse, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    // HTTP/2: reset just this stream; HTTP/1.1: the connection is unusable mid-body.
+    if ("stream" in res) res.stream.close(h2constants.NGHTTP2_CANCEL);
+    else req.socket.destroy();
+  }, timeoutMs);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * HTTP/1.1: a request whose body was left unread (over the size cap) gets `Connection: close`,
+ * so node does not read the rest of it to reuse the connection (Go's MaxBytesReader does the same).
+ */
+function closeIfUnread(req: NodeRequest, res: NodeResponse): void {
+  if (!req.complete && "shouldKeepAlive" in res) res.shouldKeepAlive = false;
 }
 
 function methodNotAllowed(allow: string): RawReply {

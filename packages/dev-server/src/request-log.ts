@@ -1,6 +1,7 @@
-import type { MachineTokenRequest, MintMachineTokenRequest } from "@luci-machine-tokend/core";
+import type { PrpcFormat } from "@luci-machine-tokend/core";
 import type { HttpFault } from "./faults.js";
 import type { MintOutcome } from "./minter.js";
+import type { RequestSummary } from "./request-summary.js";
 
 /** The protocol a call arrived with. */
 export type RpcProtocol = "prpc" | "connect" | "grpc" | "grpc-web";
@@ -19,15 +20,14 @@ export type RequestOutcome =
 export interface RecordedRequest {
   protocol: RpcProtocol;
   /** pRPC only: the request body format. */
-  format?: "binary" | "json";
+  format?: PrpcFormat;
   /** `1.1` or `2.0`. */
   httpVersion: string;
   /** Server clock (without the clock-offset fault) when the call arrived. */
   receivedAt: Date;
-  /** The decoded request, when it decoded. */
-  request?: MintMachineTokenRequest;
-  /** The decoded inner MachineTokenRequest, when it decoded. */
-  tokenRequest?: MachineTokenRequest;
+  /** A bounded summary of the request, when it decoded (never the message itself). */
+  summary?: RequestSummary;
+  /** How the call ended; texts are cut to a bounded length. */
   outcome: RequestOutcome;
   /** Latency added by the latency fault, in milliseconds. */
   latencyMs: number;

@@ -1,14 +1,22 @@
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import { createServer as createHttp2Server, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createConnectService } from "./connect-service.js";
 import { createFaults, type Faults } from "./faults.js";
+import {
+  type GuardedConnections,
+  guardHttp1Connections,
+  guardHttp2Sessions,
+} from "./http/connection-guard.js";
 import { createMinter } from "./minter.js";
 import { type DevServerOptions, resolveOptions } from "./options.js";
 import { createRequestHandler } from "./request-handler.js";
 import type { RecordedRequest } from "./request-log.js";
 import { createSigningKey } from "./signing-key.js";
 import { createTrustStore } from "./trust-store.js";
+
+/** Streams one HTTP/2 session may have open at once (node's default is unlimited). */
+const MAX_CONCURRENT_STREAMS = 100;
 
 /** A running dev token server. */
 export interface DevServer {
@@ -32,6 +40,8 @@ export interface DevServer {
   keyId: string;
   /** Stops listening and drops open connections (keep-alive included). */
   close(): Promise<void>;
+  /** HTTP/1.1 connections plus HTTP/2 sessions open now, on both ports. */
+  openConnections(): number;
 }
 
 /**
@@ -61,10 +71,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const faults = createFaults(o.faults, o.random);
   const handler = createRequestHandler({
     minter,
-    connect: createConnectService(minter),
+    connect: createConnectService(minter, o.maxRequestBytes),
     faults,
     log: requests,
+    requestTimeoutMs: o.requestTimeoutMs,
     logLimit: o.requestLogLimit,
+    ...(o.onRequest && { onRequest: o.onRequest }),
+    maxRequestBytes: o.maxRequestBytes,
     now: o.now,
     certificates: {
       appId: o.serviceVersion.split("/")[0] ?? "",
@@ -74,17 +87,26 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     },
   });
 
-  const h1: Server = createHttpServer(handler);
+  const limits = { maxConnections: o.maxConnections, idleTimeoutMs: o.idleTimeoutMs };
+  const h1: Server = createHttpServer(
+    {
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      // Node closes idle keep-alive sockets itself and announces it in a Keep-Alive header.
+      keepAliveTimeout: o.idleTimeoutMs,
+      // How often node checks the two request timeouts (its default, 30 s, would let them slip).
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(o.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  const h1Connections = guardHttp1Connections(h1, limits);
   const h1Port = await listen(h1, o.port, o.host);
   let h2: Http2Server | undefined;
-  const sessions = new Set<Http2Session>();
+  let h2Sessions: GuardedConnections | undefined;
   let h2Port: number | undefined;
   if (o.grpcPort !== false) {
-    h2 = createHttp2Server(handler);
-    h2.on("session", (s: Http2Session) => {
-      sessions.add(s);
-      s.once("close", () => sessions.delete(s));
-    });
+    h2 = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, handler);
+    h2Sessions = guardHttp2Sessions(h2, limits);
     try {
       h2Port = await listen(h2, o.grpcPort, o.host);
     } catch (err) {
@@ -102,10 +124,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     signingKeyPem: signingKey.keyPem,
     keyId: signingKey.keyId,
     async close() {
-      h1.closeAllConnections();
-      for (const s of sessions) s.destroy();
-      await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+      h1Connections.destroyAll();
+      h2Sessions?.destroyAll();
+      await closed;
     },
+    openConnections: () => h1Connections.size + (h2Sessions?.size ?? 0),
   };
   if (h2Port !== undefined) {
     server.grpcBackend = `${hostPart}:${h2Port}`;

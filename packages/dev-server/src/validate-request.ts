@@ -11,10 +11,14 @@ import {
   SignatureAlgorithm,
   SignatureAlgorithmSchema,
 } from "@luci-machine-tokend/core";
+import { errorMessage } from "./error-message.js";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate.js";
 
 /** Accepted distance between the client's issued_at and the server clock, both ways. */
 export const ISSUED_AT_WINDOW_MS = 10 * 60_000;
+
+/** Smallest RSA modulus Go's crypto/rsa verifies with (rsa1024min, Go 1.24). */
+const MIN_RSA_BITS = 1024;
 
 /** A request that passed steps 1-8 of LUCI's validation, or the first failure. */
 export type RequestValidation =
@@ -75,7 +79,7 @@ export function validateMintRequest(request: MintMachineTokenRequest, now: Date)
     return fail(
       ErrorCode.BAD_CERTIFICATE_FORMAT,
       "failed to parse the certificate (expecting x509 cert DER)",
-      (err as Error).message,
+      errorMessage(err),
     );
   }
   if (tokenRequest.signatureAlgorithm !== SignatureAlgorithm.SHA256_RSA_ALGO) {
@@ -89,6 +93,14 @@ export function validateMintRequest(request: MintMachineTokenRequest, now: Date)
     return fail(
       ErrorCode.BAD_SIGNATURE,
       `signature verification failed - x509: signature algorithm specifies an RSA public key, but have public key of type ${publicKey.asymmetricKeyType}`,
+    );
+  }
+  // Go >= 1.24's crypto/rsa refuses to verify with keys under 1024 bits, whatever the signature.
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) {
+    return fail(
+      ErrorCode.BAD_SIGNATURE,
+      `signature verification failed - crypto/rsa: ${bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)`,
     );
   }
   if (!verify("sha256", raw, publicKey, request.signature)) {

@@ -1,4 +1,5 @@
 import { fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { fromText, toText } from "@bufbuild/protobuf/txtpb";
 import {
   type MintMachineTokenRequest,
   MintMachineTokenRequestSchema,
@@ -7,33 +8,55 @@ import {
   PRPC_BINARY_CONTENT_TYPE,
   PRPC_JSON_CONTENT_TYPE,
   PRPC_JSON_PREFIX,
+  type PrpcFormat,
 } from "@luci-machine-tokend/core";
-import type { SupportedFormat } from "./negotiate.js";
+import { discardUnknownTextFields } from "./text-discard-unknown.js";
 
-/** Decodes a request body; throws with the decoder's message when it is not a valid message. */
-export function decodeRequest(format: SupportedFormat, body: Uint8Array): MintMachineTokenRequest {
+/** Content-Type of text-format pRPC messages (LUCI's FormatText media type). */
+export const PRPC_TEXT_CONTENT_TYPE = "application/prpc; encoding=text";
+
+/**
+ * Decodes a request body as LUCI's pRPC server does (grpc/prpc codec.go): binary with
+ * proto.Unmarshal, JSON and text with DiscardUnknown, so unknown fields are ignored. Throws with
+ * the decoder's message when it is not a valid message.
+ */
+export function decodeRequest(format: PrpcFormat, body: Uint8Array): MintMachineTokenRequest {
   if (format === "binary") return fromBinary(MintMachineTokenRequestSchema, body);
-  // Unknown JSON fields are ignored, as by Go's pRPC server.
-  return fromJsonString(
-    MintMachineTokenRequestSchema,
-    new TextDecoder("utf-8", { fatal: true }).decode(body),
-    {
-      ignoreUnknownFields: true,
-    },
-  );
+  const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  if (format === "json") {
+    return fromJsonString(MintMachineTokenRequestSchema, text, { ignoreUnknownFields: true });
+  }
+  const known = discardUnknownTextFields(MintMachineTokenRequestSchema, text);
+  if ("error" in known) throw new Error(known.error);
+  return fromText(MintMachineTokenRequestSchema, known.text);
 }
 
-/** Encodes a response body and names its Content-Type. JSON gets the `)]}'` XSSI guard line. */
+/**
+ * Encodes a response body and names its Content-Type. JSON gets the `)]}'` XSSI guard line and a
+ * trailing newline; text is protobuf-es's text format (Go's prototext spacing differs, which text
+ * parsers ignore).
+ */
 export function encodeResponse(
-  format: SupportedFormat,
+  format: PrpcFormat,
   message: MintMachineTokenResponse,
 ): { body: Uint8Array; contentType: string } {
-  if (format === "binary") {
-    return { body: toBinary(MintMachineTokenResponseSchema, message), contentType: PRPC_BINARY_CONTENT_TYPE };
+  switch (format) {
+    case "binary":
+      return {
+        body: toBinary(MintMachineTokenResponseSchema, message),
+        contentType: PRPC_BINARY_CONTENT_TYPE,
+      };
+    case "json":
+      return {
+        body: new TextEncoder().encode(
+          `${PRPC_JSON_PREFIX}${toJsonString(MintMachineTokenResponseSchema, message)}\n`,
+        ),
+        contentType: PRPC_JSON_CONTENT_TYPE,
+      };
+    case "text":
+      return {
+        body: new TextEncoder().encode(toText(MintMachineTokenResponseSchema, message)),
+        contentType: PRPC_TEXT_CONTENT_TYPE,
+      };
   }
-  const json = toJsonString(MintMachineTokenResponseSchema, message);
-  return {
-    body: new TextEncoder().encode(`${PRPC_JSON_PREFIX}${json}\n`),
-    contentType: PRPC_JSON_CONTENT_TYPE,
-  };
 }

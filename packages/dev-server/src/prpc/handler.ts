@@ -1,14 +1,17 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { decodePrpcTimeout, type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core";
+import { errorMessage } from "../error-message.js";
 import type { FaultPlan } from "../faults.js";
 import { type RawReply, rawReply } from "../http/reply.js";
 import type { Minter } from "../minter.js";
 import type { RecordedRequest } from "../request-log.js";
+import { summarizeRequest } from "../request-summary.js";
 import { sleep } from "../sleep.js";
 import { decodeRequest, encodeResponse } from "./codec.js";
 import { type PrpcError, prpcErrorReply } from "./errors.js";
-import { requestFormat, responseFormat } from "./negotiate.js";
+import { acceptsGzip, requestFormat, responseFormat } from "./negotiate.js";
+import { type PrpcBodySource, readRequestBody } from "./read-request.js";
 
 /** Path prefix of every pRPC method. */
 export const PRPC_PATH_PREFIX = "/prpc/";
@@ -16,24 +19,17 @@ export const PRPC_PATH_PREFIX = "/prpc/";
 /** The pRPC path of TokenMinter.MintMachineToken. */
 export const PRPC_MINT_PATH = `${PRPC_PATH_PREFIX}${TokenMinter.typeName}/${TokenMinter.method.mintMachineToken.name}`;
 
-/** Go pRPC server's default request body limit. */
-const MAX_REQUEST_BYTES = 64 << 20;
-
 /** Go's pRPC server gzips only bodies above this size, and only if the client accepts gzip. */
 const GZIP_MIN_BYTES = 1024;
 
 /** The parts of an HTTP request the pRPC handler reads. */
-export interface PrpcCall {
-  /** A request header (case-insensitive), or undefined. */
-  header(name: string): string | undefined;
-  /** Reads the body; undefined when it is longer than `limit`. */
-  readBody(limit: number): Promise<Uint8Array | undefined>;
+export interface PrpcCall extends PrpcBodySource {
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }
 
 /** What a call left for the request log (the HTTP layer adds protocol, time and faults). */
-export type PrpcRecord = Pick<RecordedRequest, "format" | "request" | "tokenRequest" | "outcome">;
+export type PrpcRecord = Pick<RecordedRequest, "format" | "summary" | "outcome">;
 
 /**
  * The answer for a pRPC path that names no known method: UNIMPLEMENTED with HTTP 501, whose text
@@ -49,86 +45,70 @@ export function prpcUnknownMethodReply(path: string): RawReply {
 }
 
 /**
- * Serves one pRPC MintMachineToken call like LUCI's Go server (reference §3.6-3.7): headers are
- * checked (415, 406, 400), the body is read and decoded, the fault plan's latency is waited out
- * within the request's X-Prpc-Grpc-Timeout, and the minter's answer is encoded in the negotiated
- * format. Returns no reply when the client left during the wait.
+ * Serves one pRPC MintMachineToken call like LUCI's Go server (reference §3.6-3.7), in its order:
+ * Accept (400, 406), Accept-Encoding and X-Prpc-Max-Response-Size (400), X-Prpc-Grpc-Timeout (400),
+ * then Content-Type (415) and the body: at most `maxRequestBytes`, sent or inflated (503), then
+ * decoded (400). The fault plan's latency is waited out within the request's timeout, and the
+ * minter's answer is encoded in the negotiated format. Returns no reply when the client left.
  */
 export async function handlePrpcMint(
   call: PrpcCall,
   plan: FaultPlan,
   minter: Minter,
+  maxRequestBytes: number,
 ): Promise<{ reply?: RawReply; record: PrpcRecord }> {
   const failed = (err: PrpcError, record: Partial<PrpcRecord> = {}) => ({
     reply: prpcErrorReply(err),
     record: { ...record, outcome: { kind: "grpc-error" as const, code: err.code, message: err.message } },
   });
+  const resFormat = responseFormat(call.header("accept"));
+  if ("error" in resFormat) return failed(resFormat.error);
+  const gzipOk = acceptsGzip(call.header("accept-encoding"));
+  if ("error" in gzipOk) return failed(gzipOk.error);
+  const maxResponse = maxResponseBytes(call.header("x-prpc-max-response-size"));
+  if ("error" in maxResponse) return failed(maxResponse.error);
+  const timeoutHeader = call.header("x-prpc-grpc-timeout");
+  const timeout = timeoutHeader === undefined ? undefined : decodePrpcTimeout(timeoutHeader);
+  if (timeout?.error !== undefined) {
+    return failed(badRequest(`bad request headers: "X-Prpc-Grpc-Timeout" header: ${timeout.error}`));
+  }
+
   const reqFormat = requestFormat(call.header("content-type"));
   if ("error" in reqFormat) return failed(reqFormat.error);
   const format = reqFormat.format;
-  const resFormat = responseFormat(call.header("accept"), format);
-  if ("error" in resFormat) return failed(resFormat.error, { format });
-  const badHeaders = (detail: string) =>
-    failed(
-      {
-        code: Code.InvalidArgument,
-        message: `bad request headers: ${detail}`,
-        protocol: { httpStatus: 400 },
-      },
-      { format },
-    );
-  const maxSizeHeader = call.header("x-prpc-max-response-size");
-  const maxResponseBytes = maxSizeHeader === undefined ? undefined : Number(maxSizeHeader);
-  if (maxResponseBytes !== undefined && !(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
-    return badHeaders(`bad X-Prpc-Max-Response-Size value ${JSON.stringify(maxSizeHeader)}`);
-  }
-  const timeoutHeader = call.header("x-prpc-grpc-timeout");
-  const timeout = timeoutHeader === undefined ? undefined : decodePrpcTimeout(timeoutHeader);
-  if (timeout?.error !== undefined) return badHeaders(`X-Prpc-Grpc-Timeout: ${timeout.error}`);
-
-  const body = await call.readBody(MAX_REQUEST_BYTES);
-  if (body === undefined) {
-    return failed(
-      {
-        code: Code.Unavailable,
-        message: "the request size exceeds the server limit",
-        protocol: { httpStatus: 503 },
-      },
-      { format },
-    );
-  }
+  const body = await readRequestBody(call, maxRequestBytes);
+  if ("error" in body) return failed(body.error, { format });
   let request: MintMachineTokenRequest;
   try {
-    request = decodeRequest(format, body);
+    request = decodeRequest(format, body.body);
   } catch (err) {
-    return failed(
-      {
-        code: Code.InvalidArgument,
-        message: `could not decode body: ${(err as Error).message}`,
-        protocol: { httpStatus: 400 },
-      },
-      { format },
-    );
+    return failed(badRequest(`could not decode body: ${errorMessage(err)}`), { format });
   }
 
   const deadlineMs = timeout?.value;
   const waitMs = Math.min(plan.latencyMs, deadlineMs ?? Number.POSITIVE_INFINITY);
   if (!(await sleep(waitMs, call.signal)))
-    return { record: { format, request, outcome: { kind: "client-gone" } } };
+    return { record: { format, summary: summarizeRequest(request), outcome: { kind: "client-gone" } } };
   if (deadlineMs !== undefined && plan.latencyMs >= deadlineMs && plan.latencyMs > 0) {
-    return failed({ code: Code.DeadlineExceeded, message: "context deadline exceeded" }, { format, request });
+    return failed(
+      { code: Code.DeadlineExceeded, message: "context deadline exceeded" },
+      { format, summary: summarizeRequest(request) },
+    );
   }
 
   const result = await minter.mint(request, plan);
-  const record: PrpcRecord = { format, request, outcome: result.outcome };
-  if (result.tokenRequest) record.tokenRequest = result.tokenRequest;
+  const record: PrpcRecord = {
+    format,
+    summary: summarizeRequest(request, result.tokenRequest),
+    outcome: result.outcome,
+  };
   if (result.outcome.kind === "grpc-error") {
     return { reply: prpcErrorReply({ code: result.outcome.code, message: result.outcome.message }), record };
   }
   if (!result.response) throw new Error("minter returned neither a response nor an error");
   const encoded = encodeResponse(resFormat.format, result.response);
-  if (maxResponseBytes !== undefined && encoded.body.length > maxResponseBytes) {
-    const message = `the response size ${encoded.body.length} exceeds the client limit ${maxResponseBytes}`;
+  if (maxResponse.value !== undefined && encoded.body.length > maxResponse.value) {
+    const message = `prpc: the response size ${encoded.body.length} exceeds the client limit ${maxResponse.value}`;
     return {
       reply: prpcErrorReply({ code: Code.Unavailable, message, protocol: { httpStatus: 503 } }),
       record,
@@ -140,9 +120,29 @@ export async function handlePrpcMint(
     "X-Content-Type-Options": "nosniff",
   };
   let bytes = encoded.body;
-  if (bytes.length > GZIP_MIN_BYTES && /\bgzip\b/i.test(call.header("accept-encoding") ?? "")) {
+  if (gzipOk.value && bytes.length > GZIP_MIN_BYTES) {
     bytes = new Uint8Array(gzipSync(bytes));
     headers["Content-Encoding"] = "gzip";
   }
   return { reply: rawReply(200, headers, bytes), record };
+}
+
+/** X-Prpc-Max-Response-Size: absent, or a positive integer (Go's strconv.ParseInt wording). */
+function maxResponseBytes(header: string | undefined): { value?: number } | { error: PrpcError } {
+  if (header === undefined || header === "") return {};
+  const bad = (why: string) => ({
+    error: badRequest(`bad X-Prpc-Max-Response-Size value ${JSON.stringify(header)}: ${why}`),
+  });
+  if (!/^[+-]?\d+$/.test(header))
+    return bad(`strconv.ParseInt: parsing ${JSON.stringify(header)}: invalid syntax`);
+  const value = BigInt(header);
+  if (value > 0x7fffffffffffffffn || value < -0x8000000000000000n) {
+    return bad(`strconv.ParseInt: parsing ${JSON.stringify(header)}: value out of range`);
+  }
+  if (value <= 0n) return bad("must be positive");
+  return { value: Number(value) };
+}
+
+function badRequest(message: string): PrpcError {
+  return { code: Code.InvalidArgument, message, protocol: { httpStatus: 400 } };
 }
