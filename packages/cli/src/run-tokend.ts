@@ -15,6 +15,7 @@ import {
   type UpdateOutcome,
 } from "@luci-machine-tokend/core/offline";
 import { assessToken } from "./assess-token.js";
+import { checkHint } from "./check-hint.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -74,6 +75,7 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     await run(options, runDeps, report, deadline);
   } finally {
     await lock?.release();
+    if (exitCodeOf(report) !== 0) logger.log("info", checkHint(options));
     report.totalDurationUs = Math.max(0, Math.floor((now().getTime() - started.getTime()) * 1000));
     report.logDump = logger.dump();
   }
