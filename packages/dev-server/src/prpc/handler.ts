@@ -49,10 +49,10 @@ export function prpcUnknownMethodReply(path: string): RawReply {
 }
 
 /**
- * Serves one pRPC MintMachineToken call like LUCI's Go server (reference §3.6-3.7): headers are
- * checked (415, 406, 400), the body is read and decoded, the fault plan's latency is waited out
- * within the request's X-Prpc-Grpc-Timeout, and the minter's answer is encoded in the negotiated
- * format. Returns no reply when the client left during the wait.
+ * Serves one pRPC MintMachineToken call like LUCI's Go server (luci-go grpc/prpc/server.go):
+ * headers are checked (415, 406, 400), the body is read and decoded, the fault plan's latency is
+ * waited out within the request's X-Prpc-Grpc-Timeout, and the minter's answer is encoded in the
+ * negotiated format. Returns no reply when the client left during the wait.
  */
 export async function handlePrpcMint(
   call: PrpcCall,
