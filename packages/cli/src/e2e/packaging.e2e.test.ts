@@ -1,11 +1,13 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  importsOf,
   installedPackages,
   npmInstall,
   type PackedTarball,
@@ -173,6 +175,30 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
   });
 });
 
+describe("the bundle script's CommonJS variant", () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "tokend-cjs-"));
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it("writes the bin as one CommonJS file that runs on its own (for a Node single executable)", async () => {
+    const file = join(tmp, "luci-machine-tokend.cjs");
+    await promisify(execFile)(process.execPath, [
+      join(ROOT, "packages/cli/scripts/bundle.mjs"),
+      "--cjs",
+      file,
+    ]);
+    const cjs = (args: string[]) => runProgram([process.execPath, file], args, { cwd: tmp });
+    const { version } = JSON.parse(await readFile(join(ROOT, "packages/cli/package.json"), "utf8"));
+    expect(await cjs(["-version"])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    // yargs and the bundled @peculiar/x509 work without a package folder around them.
+    const csr = await cjs(["csr", "--fqdn", "bot-9.example.com", "--key-out", "k.pem", "--csr-out", "c.csr"]);
+    expect([csr.code, csr.stderr]).toEqual([0, ""]);
+    expect(await readFile(join(tmp, "c.csr"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+  }, 60_000);
+});
+
 describe("examples/", () => {
   it("sets Persistent= only on OnCalendar= timers, and cron runs the bin by its full path", async () => {
     const timer = await readFile(join(EXAMPLES, "luci-machine-tokend.timer"), "utf8");
@@ -184,10 +210,3 @@ describe("examples/", () => {
     );
   });
 });
-
-/** The module specifiers a bundled file imports: `import … from "x"`, `import "x"`, `import("x")`. */
-function importsOf(source: string): string[] {
-  const statement = /(?:^|[\s;])(?:import|export)\s*(?:[\w*{][^"'`;]*?\bfrom\s*)?["']([^"']+)["']/gm;
-  const dynamic = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
-  return [...source.matchAll(statement), ...source.matchAll(dynamic)].map((m) => m[1] ?? "");
-}

@@ -100,3 +100,10 @@ export async function installedPackages(nodeModules: string): Promise<string[]> 
   await visit(nodeModules);
   return found.sort();
 }
+
+/** Module specifiers of a file: `import … from "x"`, `export … from "x"`, `import "x"`, `import("x")`. */
+export function importsOf(source: string): string[] {
+  const statement = /(?:^|[\s;])(?:import|export)\s*(?:[\w*{][^"'`;]*?\bfrom\s*)?["']([^"']+)["']/gm;
+  const dynamic = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
+  return [...source.matchAll(statement), ...source.matchAll(dynamic)].map((m) => m[1] ?? "");
+}
