@@ -15,7 +15,8 @@ const onSignal = () => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
-const code = await main(process.argv.slice(2), {
+// No top-level await: the bundle script can then also emit this entry as one CommonJS file.
+main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
@@ -23,5 +24,4 @@ const code = await main(process.argv.slice(2), {
     process.on("SIGHUP", listener);
     return () => process.off("SIGHUP", listener);
   },
-});
-process.exit(code);
+}).then((code) => process.exit(code));
