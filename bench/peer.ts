@@ -35,7 +35,7 @@ function peakKiB([program, ...args]: Command): number {
 function alternate(runs: number, measure: (c: Command) => number, commands: Command[]): number[] {
   for (const c of commands) measure(c);
   const series = commands.map(() => [] as number[]);
-  for (let i = 0; i < runs; i++) commands.forEach((c, k) => series[k]?.push(measure(c)));
+  for (let i = 0; i < runs; i++) for (const [k, c] of commands.entries()) series[k]?.push(measure(c));
   return series.map(median);
 }
 
