@@ -29,6 +29,9 @@ const common = {
   logLevel: "warning",
 };
 
+const REQUIRE_BANNER =
+  'import { createRequire as __tokendCreateRequire } from "node:module";\nconst require = __tokendCreateRequire(import.meta.url);';
+
 const cjsAt = process.argv.indexOf("--cjs");
 if (cjsAt >= 0) {
   await build({
@@ -50,6 +53,9 @@ if (cjsAt >= 0) {
     splitting: true,
     format: "esm",
     chunkNames: "chunks/[name]-[hash]",
+    // Bundled CommonJS packages may require() Node's modules (socks' `net`, `events`), which an ES
+    // module output can only do through a require of its own.
+    banner: { js: REQUIRE_BANNER },
     metafile: true,
   });
   await writeFile(

@@ -78,6 +78,12 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
         expect([file, spec, builtins.has(spec.replace(/^node:/, ""))]).toEqual([file, spec, true]);
       }
     }
+    // esbuild's require() of Node's modules from bundled CommonJS needs the banner's require.
+    for (const file of tarball.files.filter((f) => f.endsWith(".js"))) {
+      const code = await readFile(join(installed(), file), "utf8");
+      if (/__require\d*\("/.test(code))
+        expect([file, code]).toEqual([file, expect.stringMatching(/^import \{ createRequire/)]);
+    }
     expect(tarball.unpackedSize).toBeLessThan(4_000_000);
   });
 
