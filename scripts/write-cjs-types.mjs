@@ -2,7 +2,8 @@
 // exports map. The code stays one ES module (Node >= 20.19 can require it); only TypeScript needs
 // to be told the CommonJS view, or a `.cts` file under moduleResolution node16 fails with TS1479.
 // A twin is the `.d.ts` with its relative imports pointing at twins (`./x.js` -> `./x.cjs`, which
-// TypeScript reads as `./x.d.cts`); only files reachable from an exported entry get one.
+// TypeScript reads as `./x.d.cts`); only files reachable from an exported entry get one. A dual
+// build (tshy, tsup) would compile twice and ship the JavaScript twice for what is a rename.
 //
 // tsc writes the declarations to dist/. When the exports map names them in another folder (the
 // CLI: dist/types, so the tarball carries only the public ones), the reachable `.d.ts` files are

@@ -1,6 +1,8 @@
 // Collects the licences of the third-party packages that esbuild bundled into the CLI, so the one
 // tarball carries every notice its code needs. Which packages: the inputs of the bundle's outputs
-// (esbuild's metafile), mapped to the node_modules folder each comes from.
+// (esbuild's metafile), mapped to the node_modules folder each comes from. Hand-written: the esbuild
+// licence plugins are little used and skip packages that ship no licence file (@bufbuild/protobuf,
+// @connectrpc/connect), whose notices live in their files' headers.
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
