@@ -5,7 +5,8 @@ import { main } from "./main.js";
 const controller = new AbortController();
 const interrupts = handleInterrupts(controller);
 
-const code = await main(process.argv.slice(2), {
+// No top-level await: the bundle script can then also emit this entry as one CommonJS file.
+main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
@@ -13,5 +14,4 @@ const code = await main(process.argv.slice(2), {
     process.on("SIGHUP", listener);
     return () => process.off("SIGHUP", listener);
   },
-});
-interrupts.exit(code);
+}).then((code) => interrupts.exit(code));

@@ -1,6 +1,8 @@
 /**
- * luci-machine-tokend: the CLI of the TypeScript LUCI machine token daemon, and its run as a
- * function for tools that want it in-process.
+ * The CLI of the TypeScript LUCI machine token daemon, and its run as a function for tools that
+ * want it in-process.
+ *
+ * @module luci-machine-tokend
  */
 
 export { parseGoFlags } from "./go-flags.js";

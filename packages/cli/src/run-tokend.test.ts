@@ -182,6 +182,21 @@ describe("runTokend: failures", () => {
     expect(minter.requests).toHaveLength(1);
   });
 
+  it("ends a failed run's log with the `check` command for its setup: one line, outcome unchanged", async () => {
+    const good = await runTokend(fx.options(BACKEND), deps());
+    expect(good.logDump).not.toContain("check");
+    expect(logs.some((l) => l.includes("check"))).toBe(false);
+    minter = createFakeMinter(() => ({ errorCode: ErrorCode.BAD_TIMESTAMP, errorMessage: "clock" }));
+    const report = await runTokend(fx.options(BACKEND, "-force-refresh"), deps());
+    const hint = `To find out what is wrong, run: luci-machine-tokend check -backend ${BACKEND} -cert-pem ${fx.certPath} -pkey-pem ${fx.keyPath} -token-file ${fx.tokenPath}`;
+    expect(logs.at(-1)).toBe(`info: ${hint}`);
+    expect(report.logDump.endsWith(`\n  info: ${hint}\n`)).toBe(true);
+    expect(report).toMatchObject({
+      updateOutcome: "MINT_TOKEN_ERROR_BAD_TIMESTAMP",
+      failureError: "token server error BAD_TIMESTAMP - clock",
+    });
+  });
+
   it("reports MALFORMED_RESPONSE for a token_response without a token", async () => {
     minter = createFakeMinter(() => ({ serviceVersion: "v", tokenResponse: { serviceVersion: "v" } }));
     const report = await runTokend(fx.options(BACKEND), deps());

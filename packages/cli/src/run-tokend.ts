@@ -19,6 +19,7 @@ import {
   type UpdateOutcome,
 } from "@luci-machine-tokend/core/offline";
 import { assessToken } from "./assess-token.js";
+import { checkHint } from "./check-hint.js";
 import { microsSince } from "./micros-since.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
@@ -86,6 +87,7 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     await run(options, runDeps, report, deadline, locking);
   } finally {
     await locking.lock?.release();
+    if (exitCodeOf(report) !== 0) logger.log("info", checkHint(options));
     report.totalDurationUs = microsSince(startedMono, monotonic());
     report.logDump = logger.dump();
   }

@@ -1,6 +1,8 @@
 /**
- * @luci-machine-tokend/core: read and write LUCI machine token files, decide when to refresh, and
- * mint tokens from the LUCI Token Server over pRPC (or Connect/gRPC) with the buf-generated client.
+ * Read and write LUCI machine token files, decide when to refresh, and mint tokens from the LUCI
+ * Token Server over pRPC (or Connect/gRPC) with the buf-generated client.
+ *
+ * @module @luci-machine-tokend/core
  */
 
 export {

@@ -1,9 +1,10 @@
 /**
- * @luci-machine-tokend/core/offline: the parts of core that need no network and no protobuf or
- * Connect runtime — token files, the inputs digest, the update decision, status reports and the
- * X.509 signer. It loads in a few milliseconds, so a tokend run that finds its token still good
- * (almost every run) starts about as fast as Node itself. Everything here is also exported by the
- * package root.
+ * The parts of core that need no network and no protobuf or Connect runtime — token files, the
+ * inputs digest, the update decision, status reports and the X.509 signer. It loads in a few
+ * milliseconds, so a tokend run that finds its token still good (almost every run) starts about as
+ * fast as Node itself. Everything here is also exported by the package root.
+ *
+ * @module @luci-machine-tokend/core/offline
  */
 
 export { type AtomicWriteFs, type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";

@@ -90,7 +90,9 @@ describe("createX509Signer", () => {
     const wrong = await loadError(keyPath, certPath, "wrong");
     expect(wrong.message).toMatch(new RegExp(`^${keyPath}: cannot decrypt the private key`));
     const missing = await loadError(keyPath, certPath);
-    expect(missing.message).toBe(`${keyPath}: the private key is encrypted and no passphrase was given`);
+    expect(missing.message).toBe(
+      `${keyPath}: the private key is encrypted and no passphrase was given (-pkey-passphrase-file FILE gives it)`,
+    );
   });
 
   it("loads a legacy encrypted PKCS#1 key (Proc-Type header) with its passphrase", async () => {
@@ -164,6 +166,29 @@ describe("createX509Signer", () => {
     const certPath = await file(pki.leaf.certPem);
     const e = await loadError(keyPath, certPath);
     expect(e.message).toMatch(new RegExp(`^${certPath}: the certificate doesn't match the private key`));
+  });
+
+  it("says which block is the key's certificate when it is not the first", async () => {
+    const keyPath = await file(pki.leaf.pkcs1Pem);
+    for (const first of [pki.ca.certPem, pki.selfSigned.certPem]) {
+      const certPath = await file(`${first}${pki.leaf.certPem}`);
+      expect((await loadError(keyPath, certPath)).message).toBe(
+        `${certPath}: the certificate doesn't match the private key ${keyPath} - block 2 of the file ("CN=host.domain") does: the machine's certificate must be the first block`,
+      );
+    }
+  });
+
+  it("says so when the first block is a CA certificate", async () => {
+    const keyPath = await file(pki.leaf.pkcs1Pem);
+    const certPath = await file(pki.ca.certPem);
+    expect((await loadError(keyPath, certPath)).message).toBe(
+      `${certPath}: the certificate doesn't match the private key ${keyPath} - the first block is a CA certificate ("CN=Test CA"), not the machine's`,
+    );
+    // A plain mismatch (no CA, no later block) keeps Go's text alone.
+    const other = await file(pki.selfSigned.certPem);
+    expect((await loadError(keyPath, other)).message).toBe(
+      `${other}: the certificate doesn't match the private key ${keyPath}`,
+    );
   });
 
   it("refuses an RSA key with an EC certificate (wrong types)", async () => {

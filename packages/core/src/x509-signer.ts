@@ -77,14 +77,11 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
   const certPem = await readOrFail(options.certPath);
   const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
   const certificate = loadCertificate(options.certPath, certPem);
-  if (certificate.publicKey.asymmetricKeyType !== "rsa") {
-    throw new KeyLoadError(options.certPath, "the certificate doesn't match the private key - wrong types");
-  }
-  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
-  if (!spki(certificate.publicKey).equals(spki(createPublicKey(key)))) {
+  if (!certificateMatches(certificate, key)) {
+    const mismatch = certificate.publicKey.asymmetricKeyType !== "rsa" ? "- wrong types" : options.keyPath;
     throw new KeyLoadError(
       options.certPath,
-      `the certificate doesn't match the private key ${options.keyPath}`,
+      `the certificate doesn't match the private key ${mismatch}${leafOrderHint(certPem, key, certificate)}`,
     );
   }
   return {
@@ -110,7 +107,10 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
   }
   const encrypted = block.type === "ENCRYPTED PRIVATE KEY" || block.text.includes("Proc-Type: 4,ENCRYPTED");
   if (encrypted && passphrase === undefined) {
-    throw new KeyLoadError(path, "the private key is encrypted and no passphrase was given");
+    throw new KeyLoadError(
+      path,
+      "the private key is encrypted and no passphrase was given (-pkey-passphrase-file FILE gives it)",
+    );
   }
   let key: KeyObject;
   try {
@@ -128,6 +128,42 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
     );
   }
   return key;
+}
+
+/** Whether the certificate holds the public half of the RSA key. */
+function certificateMatches(certificate: X509Certificate, key: KeyObject): boolean {
+  if (certificate.publicKey.asymmetricKeyType !== "rsa") return false;
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  return spki(certificate.publicKey).equals(spki(createPublicKey(key)));
+}
+
+/**
+ * Why the first certificate of the file is not the key's, when the file says: a later block is
+ * the key's certificate (a chain written root first), or the first block is a CA certificate.
+ */
+function leafOrderHint(certPem: Uint8Array, key: KeyObject, first: X509Certificate): string {
+  const blocks = decodePemBlocks(certPem).filter((b) => b.type === "CERTIFICATE");
+  for (const [i, block] of blocks.entries()) {
+    if (i === 0) continue;
+    const later = parseCertificate(block.der);
+    if (later && certificateMatches(later, key)) {
+      return ` - block ${i + 1} of the file (${subjectOf(later)}) does: the machine's certificate must be the first block`;
+    }
+  }
+  return first.ca ? ` - the first block is a CA certificate (${subjectOf(first)}), not the machine's` : "";
+}
+
+function parseCertificate(der: Uint8Array): X509Certificate | undefined {
+  try {
+    return new X509Certificate(der);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The subject as one quoted, escaped line (it comes from the file). */
+function subjectOf(certificate: X509Certificate): string {
+  return JSON.stringify(certificate.subject.replace(/\n/g, ", "));
 }
 
 function loadCertificate(path: string, bytes: Uint8Array): X509Certificate {

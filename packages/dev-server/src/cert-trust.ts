@@ -13,9 +13,10 @@ export type TrustResult = { ca: TrustedCa; reason?: undefined } | { ca?: undefin
 const INSECURE_HASHES = new Set(["MD5", "SHA-1"]);
 
 /**
- * Checks a machine certificate like LUCI's certchecker (reference §7.2), in its order: the CA by
- * issuer CN, the validity period, a direct signature by that CA (with Go's parent constraints),
- * then revocation. The client only ever sees the generic UNTRUSTED_CERTIFICATE answer.
+ * Checks a machine certificate like LUCI's certchecker (luci-go certchecker.go), in its order: the
+ * CA by issuer CN, the validity period, a direct signature by that CA (with Go's parent
+ * constraints), then revocation. The client only ever sees the generic UNTRUSTED_CERTIFICATE
+ * answer.
  */
 export function checkCertTrust(leaf: ParsedCertificate, store: TrustStore, now: Date): TrustResult {
   const issuerCn = commonName(leaf.cert.issuerName);

@@ -138,7 +138,7 @@ describe("luci-machine-tokend dev-server", () => {
       / grpc_code=14 \(Unavailable\) message="reading the request: the request size exceeds/,
     );
 
-    const quiet = await startCli(["--quiet"]);
+    const quiet = await startCli(["--quiet", "--ca-cert", ca, "--domain", "example.com=1h"]);
     await fetch(`http://${quiet.backend}/prpc/tokenserver.minter.TokenMinter/MintMachineToken`, {
       method: "POST",
       body: "x",
@@ -163,5 +163,35 @@ describe("luci-machine-tokend dev-server", () => {
       });
       expect([code, stderr.split("\n")[0]]).toEqual([2, expect.stringContaining(`dev-server: ${flag}`)]);
     }
+  });
+
+  it("refuses to start without --ca-cert or --domain, with a one-line reason", async () => {
+    const ca = join(dir, "ca-required.pem");
+    await writeFile(ca, pki.caCertPem);
+    const cli = async (argv: string[]) => {
+      const out = { code: 0, stdout: "", stderr: "" };
+      out.code = await runDevServerCli(argv, {
+        stdout: (t) => {
+          out.stdout += t;
+        },
+        stderr: (t) => {
+          out.stderr += t;
+        },
+      });
+      return out;
+    };
+    expect(await cli(["--domain", "example.com=1h"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "dev-server: --ca-cert FILE is required (the CA that issued the machines' certificates); luci-machine-tokend dev-server -h lists the flags\n",
+    });
+    expect(await cli(["--ca-cert", ca])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "dev-server: --domain DOMAIN=LIFETIME is required (which machines get tokens, e.g. example.com=1h); luci-machine-tokend dev-server -h lists the flags\n",
+    });
+    expect((await cli([])).stderr).toMatch(/^dev-server: --ca-cert FILE is required .*\n$/);
   });
 });

@@ -70,7 +70,9 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
     options = rest;
     if (!quiet) options.onRequest = (entry) => io.stderr(`dev-server: ${formatLogLine(entry)}\n`);
   } catch (err) {
-    io.stderr(`dev-server: ${errorMessage(err)}\n\n${DEV_SERVER_USAGE}`);
+    // A missing required flag is one line; a malformed one gets the usage too.
+    const usage = err instanceof RequiredFlagError ? "" : `\n${DEV_SERVER_USAGE}`;
+    io.stderr(`dev-server: ${errorMessage(err)}\n${usage}`);
     return 2;
   }
   let server: Awaited<ReturnType<typeof startDevServer>>;
@@ -89,6 +91,13 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
   await server.close();
   io.stdout("dev-server stopped\n");
   return 0;
+}
+
+/** A server without CAs or domains would refuse every machine: it is not started. */
+class RequiredFlagError extends Error {
+  constructor(flag: string, what: string) {
+    super(`${flag} is required (${what}); luci-machine-tokend dev-server -h lists the flags`);
+  }
 }
 
 /** Turns flags into options; throws an Error naming the bad flag. */
@@ -155,6 +164,13 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions &
       options.signingKeyPem = await readFlagFile("--signing-key", values["signing-key"]);
     options.faults = faultFlags(values);
     Object.assign(options, limitFlags(values));
+    if (options.caCertificates.length === 0)
+      throw new RequiredFlagError("--ca-cert FILE", "the CA that issued the machines' certificates");
+    if (options.domains.length === 0)
+      throw new RequiredFlagError(
+        "--domain DOMAIN=LIFETIME",
+        "which machines get tokens, e.g. example.com=1h",
+      );
     return { ...options, quiet: values.quiet === true };
   })();
 }

@@ -1,6 +1,8 @@
 /**
- * @luci-machine-tokend/dev-server: a local LUCI Token Server (TokenMinter) speaking pRPC,
- * Connect, gRPC-web and gRPC, with LUCI's validation and fault injection; and a test PKI.
+ * A local LUCI Token Server (TokenMinter) speaking pRPC, Connect, gRPC-web and gRPC, with LUCI's
+ * validation and fault injection; and a test PKI.
+ *
+ * @module @luci-machine-tokend/dev-server
  */
 
 export { DEV_SERVER_USAGE, type DevServerCliIo, runDevServerCli } from "./cli.js";

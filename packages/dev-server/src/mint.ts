@@ -25,8 +25,8 @@ export interface MintedToken {
 }
 
 /**
- * Builds a LUCI machine token (reference §7.4): MachineTokenBody, signed with RSA-SHA256 by the
- * server key with an empty signing context, wrapped in a MachineTokenEnvelope.
+ * Builds a LUCI machine token (luci-go machinetoken.go): MachineTokenBody, signed with RSA-SHA256
+ * by the server key with an empty signing context, wrapped in a MachineTokenEnvelope.
  */
 export async function mintMachineToken(input: MintInput, key: SigningKey): Promise<MintedToken> {
   const issuedAt = BigInt(Math.floor(input.now.getTime() / 1000));

@@ -47,7 +47,7 @@ export interface DevServer {
 /**
  * Starts a local LUCI Token Server (TokenMinter): pRPC binary and JSON, Connect and gRPC-web on an
  * HTTP/1.1 port, and every protocol, gRPC included, on a second cleartext HTTP/2 port. Validates
- * and mints like the real server (reference §7) and can inject faults.
+ * and mints like the real server (luci-go rpc_mint_machine_token.go) and can inject faults.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const o = resolveOptions(options);

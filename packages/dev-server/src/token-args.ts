@@ -12,7 +12,7 @@ export interface TokenArgs {
 
 /** Checks the token arguments in LUCI's order, with LUCI's messages (BAD_TOKEN_ARGUMENTS). */
 export function checkTokenArgs(cert: ParsedCertificate, ca: TrustedCa): TokenArgs | { error: string } {
-  // The same derivation `luci-machine-tokend check` shows operators (reference §7.3).
+  // The same derivation `luci-machine-tokend check` shows operators (luci-go rpc_mint_machine_token.go).
   const derived = machineFqdn(commonName(cert.cert.subjectName), dnsNames(cert.cert));
   if (derived.error !== undefined) return { error: derived.error };
   const { fqdn, domain } = derived;

@@ -33,10 +33,10 @@ export type RequestValidation =
     };
 
 /**
- * Steps 1-8 of MintMachineToken's validation (reference §7.1), first failure wins: a non-empty
- * request that decodes, the token type, issued_at within ±10 minutes of `now`, certificate DER,
- * the algorithm, then the signature over the exact received bytes. Trust and token arguments
- * (steps 9-10) need the configuration and follow in the minter.
+ * Steps 1-8 of MintMachineToken's validation (luci-go rpc_mint_machine_token.go), first failure
+ * wins: a non-empty request that decodes, the token type, issued_at within ±10 minutes of `now`,
+ * certificate DER, the algorithm, then the signature over the exact received bytes. Trust and token
+ * arguments (steps 9-10) need the configuration and follow in the minter.
  */
 export function validateMintRequest(request: MintMachineTokenRequest, now: Date): RequestValidation {
   const raw = request.serializedTokenRequest;

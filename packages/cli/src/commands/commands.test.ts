@@ -163,6 +163,19 @@ describe("inspect", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("-token-file P");
   });
+
+  it("speaks English whatever LANG says (the bundle ships no yargs locale files)", async () => {
+    const saved = { LANG: process.env.LANG, LC_ALL: process.env.LC_ALL };
+    Object.assign(process.env, { LANG: "de_DE.UTF-8", LC_ALL: "de_DE.UTF-8" });
+    try {
+      expect((await cli(["inspect", "-nope"])).stderr).toMatch(/^Unknown argument: nope\n/);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
 });
 
 describe("csr", () => {

@@ -5,6 +5,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatGoDuration, verifyMachineToken } from "@luci-machine-tokend/core";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
+import { commandLine } from "../command-line.js";
 import type { CliIo } from "../main.js";
 import { inspectTokenFile } from "./inspect.js";
 
@@ -49,9 +50,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const args = [
       ...["-backend", backend, "-cert-pem", files.certPath, "-pkey-pem", files.keyPath],
       ...["-token-file", join(dir, "token.json"), "-status-file", join(dir, "status.json")],
-      ...["-ts-mon-config-file", join(dir, "no-ts-mon.json")],
+      // Metrics off whatever /etc/chrome-infra/ts-mon.json says (a flag of Go's, naming no file).
+      ...["-ts-mon-endpoint", "none"],
     ];
-    io.stdout(`$ luci-machine-tokend ${args.map((a) => (a.startsWith("/") ? show(a) : a)).join(" ")}\n`);
+    io.stdout(
+      `$ ${commandLine(["luci-machine-tokend", ...args.map((a) => (a.startsWith("/") ? show(a) : a))])}\n`,
+    );
     const exitCode = await runChild(args, io);
     const rpcs = server.requests.length - before;
     const status = (await readFile(join(dir, "status.json"), "utf8").then(JSON.parse, () => ({}))) as Record<
@@ -77,8 +81,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         `  signature     ${await verifySignature(join(dir, "token.json"), server)}`,
         "",
         rpcs > 0
-          ? "Run `npm start` again: the token is still good, so no RPC is made."
-          : "The token was still good, so no RPC was made. `rm -r .tokend-demo` starts over.",
+          ? `Run \`${againCommand(argv)}\` again: the token is still good, so no RPC is made.`
+          : `The token was still good, so no RPC was made. \`rm -r ${show(dir)}\` starts over.`,
       );
     }
     io.stdout(`${rows.join("\n")}\n`);
@@ -86,6 +90,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await server.close();
   }
+}
+
+/** How the user started the demo: `npm start` in the repository, else the installed command. */
+function againCommand(argv: string[]): string {
+  if (process.env.npm_lifecycle_event === "start") return "npm start";
+  return commandLine(["luci-machine-tokend", "demo", ...argv]);
 }
 
 interface DemoFiles {

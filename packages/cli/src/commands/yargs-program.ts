@@ -22,6 +22,8 @@ export async function parseSubcommand<T>(
       .help("help")
       .alias("help", "h")
       .version(false)
+      // English whatever LANG says, like Go's messages; the bundle ships no yargs locale files.
+      .locale("en")
       .wrap(100),
   ).fail((msg, err) => {
     failure = msg ?? err?.message ?? "invalid arguments";

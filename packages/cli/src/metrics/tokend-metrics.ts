@@ -11,8 +11,9 @@ export interface TokendMetric {
 }
 
 /**
- * The gauges Go tokend sets at the end of a run (reference §6), from its status report: the
- * version, outcome, reason and durations always; service version and token times when known.
+ * The gauges Go tokend sets at the end of a run (luci-go status.go, SendMetrics), from its status
+ * report: the version, outcome, reason and durations always; service version and token times when
+ * known.
  */
 export function tokendMetrics(report: StatusReport): TokendMetric[] {
   const metrics: TokendMetric[] = [

@@ -45,10 +45,10 @@ export function prpcUnknownMethodReply(path: string): RawReply {
 }
 
 /**
- * Serves one pRPC MintMachineToken call like LUCI's Go server (reference §3.6-3.7), in its order:
- * Accept (400, 406), Accept-Encoding and X-Prpc-Max-Response-Size (400), X-Prpc-Grpc-Timeout (400),
- * then Content-Type (415) and the body: at most `maxRequestBytes`, sent or inflated (503), then
- * decoded (400). The fault plan's latency is waited out within the request's timeout, and the
+ * Serves one pRPC MintMachineToken call like LUCI's Go server (luci-go grpc/prpc/server.go), in its
+ * order: Accept (400, 406), Accept-Encoding and X-Prpc-Max-Response-Size (400), X-Prpc-Grpc-Timeout
+ * (400), then Content-Type (415) and the body: at most `maxRequestBytes`, sent or inflated (503),
+ * then decoded (400). The fault plan's latency is waited out within the request's timeout, and the
  * minter's answer is encoded in the negotiated format. Returns no reply when the client left.
  */
 export async function handlePrpcMint(
