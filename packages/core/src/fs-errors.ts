@@ -22,3 +22,8 @@ export function isPermissionError(err: unknown): boolean {
 export function isNotFoundError(err: unknown): boolean {
   return errnoCode(err) === "ENOENT";
 }
+
+/** The message of anything thrown (a thrown string or object too), never `undefined`. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,79 @@
+import { closeSync, constants, fstatSync, opendirSync, openSync, readlinkSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { decodePemBlocks } from "../pem.js";
+
+/** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
+export const MAX_CERT_FILE_BYTES = 4 << 20;
+/** The most entries looked at in one certificate directory (/etc/ssl/certs holds a few hundred). */
+export const MAX_CERT_DIR_ENTRIES = 10_000;
+
+// O_NONBLOCK: opening a FIFO must not hang the run; the fstat below then refuses it.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/**
+ * Reads a regular file whole, refusing anything else (a directory, a FIFO, a device) and files
+ * over `maxBytes`. Synchronous: trust roots are read once, when a client is made.
+ */
+export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES): Buffer {
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw Object.assign(new Error(`${path} is not a regular file`), { code: "EINVAL" });
+    }
+    // Read to EOF rather than trusting the size from fstat: the file may grow meanwhile.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.min(64 << 10, maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The files of a certificate directory that Go's crypto/x509 reads: every entry except symlinks
+ * to a name in the same directory (OpenSSL's hashed `abcd1234.0` links, which would only repeat
+ * a file already read). At most `maxEntries` entries are looked at.
+ */
+export function certDirectoryFiles(dir: string, maxEntries = MAX_CERT_DIR_ENTRIES): string[] {
+  const files: string[] = [];
+  const handle = opendirSync(dir);
+  try {
+    for (let seen = 0; seen < maxEntries; seen++) {
+      const entry = handle.readSync();
+      if (entry === null) break;
+      const path = join(dir, entry.name);
+      if (entry.isSymbolicLink() && !readLinkOrEmpty(path).includes("/")) continue;
+      files.push(path);
+    }
+  } finally {
+    handle.closeSync();
+  }
+  return files;
+}
+
+function readLinkOrEmpty(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "/"; // unreadable link: keep it, the read will say what is wrong
+  }
+}
+
+/**
+ * The certificates Go's CertPool.AppendCertsFromPEM takes from a file: `CERTIFICATE` blocks
+ * without PEM headers, as `{ key, pem }` where `key` (the DER in base64) spots duplicates. Other
+ * blocks (`TRUSTED CERTIFICATE`, keys) and text around them are skipped, as Go skips them.
+ */
+export function pemCertificates(bytes: Uint8Array): Array<{ key: string; pem: string }> {
+  return decodePemBlocks(bytes)
+    .filter((b) => b.type === "CERTIFICATE" && !b.text.includes(":") && b.der.length > 0)
+    .map((b) => ({ key: Buffer.from(b.der).toString("base64"), pem: b.text }));
+}
