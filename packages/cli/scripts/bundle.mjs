@@ -21,6 +21,10 @@ await build({
   // loaded as a package: both stay regular dependencies.
   external: ["yargs", "yargs/*", "@peculiar/x509", "reflect-metadata"],
   chunkNames: "chunks/[name]-[hash]",
+  // CommonJS dependencies bundled into ESM (socks) require Node's built-in modules.
+  banner: {
+    js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+  },
   legalComments: "none",
   logLevel: "warning",
 });

@@ -1,21 +1,18 @@
 import { access, constants, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
-  backendBaseUrl,
-  ConnectProxyAgent,
   createTokenMinterClient,
+  errorMessage,
   formatGoDuration,
   MintTokenError,
   makeTokenFile,
   mintToken,
   nextUpdateTime,
   outcomeFromError,
-  proxyForUrl,
   type StatusReport,
   TOKEND_VERSION,
   type TokendState,
   type TokenMinterClient,
-  trustRootsFor,
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { runExecHook } from "./exec-hook.js";
@@ -51,10 +48,10 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   }
   let client: TokenMinterClient;
   try {
-    client = await createClient(options, deps);
+    client = createClient(options, deps);
   } catch (err) {
     report.updateOutcome = "UNKNOWN_RPC_ERROR";
-    report.failureError = (err as Error).message;
+    report.failureError = errorMessage(err);
     logger.log("error", report.failureError);
     return;
   }
@@ -130,16 +127,11 @@ function microsSince(start: Date, end: Date): number {
   return Math.max(0, Math.floor((end.getTime() - start.getTime()) * 1000));
 }
 
-/** The TokenMinter client: extra trust roots and an HTTPS_PROXY tunnel when the environment asks. */
-async function createClient(options: TokendOptions, deps: RunDeps): Promise<TokenMinterClient> {
-  const extraCaPems = await trustRootsFor({ caBundle: options.caBundle });
-  const proxy = proxyForUrl(new URL(backendBaseUrl(options.backend)));
-  if (proxy) deps.logger.log("debug", `Using the proxy ${proxy.host} for ${options.backend}`);
-  const agent = proxy ? new ConnectProxyAgent(proxy, { ca: extraCaPems }) : undefined;
+/** The TokenMinter client; the library applies the proxy and trust roots of the environment. */
+function createClient(options: TokendOptions, deps: RunDeps): TokenMinterClient {
   return (deps.createClient ?? createTokenMinterClient)(options.backend, {
     protocol: options.protocol,
-    extraCaPems,
-    agent,
+    caBundle: options.caBundle,
     logger: deps.logger,
   });
 }

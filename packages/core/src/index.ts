@@ -15,7 +15,7 @@ export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
 export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { errnoCode, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { errnoCode, errorMessage, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
 export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
@@ -30,9 +30,20 @@ export {
   type MintTokenErrorInit,
   type MintTokenErrorKind,
 } from "./mint-token-error.js";
-export { ConnectProxyAgent } from "./net/connect-proxy-agent.js";
+export {
+  type BackendConnection,
+  type BackendConnectionOptions,
+  createBackendConnection,
+} from "./net/backend-connection.js";
+export { explainConnectionError } from "./net/connection-error-hints.js";
 export { type ProxyEnv, proxyForUrl } from "./net/proxy-from-env.js";
-export { type TrustRootSources, trustRootsFor } from "./net/trust-roots.js";
+export {
+  LINUX_ROOT_LOCATIONS,
+  loadTrustRoots,
+  type SystemRootLocations,
+  type TrustRootOptions,
+  type TrustRoots,
+} from "./net/trust-roots.js";
 export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { outcomeFromError } from "./outcome-from-error.js";
