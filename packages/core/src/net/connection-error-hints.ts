@@ -1,5 +1,6 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { errnoCode } from "../fs-errors.js";
+import { oneLine } from "../one-line.js";
 import type { BackendConnection } from "./backend-connection.js";
 
 /** OpenSSL's verdicts for a certificate chain that ends at no trusted root. */
@@ -33,8 +34,10 @@ export function connectionErrorHints(
 }
 
 /**
- * The error with a hint added when it is an untrusted certificate or plain HTTP answering TLS
- * (see {@link connectionErrorHints}), as a ConnectError with the same code; others unchanged.
+ * The error with a hint added when it is a server (or proxy) certificate that no trust root vouches
+ * for (where the roots came from, how to add one) or a TLS handshake answered in plain HTTP (only
+ * loopback backends use plain HTTP), as a ConnectError with the same code and the error as its
+ * cause; other errors are returned unchanged.
  */
 export function explainConnectionError(
   err: unknown,
@@ -55,7 +58,7 @@ export function explainConnectionError(
   if (code !== undefined && UNTRUSTED.has(code) && connection.trustRoots) {
     const roots = connection.trustRoots.sources.join(", ");
     return new ConnectError(
-      `${e.rawMessage} (the ${viaProxy ? "proxy's" : "server's"} certificate is not trusted by the roots from ${roots}: add its CA with -ca-bundle, SSL_CERT_FILE or SSL_CERT_DIR)`,
+      `${oneLine(e.rawMessage)} (the ${viaProxy ? "proxy's" : "server's"} certificate is not trusted by the roots from ${roots}: add its CA with -ca-bundle, SSL_CERT_FILE or SSL_CERT_DIR)`,
       e.code,
       e.metadata,
       undefined,

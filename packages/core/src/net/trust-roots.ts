@@ -54,7 +54,7 @@ export interface TrustRoots {
  * system locations are skipped, as Go skips them; when they yield nothing (no CA package, not
  * Linux), Node's bundled roots are used instead. Then `caBundle`, NODE_EXTRA_CA_CERTS (skipped
  * when unreadable, as Node does) and `extraCaPems` are added. Files are read only if regular,
- * up to {@link MAX_CERT_FILE_BYTES} each.
+ * up to 4 MiB each.
  *
  * @throws Error naming `-ca-bundle` when that file cannot be read or holds no certificate.
  */
