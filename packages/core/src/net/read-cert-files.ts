@@ -4,6 +4,8 @@ import { decodePemBlocks } from "../pem.js";
 
 /** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
 export const MAX_CERT_FILE_BYTES = 4 << 20;
+/** The most bytes read from certificate directories in all (/etc/ssl/certs holds about 450 KiB). */
+export const MAX_CERT_DIR_BYTES = 16 << 20;
 /** The most entries looked at in one certificate directory (/etc/ssl/certs holds a few hundred). */
 export const MAX_CERT_DIR_ENTRIES = 10_000;
 
@@ -17,21 +19,25 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants
 export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES): Buffer {
   const fd = openSync(path, OPEN_FLAGS);
   try {
-    if (!fstatSync(fd).isFile()) {
+    const info = fstatSync(fd);
+    if (!info.isFile()) {
       throw Object.assign(new Error(`${path} is not a regular file`), { code: "EINVAL" });
     }
-    // Read to EOF rather than trusting the size from fstat: the file may grow meanwhile.
-    const chunks: Buffer[] = [];
+    // Sized from fstat, but read to EOF: the file may grow meanwhile (one byte more tells).
+    let buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
     let total = 0;
     for (;;) {
-      const chunk = Buffer.alloc(Math.min(64 << 10, maxBytes + 1 - total));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
       if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
       total += n;
       if (total > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
+      if (total === buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
     }
-    return Buffer.concat(chunks, total);
+    return buffer.subarray(0, total);
   } finally {
     closeSync(fd);
   }
@@ -73,6 +79,7 @@ function readLinkOrEmpty(path: string): string {
  * blocks (`TRUSTED CERTIFICATE`, keys) and text around them are skipped, as Go skips them.
  */
 export function pemCertificates(bytes: Uint8Array): Array<{ key: string; pem: string }> {
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf("-----BEGIN ") === -1) return [];
   return decodePemBlocks(bytes)
     .filter((b) => b.type === "CERTIFICATE" && !b.text.includes(":") && b.der.length > 0)
     .map((b) => ({ key: Buffer.from(b.der).toString("base64"), pem: b.text }));

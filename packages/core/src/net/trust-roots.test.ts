@@ -7,6 +7,7 @@ import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa } from "../testing/tls-fixtures.js";
 import {
   certDirectoryFiles,
+  MAX_CERT_DIR_BYTES,
   MAX_CERT_FILE_BYTES,
   pemCertificates,
   readRegularFileSync,
@@ -74,6 +75,15 @@ describe("loadTrustRoots: the system store, as Go's crypto/x509 on Linux", () =>
     const roots = loadTrustRoots({ env: { SSL_CERT_DIR: `${one}:${tmp.path("nope")}::${two}` }, system });
     expect(names(roots.ca)).toEqual(["A", "C", "D"]);
     expect(roots.sources).toEqual([file.A, one, two]);
+  });
+
+  it("reads the directories when the bundle found holds no certificate", async () => {
+    const empty = tmp.path("empty-bundle.pem");
+    await writeFile(empty, "");
+    const dir = await dirWith("after-empty", { "e.pem": pem.E });
+    expect(names(loadTrustRoots({ env: {}, system: { files: [empty, file.A], dirs: [dir] } }).ca)).toEqual([
+      "E",
+    ]);
   });
 
   it("skips the system directories when a bundle was found (our one difference: they repeat the bundle)", async () => {
@@ -197,6 +207,24 @@ describe("reading certificate files", () => {
     await writeFile(big, Buffer.alloc(MAX_CERT_FILE_BYTES + 1, 0x41));
     expect(() => readRegularFileSync(big)).toThrow(`${big} is larger than ${MAX_CERT_FILE_BYTES} bytes`);
     expect(readRegularFileSync(big, MAX_CERT_FILE_BYTES + 1)).toHaveLength(MAX_CERT_FILE_BYTES + 1);
+  });
+
+  it("stops reading directories after 16 MiB in all", async () => {
+    const big = await dirWith("big", {});
+    const filler = Buffer.alloc(MAX_CERT_FILE_BYTES, "#");
+    for (let i = 0; i < MAX_CERT_DIR_BYTES / MAX_CERT_FILE_BYTES; i++)
+      await writeFile(`${big}/filler-${i}`, filler);
+    const after = await dirWith("after-big", { "a.pem": pem.A });
+    const logger = recordingLogger();
+    const roots = loadTrustRoots({
+      env: { SSL_CERT_DIR: `${big}:${after}`, SSL_CERT_FILE: file.B },
+      system: NONE,
+      logger,
+    });
+    expect(names(roots.ca)).toEqual(["B"]);
+    expect(logger.at("debug")).toContain(
+      `Trust roots: read ${MAX_CERT_DIR_BYTES} bytes of directories, skipping the rest`,
+    );
   });
 
   it("lists a directory without the links to names in the same directory (OpenSSL's hash links)", async () => {

@@ -2,7 +2,13 @@ import { rootCertificates } from "node:tls";
 import { errnoCode, errorMessage } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
-import { certDirectoryFiles, pemCertificates, readRegularFileSync } from "./read-cert-files.js";
+import {
+  certDirectoryFiles,
+  MAX_CERT_DIR_BYTES,
+  MAX_CERT_FILE_BYTES,
+  pemCertificates,
+  readRegularFileSync,
+} from "./read-cert-files.js";
 
 /** Where the operating system keeps its trust roots: bundle files (the first found is read) and directories. */
 export interface SystemRootLocations {
@@ -50,11 +56,11 @@ export interface TrustRoots {
  * them on Linux: SSL_CERT_FILE or else the first bundle of {@link LINUX_ROOT_LOCATIONS} that can
  * be read; the directories of SSL_CERT_DIR (colon-separated) or else the system's. One
  * difference, for start-up cost: without SSL_CERT_DIR the system directories are read only when
- * no bundle file was found (a distribution's bundle already holds their certificates). Unreadable
+ * no bundle file gave a certificate (a distribution's bundle already holds theirs). Unreadable
  * system locations are skipped, as Go skips them; when they yield nothing (no CA package, not
  * Linux), Node's bundled roots are used instead. Then `caBundle`, NODE_EXTRA_CA_CERTS (skipped
  * when unreadable, as Node does) and `extraCaPems` are added. Files are read only if regular,
- * up to 4 MiB each.
+ * up to 4 MiB each and 16 MiB for all directories together.
  *
  * @throws Error naming `-ca-bundle` when that file cannot be read or holds no certificate.
  */
@@ -69,17 +75,18 @@ export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
       logger.log("debug", `Trust roots: skipping ${path}: ${oneLine(errorMessage(err))}`);
   };
 
-  let bundle: string | undefined;
   for (const file of env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : system.files) {
     try {
       roots.add(file, readRegularFileSync(file));
-      bundle = file;
-      break;
+      break; // Go stops at the first file it can read
     } catch (err) {
       skip(file, err);
     }
   }
-  if (env.SSL_CERT_DIR || bundle === undefined) {
+  // Go also reads its default directories when a bundle was found; a distribution's bundle holds
+  // their certificates already, and scanning /etc/ssl/certs costs 65-180 ms (MIGRATING-FROM-GO.md).
+  if (env.SSL_CERT_DIR || roots.ca.length === 0) {
+    let budget = MAX_CERT_DIR_BYTES;
     for (const dir of env.SSL_CERT_DIR ? env.SSL_CERT_DIR.split(":") : system.dirs) {
       if (dir === "") continue;
       let files: string[];
@@ -90,8 +97,17 @@ export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
         continue;
       }
       for (const file of files) {
+        if (budget <= 0) {
+          logger.log(
+            "debug",
+            `Trust roots: read ${MAX_CERT_DIR_BYTES} bytes of directories, skipping the rest`,
+          );
+          break;
+        }
         try {
-          roots.add(dir, readRegularFileSync(file));
+          const bytes = readRegularFileSync(file, Math.min(MAX_CERT_FILE_BYTES, budget));
+          budget -= bytes.length;
+          roots.add(dir, bytes);
         } catch (err) {
           skip(file, err); // Go ignores unreadable entries (subdirectories, dangling links)
         }
