@@ -1,4 +1,5 @@
 import { request } from "node:https";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   startConnectProxy,
@@ -138,6 +139,23 @@ describe("ConnectProxyAgent", () => {
     await expect(fetchVia(agent(url, [ca.certPem]), `https://tokens.test:${server.port}/`)).rejects.toThrow(
       `proxy ${url.host}: connect ECONNREFUSED`,
     );
+  });
+
+  it("gives up on a proxy that never answers CONNECT", async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => accepted.push(s)); // reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const url = new URL(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      const via = new ConnectProxyAgent(url, { ca: [ca.certPem], answerTimeoutMs: 50 });
+      agents.push(via);
+      await expect(fetchVia(via, `https://tokens.test:${server.port}/`)).rejects.toThrow(
+        `proxy ${url.host}: no answer to CONNECT in 50 ms`,
+      );
+    } finally {
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it("brackets an IPv6 target in the CONNECT request", async () => {

@@ -10,6 +10,8 @@ import { TunnelAgent } from "./tunnel-agent.js";
 export interface ConnectProxyAgentOptions extends AgentOptions {
   /** How the proxy's own certificate is verified (trust roots), for an `https://` proxy. */
   proxyTls?: Pick<ConnectionOptions, "secureContext" | "ca">;
+  /** How long a CONNECT may go unanswered; default 30 s, as the socks package's timeout. */
+  answerTimeoutMs?: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export interface ConnectProxyAgentOptions extends AgentOptions {
  */
 export class ConnectProxyAgent extends TunnelAgent {
   readonly #proxyTls: ConnectProxyAgentOptions["proxyTls"];
+  readonly #answerTimeoutMs: number;
 
   constructor(proxy: URL, options: ConnectProxyAgentOptions = {}) {
     if (proxy.protocol !== "http:" && proxy.protocol !== "https:") {
@@ -31,9 +34,10 @@ export class ConnectProxyAgent extends TunnelAgent {
         `unsupported proxy scheme ${JSON.stringify(proxy.protocol.replace(/:$/, ""))}: use http or https`,
       );
     }
-    const { proxyTls, ...agentOptions } = options;
+    const { proxyTls, answerTimeoutMs = 30_000, ...agentOptions } = options;
     super(proxy, agentOptions);
     this.#proxyTls = proxyTls;
+    this.#answerTimeoutMs = answerTimeoutMs;
   }
 
   protected override openTunnel(host: string, port: number): Promise<Duplex> {
@@ -66,6 +70,11 @@ export class ConnectProxyAgent extends TunnelAgent {
         reject(new Error(`refused CONNECT to ${target}: HTTP ${res.statusCode}`));
       });
       req.once("error", reject);
+      // The request that asked for the tunnel is bounded by its deadline, but a CONNECT left
+      // unanswered would hold a socket open after it.
+      req.setTimeout(this.#answerTimeoutMs, () =>
+        req.destroy(new Error(`no answer to CONNECT in ${this.#answerTimeoutMs} ms`)),
+      );
       req.end();
     });
   }

@@ -65,6 +65,7 @@ export interface TrustRoots {
  * @throws Error naming `-ca-bundle` when that file cannot be read or holds no certificate.
  */
 export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
+  // Read by hand: Node 20 has neither tls.getCACertificates("system") nor --use-system-ca (22.15+).
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
   const system =
