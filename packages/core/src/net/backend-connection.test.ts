@@ -214,21 +214,25 @@ describe("trust roots, as Go's", () => {
 });
 
 describe("plain HTTP where TLS was expected", () => {
-  it("says that plain HTTP is only for loopback backends", async () => {
-    const plain = createHttpServer((_req, res) => res.writeHead(404).end("not found"));
-    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.2", resolve));
-    const backend = `127.0.0.2:${(plain.address() as AddressInfo).port}`;
-    try {
-      const err = await mint(backend, { env: { SSL_CERT_DIR: caDir } }).catch((e: unknown) => e);
-      expect((err as ConnectError).code).toBe(Code.Internal);
-      expect((err as ConnectError).rawMessage).toBe(
-        `TLS handshake with ${backend} failed: it answered in plain HTTP (plain HTTP is only used for localhost:, 127.0.0.1: and [::1]: backends)`,
-      );
-    } finally {
-      plain.closeAllConnections();
-      await new Promise((resolve) => plain.close(resolve));
-    }
-  });
+  it.each(["prpc", "connect", "grpc-web"] as const)(
+    "says that plain HTTP is only for loopback backends (%s)",
+    async (protocol) => {
+      const plain = createHttpServer((_req, res) => res.writeHead(404).end("not found"));
+      await new Promise<void>((resolve) => plain.listen(0, "127.0.0.2", resolve));
+      const backend = `127.0.0.2:${(plain.address() as AddressInfo).port}`;
+      try {
+        const err = await mint(backend, { protocol, env: { SSL_CERT_DIR: caDir } }).catch((e: unknown) => e);
+        expect((err as ConnectError).rawMessage).toBe(
+          `TLS handshake with ${backend} failed: it answered in plain HTTP (plain HTTP is only used for localhost:, 127.0.0.1: and [::1]: backends)`,
+        );
+        // The code stays what the transport said, so the error is retried as before (as in Go).
+        expect([Code.Internal, Code.Unavailable]).toContain((err as ConnectError).code);
+      } finally {
+        plain.closeAllConnections();
+        await new Promise((resolve) => plain.close(resolve));
+      }
+    },
+  );
 });
 
 describe("proxies from the environment, as Go's", () => {

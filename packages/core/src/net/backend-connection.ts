@@ -44,7 +44,7 @@ export interface BackendConnection {
  * roots plus `caBundle` (see {@link loadTrustRoots}), through the proxy the environment names
  * (see {@link proxyForUrl}: http, https and socks5 proxies; loopback never). A plain-HTTP loopback
  * backend needs neither, so nothing is read for it. The trust roots are read and parsed once,
- * here (about 40 ms for a distribution's bundle), and shared by every connection of the client.
+ * here (about 50 ms for a distribution's bundle), and shared by every connection of the client.
  *
  * @throws Error for a bad `-backend`, a bad proxy address in the environment, or an unreadable `caBundle`.
  */

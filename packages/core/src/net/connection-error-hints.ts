@@ -18,8 +18,9 @@ const UNTRUSTED = new Set([
 /**
  * An interceptor that says what to do about the connection errors people hit when setting up a
  * machine: a server certificate no trust root vouches for (where the roots came from, and how to
- * add one), and a TLS handshake answered in plain HTTP (a `-backend` typo such as `localhst:8080`
- * or an HTTPS port that is not). The error keeps its code (so it is retried as before) and cause.
+ * add one), and a TLS handshake answered in plain HTTP (a plain-HTTP server named otherwise than
+ * `localhost:PORT`, `127.0.0.1:PORT` or `[::1]:PORT`, e.g. `-backend myhost:8080`). The error keeps
+ * its code (so it is retried as before, as in Go) and its cause.
  */
 export function connectionErrorHints(
   connection: Pick<BackendConnection, "baseUrl" | "proxy" | "trustRoots">,
