@@ -9,6 +9,7 @@ import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixtur
 
 const START = new Date(1700000000_000);
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 let pki: TestPki;
 let fx: TokendFixture;
 let clock: FakeClock;
@@ -181,5 +182,9 @@ describe("daemon mode", () => {
     expect(nextRefreshAt(2000, now, () => 0).getTime()).toBe(2001_000);
     expect(nextRefreshAt(2000, now, () => 0.999).getTime()).toBeLessThanOrEqual(2001_000 + 60_000);
     expect(nextRefreshAt(0, now, () => 0.5).getTime()).toBe(1001_000); // already due: in 1 s
+    // A next_update no Date holds (a hand-edited file) waits a day instead of spinning.
+    for (const absurd of [8.64e12, Number.MAX_SAFE_INTEGER, Number.NaN]) {
+      expect(nextRefreshAt(absurd, now, () => 0).getTime()).toBe(1000_000 + DAY + 1000);
+    }
   });
 });

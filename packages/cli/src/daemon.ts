@@ -25,6 +25,8 @@ export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
 /** Longest single wait, so a suspended machine notices the wall clock jumped soon after it wakes. */
 const WAKE_CHECK_MS = 15_000;
 const FIRST_RETRY_MS = 30_000;
+/** Longest wait for a next_update: one from a hand-edited or absurd file still gets a run a day. */
+const MAX_WAIT_MS = 24 * 3_600_000;
 const MAX_RETRY_MS = 10 * 60_000;
 
 /**
@@ -81,7 +83,9 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
 /** next_update plus up to 1 min (or 10% of the wait) of jitter, so a fleet does not refresh in step. */
 export function nextRefreshAt(nextUpdateTs: number, now: Date, random: Random): Date {
   const target = nextUpdateTs * 1000;
-  const wait = Math.max(0, target - now.getTime());
+  // Far futures (and values no date holds) wait a day; the run then decides again.
+  const left = target - now.getTime();
+  const wait = Number.isNaN(left) ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, left));
   // Strictly after next_update: the run's decision needs now > next_update to refresh.
   return new Date(now.getTime() + wait + 1000 + random() * Math.min(60_000, wait * 0.1));
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { access, readFile } from "node:fs/promises";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -5,6 +6,7 @@ import { type CliIo, main } from "./main.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { createFakeMinter, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
+import { usageText } from "./usage.js";
 
 const START = new Date(1700000000_000);
 let pki: TestPki;
@@ -52,24 +54,52 @@ const exists = (p: string) =>
   );
 
 describe("main: Go's exit codes and flag errors", () => {
-  it("prints the usage for -h and -help and exits 0", async () => {
+  it("prints the usage to stderr for -h, -help and --help and exits 0, as Go", async () => {
     for (const h of ["-h", "-help", "--help"]) {
       const r = await cli([h]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Usage of luci_machine_tokend:\n {2}-backend string\n/);
-      expect(r.stdout).toContain("-ts-mon-task-service-name string");
-      expect(r.stdout).toContain("Options beyond the Go tokend:");
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(usageText());
+      expect(r.stderr).toMatch(/^Usage:\n {2}-backend string\n {4}\t/);
     }
   });
 
   it("exits 2 with Go's message and the usage for an unknown flag or a bad value, writing no status", async () => {
     const unknown = await cli([...fx.args("127.0.0.1:1"), "-bogus"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^flag provided but not defined: -bogus\nUsage of luci_machine_tokend:/);
+    expect(unknown.stderr).toBe(`flag provided but not defined: -bogus\n${usageText()}`);
     const bad = await cli([...fx.args("127.0.0.1:1"), "-timeout", "soon"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.split("\n")[0]).toBe('invalid value "soon" for flag -timeout: parse error');
+    expect(bad.stderr).toBe(`invalid value "soon" for flag -timeout: parse error\n${usageText()}`);
+    const flush = await cli([...fx.args("127.0.0.1:1"), "-ts-mon-flush", "bogus"]);
+    expect([flush.code, flush.stderr.split("\n")[0]]).toEqual([
+      2,
+      'invalid value "bogus" for flag -ts-mon-flush: flagenum: Invalid value; must be one of [auto, manual]',
+    ]);
     expect(await exists(fx.statusPath)).toBe(false);
+    expect(await exists(fx.tokenPath)).toBe(false);
+  });
+
+  it("adds a hint after Go's line when a duration has no unit", async () => {
+    const r = await cli([...fx.args("127.0.0.1:1"), "-timeout", "10"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").slice(0, 3)).toEqual([
+      'invalid value "10" for flag -timeout: parse error',
+      "a duration needs a unit, e.g. 10s",
+      "Usage:",
+    ]);
+    expect(await exists(fx.statusPath)).toBe(false);
+  });
+
+  it("prints the package version for -version and --version (Go has no such flag)", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+    for (const v of ["-version", "--version"]) {
+      const r = await cli([v]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${pkg.version}\n`, ""]);
+    }
+    // Still a Go bool flag: flag errors come first, -version=false runs as usual.
+    expect((await cli(["-version", "-nope"])).code).toBe(2);
+    expect((await cli(["-version=false"])).stderr.split("\n")[0]).toBe("-pkey-pem is required");
   });
 
   it("checks required flags in Go's order: -pkey-pem, -cert-pem, -backend, -token-file", async () => {
@@ -141,3 +171,64 @@ describe("main: Go's exit codes and flag errors", () => {
     expect(await exists(copy)).toBe(false);
   });
 });
+
+const GO = process.env.LUCI_GO_TOKEND;
+
+describe.skipIf(!GO)(
+  "main: flag handling side by side with the Go binary (set LUCI_GO_TOKEND to run)",
+  () => {
+    const go = (argv: string[]) => {
+      const r = spawnSync(GO ?? "", argv, { encoding: "utf8", timeout: 10_000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    /** Go's flag list as (name and type, default) pairs, from a usage text. */
+    const flagList = (usage: string) => {
+      const lines = usage.split("\n");
+      return lines.flatMap((l, i) =>
+        l.startsWith("  -") ? [[l, /\(default .*\)$/.exec(lines[i + 1] ?? "")?.[0] ?? ""]] : [],
+      );
+    };
+
+    it("prints the same flags, types and defaults, in the same order, on stderr with exit 0 for -h", async () => {
+      const [g, ours] = [go(["-h"]), await cli(["-h"])];
+      expect([ours.code, ours.stdout, ours.stderr.split("\n")[0]]).toEqual([g.code, g.stdout, "Usage:"]);
+      const goFlags = flagList(g.stderr);
+      expect(goFlags.length).toBeGreaterThan(20);
+      expect(flagList(ours.stderr).slice(0, goFlags.length)).toEqual(goFlags);
+      expect(ours.stderr.split("\n")[1 + goFlags.length * 2]).toBe("");
+    });
+
+    it.each([
+      [[]],
+      [["-help=1"]],
+      [["-nope"]],
+      [["-backend"]],
+      [["-force-refresh=yes"]],
+      [["-force-refresh", "true", "-nope"]],
+      [["-timeout", "10"]],
+      [["-timeout", "soon"]],
+      [["-timeout", "9223372036854775808ns"]],
+      [['-timeout=a"b\tc\u2028']],
+      [["-ts-mon-flush", "bogus"]],
+      [["-ts-mon-target-type", "bogus"]],
+      [["-ts-mon-task-number", "0x1_0"]],
+      [["-ts-mon-task-number", "1__0"]],
+      [["-ts-mon-task-number", "99999999999999999999"]],
+      [["---x"]],
+      [["-=x"]],
+      [["--", "-nope"]],
+      [["-token-file-copy="]],
+      [["-pkey-pem", "k", "-cert-pem", "c"]],
+      [["-pkey-pem", "k", "-cert-pem", "c", "-backend", "b:1"]],
+    ])("%j: same exit code and first stderr line, then Go's usage", async (argv) => {
+      const [g, ours] = [go(argv), await cli(argv)];
+      expect([ours.code, ours.stdout, ours.stderr.split("\n")[0]]).toEqual([
+        g.code,
+        g.stdout,
+        g.stderr.split("\n")[0],
+      ]);
+      const goFlags = flagList(g.stderr);
+      expect(flagList(ours.stderr).slice(0, goFlags.length)).toEqual(goFlags);
+    });
+  },
+);

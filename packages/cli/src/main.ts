@@ -1,5 +1,6 @@
 import { type Logger, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
 import { parseGoFlags } from "./go-flags.js";
+import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
@@ -38,14 +39,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const load = Object.hasOwn(SUBCOMMANDS, command) ? SUBCOMMANDS[command] : undefined;
   if (load) return (await load()).run(argv.slice(1), io);
 
+  // As Go's flag package: the usage goes to stderr, for -h (exit 0) and after a flag error (exit 2).
   const parsed = parseGoFlags(argv);
   if (parsed.kind === "help") {
-    io.stdout(usageText());
+    io.stderr(usageText());
     return 0;
   }
   if (parsed.kind === "error") {
-    io.stderr(`${parsed.message}\n${usageText()}`);
+    io.stderr(`${parsed.message}\n${parsed.hint ? `${parsed.hint}\n` : ""}${usageText()}`);
     return 2;
+  }
+  if (parsed.values.get("version") === true) {
+    io.stdout(`${packageVersion()}\n`);
+    return 0;
   }
   const checked = tokendOptionsFromFlags(parsed.values);
   if ("error" in checked) {

@@ -2,13 +2,13 @@ import { access, constants, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   createTokenMinterClient,
-  errorMessage,
   formatGoDuration,
   MintTokenError,
   makeTokenFile,
   mintToken,
   nextUpdateTime,
   outcomeFromError,
+  printableError,
   type StatusReport,
   TOKEND_VERSION,
   type TokendState,
@@ -16,6 +16,7 @@ import {
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { runExecHook } from "./exec-hook.js";
+import { microsSince } from "./micros-since.js";
 import type { RunDeps } from "./run-tokend.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -37,7 +38,7 @@ export interface RefreshInput {
  */
 export async function refreshToken(input: RefreshInput): Promise<void> {
   const { options, deps, report, deadline, signer, inputsDigest } = input;
-  const { logger, now } = deps;
+  const { logger, now, monotonic } = deps;
   const unwritable = await checkPrimaryWritable(options.tokenFile);
   if (unwritable) {
     // Go would mint first and then fail to save; a token nobody can store is not worth a call.
@@ -51,11 +52,11 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
     client = createClient(options, deps);
   } catch (err) {
     report.updateOutcome = "UNKNOWN_RPC_ERROR";
-    report.failureError = errorMessage(err);
+    report.failureError = printableError(err);
     logger.log("error", report.failureError);
     return;
   }
-  const rpcStarted = now();
+  const rpcStarted = monotonic();
   let minted: Awaited<ReturnType<typeof mintToken>>;
   try {
     minted = await mintToken({
@@ -63,6 +64,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
       signer,
       deadline,
       timeoutMs: options.timeoutMs,
+      protocol: options.protocol,
       signal: deps.signal,
       jitter: deps.jitter,
       now,
@@ -71,10 +73,10 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
       logger,
     });
   } catch (err) {
-    report.rpcDurationUs = microsSince(rpcStarted, now());
+    report.rpcDurationUs = microsSince(rpcStarted, monotonic());
     report.updateOutcome = outcomeFromError(err);
     if (err instanceof MintTokenError && err.serviceVersion) report.serviceVersion = err.serviceVersion;
-    report.failureError = (err as Error).message;
+    report.failureError = printableError(err);
     logger.log("error", `Failed to call MintMachineToken - ${report.failureError}`);
     if (report.updateOutcome === "MINT_TOKEN_ERROR_BAD_TIMESTAMP") {
       logger.log(
@@ -84,7 +86,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
     }
     return;
   }
-  report.rpcDurationUs = microsSince(rpcStarted, now());
+  report.rpcDurationUs = microsSince(rpcStarted, monotonic());
   report.serviceVersion = minted.serviceVersion;
 
   const mintedAt = now();
@@ -111,7 +113,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   );
   if (failure.error) {
     report.updateOutcome = saveOutcome(failure.error);
-    report.failureError = (failure.error as Error).message;
+    report.failureError = printableError(failure.error);
     return; // the report keeps the old token's times: the new one was not saved everywhere
   }
   logger.log(
@@ -121,10 +123,6 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
   if (options.exec) await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger);
-}
-
-function microsSince(start: Date, end: Date): number {
-  return Math.max(0, Math.floor((end.getTime() - start.getTime()) * 1000));
 }
 
 /** The TokenMinter client; the library applies the proxy and trust roots of the environment. */

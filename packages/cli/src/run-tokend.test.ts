@@ -43,6 +43,7 @@ function deps(extra: Partial<TokendDeps> = {}): TokendDeps {
   const logger: Logger = { log: (level, m) => logs.push(`${level}: ${m}`) };
   return {
     now: clock.now,
+    monotonic: () => clock.now().getTime(),
     sleep: clock.sleep,
     jitter: false,
     logger,

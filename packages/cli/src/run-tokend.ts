@@ -3,11 +3,13 @@ import {
   type AtomicWriteFs,
   acquireRunLock,
   type Logger,
+  type Monotonic,
   type Now,
   type Random,
   removeStaleTempFiles,
   type Sleep,
   type StatusReport,
+  systemMonotonic,
   systemNow,
   TOKEND_VERSION,
   type TokendState,
@@ -15,6 +17,7 @@ import {
   type UpdateOutcome,
 } from "@luci-machine-tokend/core/offline";
 import { assessToken } from "./assess-token.js";
+import { microsSince } from "./micros-since.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
 import type { TokendOptions } from "./tokend-options.js";
@@ -22,6 +25,11 @@ import type { TokendOptions } from "./tokend-options.js";
 /** What a run touches in the world; every field has a real default. */
 export interface TokendDeps {
   now?: Now;
+  /**
+   * Measures total_duration_us and rpc_duration_us (default performance.now). With a fake `now`,
+   * pass one that follows it to get exact durations.
+   */
+  monotonic?: Monotonic;
   sleep?: Sleep;
   random?: Random;
   /** Spread retry delays (default true). */
@@ -52,15 +60,17 @@ export function exitCodeOf(report: StatusReport): 0 | 1 {
  */
 export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): Promise<StatusReport> {
   const now = deps.now ?? systemNow;
+  const monotonic = deps.monotonic ?? systemMonotonic;
   const logger = createRunLogger((level, message) => deps.logger?.log(level, message));
   const started = now();
+  const startedMono = monotonic();
   const deadline = new Date(started.getTime() + options.timeoutMs);
   const report: StatusReport = {
     tokendVersion: TOKEND_VERSION,
     startedTs: Math.floor(started.getTime() / 1000),
     logDump: "",
   };
-  const runDeps: RunDeps = { ...deps, now, logger };
+  const runDeps: RunDeps = { ...deps, now, monotonic, logger };
   const lock = await acquireRunLock(options.tokenFile, {
     deadline,
     signal: deps.signal,
@@ -74,13 +84,14 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     await run(options, runDeps, report, deadline);
   } finally {
     await lock?.release();
-    report.totalDurationUs = Math.max(0, Math.floor((now().getTime() - started.getTime()) * 1000));
+    report.totalDurationUs = microsSince(startedMono, monotonic());
     report.logDump = logger.dump();
   }
   return report;
 }
 
-export type RunDeps = TokendDeps & { now: Now; logger: Logger };
+/** The deps of a run with their defaults filled in. */
+export type RunDeps = TokendDeps & { now: Now; monotonic: Monotonic; logger: Logger };
 
 async function run(
   options: TokendOptions,

@@ -1,6 +1,7 @@
-import { backendBaseUrl, PROTOCOLS, type Protocol } from "@luci-machine-tokend/core/offline";
-import { REQUIRED_FLAGS } from "./flags.js";
-import type { FlagValues } from "./go-flags.js";
+import { backendBaseUrl, type Protocol } from "@luci-machine-tokend/core/offline";
+import { FLAGS, REQUIRED_FLAGS } from "./flags.js";
+import { type FlagValues, flagDefault } from "./go-flags.js";
+import { goQuote } from "./go-quote.js";
 
 /** ts-mon settings: how and where metrics are reported. */
 export interface TsMonOptions {
@@ -52,64 +53,66 @@ export interface TokendOptions {
 /** Options, or Go's complaint about the first missing required flag. */
 export type TokendOptionsResult = { options: TokendOptions } | { error: string };
 
-/** Checks required flags in Go's order and fills in defaults. */
+/** Checks required flags in Go's order and fills in the defaults of the flag table. */
 export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult {
-  const str = (name: string) => values.get(name) as string | undefined;
+  const get = (name: string) => {
+    const spec = FLAGS.get(name);
+    if (spec === undefined) throw new Error(`no flag -${name}`);
+    return values.get(name) ?? flagDefault(spec);
+  };
+  const str = (name: string) => String(get(name));
+  const optional = (name: string) => str(name) || undefined;
+  const ms = (name: string) => Number(get(name));
+  const bool = (name: string) => get(name) === true;
   for (const name of REQUIRED_FLAGS) {
-    if (!str(name)) return { error: `-${name} is required` };
+    if (str(name) === "") return { error: `-${name} is required` };
   }
   try {
-    backendBaseUrl(str("backend") ?? "");
+    backendBaseUrl(str("backend"));
   } catch (_err) {
-    return { error: `invalid value "${str("backend")}" for flag -backend: expecting host[:port]` };
+    return { error: `invalid value ${goQuote(str("backend"))} for flag -backend: expecting host[:port]` };
   }
-  const listen = str("listen-health");
-  if (listen && values.get("daemon") !== true) return { error: "-listen-health needs -daemon" };
+  const listen = optional("listen-health");
+  if (listen && !bool("daemon")) return { error: "-listen-health needs -daemon" };
   if (listen && !/^(\[[^\]]+\]|[^:]+):\d+$/.test(listen)) {
-    return { error: `invalid value "${listen}" for flag -listen-health: expecting host:port` };
+    return { error: `invalid value ${goQuote(listen)} for flag -listen-health: expecting host:port` };
   }
-  const protocol = str("protocol") ?? "prpc";
-  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
-    return {
-      error: `invalid value "${protocol}" for flag -protocol: expecting one of ${PROTOCOLS.join(", ")}`,
-    };
-  }
-  const defaultConfig =
-    process.platform === "win32" ? "C:\\chrome-infra\\ts-mon.json" : "/etc/chrome-infra/ts-mon.json";
+  const copies = get("token-file-copy");
   return {
     options: {
-      pkeyPem: str("pkey-pem") ?? "",
-      certPem: str("cert-pem") ?? "",
-      backend: str("backend") ?? "",
-      tokenFile: str("token-file") ?? "",
-      tokenFileCopies: (values.get("token-file-copy") as string[] | undefined) ?? [],
-      statusFile: str("status-file") || undefined,
-      timeoutMs: (values.get("timeout") as number | undefined) ?? 60_000,
-      forceRefresh: values.get("force-refresh") === true,
-      protocol: protocol as Protocol,
-      caBundle: str("ca-bundle") || undefined,
-      pkeyPassphraseFile: str("pkey-passphrase-file") || undefined,
-      tokenFileMode: (values.get("token-file-mode") as number | undefined) ?? 0o644,
-      prometheusTextfile: str("prometheus-textfile") || undefined,
-      dryRun: values.get("dry-run") === true,
-      exec: str("exec") || undefined,
-      execTimeoutMs: (values.get("exec-timeout") as number | undefined) ?? 30_000,
-      daemon: values.get("daemon") === true,
-      listenHealth: str("listen-health") || undefined,
-      splayMs: (values.get("splay") as number | undefined) ?? 0,
+      pkeyPem: str("pkey-pem"),
+      certPem: str("cert-pem"),
+      backend: str("backend"),
+      tokenFile: str("token-file"),
+      tokenFileCopies: Array.isArray(copies) ? copies : [],
+      statusFile: optional("status-file"),
+      timeoutMs: ms("timeout"),
+      forceRefresh: bool("force-refresh"),
+      protocol: str("protocol") as Protocol, // the parser took only PROTOCOLS
+      caBundle: optional("ca-bundle"),
+      pkeyPassphraseFile: optional("pkey-passphrase-file"),
+      tokenFileMode: ms("token-file-mode"),
+      prometheusTextfile: optional("prometheus-textfile"),
+      dryRun: bool("dry-run"),
+      exec: optional("exec"),
+      execTimeoutMs: ms("exec-timeout"),
+      daemon: bool("daemon"),
+      listenHealth: listen,
+      splayMs: ms("splay"),
       tsMon: {
-        configFile: str("ts-mon-config-file") ?? defaultConfig,
-        endpoint: str("ts-mon-endpoint") ?? "",
-        credentials: str("ts-mon-credentials") ?? "",
-        actAs: str("ts-mon-act-as") ?? "",
-        flush: str("ts-mon-flush") ?? "manual",
-        targetType: str("ts-mon-target-type") ?? "task",
-        taskServiceName: str("ts-mon-task-service-name") ?? "luci_machine_tokend",
-        taskJobName: str("ts-mon-task-job-name") ?? "default",
-        taskRegion: str("ts-mon-task-region") ?? "",
-        taskHostname: str("ts-mon-task-hostname") ?? "",
-        taskNumber: (values.get("ts-mon-task-number") as number | undefined) ?? 0,
-        autogenHostname: values.get("ts-mon-autogen-hostname") === true,
+        configFile: str("ts-mon-config-file"),
+        endpoint: str("ts-mon-endpoint"),
+        credentials: str("ts-mon-credentials"),
+        actAs: str("ts-mon-act-as"),
+        flush: str("ts-mon-flush"),
+        targetType: str("ts-mon-target-type"),
+        taskServiceName: str("ts-mon-task-service-name"),
+        taskJobName: str("ts-mon-task-job-name"),
+        taskRegion: str("ts-mon-task-region"),
+        taskHostname: str("ts-mon-task-hostname"),
+        // Go parses an int64 and ts-mon keeps int32(n): 2^32+1 reports 1, as the Go binary does.
+        taskNumber: Number(BigInt.asIntN(32, get("ts-mon-task-number") as bigint)),
+        autogenHostname: bool("ts-mon-autogen-hostname"),
       },
     },
   };

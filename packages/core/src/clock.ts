@@ -7,6 +7,15 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 /** Returns a number in [0, 1), like Math.random. */
 export type Random = () => number;
 
+/**
+ * Milliseconds (with a fraction) since an arbitrary origin, never going back: measures durations,
+ * while {@link Now} dates events and drives decisions.
+ */
+export type Monotonic = () => number;
+
+/** The real monotonic clock (performance.now: sub-microsecond, immune to wall-clock steps). */
+export const systemMonotonic: Monotonic = () => performance.now();
+
 /** The real wall clock. */
 export const systemNow: Now = () => new Date();
 

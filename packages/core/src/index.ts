@@ -13,7 +13,15 @@ export {
 export { backendBaseUrl } from "./backend-url.js";
 export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
-export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
+export {
+  type Monotonic,
+  type Now,
+  type Random,
+  type Sleep,
+  systemMonotonic,
+  systemNow,
+  systemSleep,
+} from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
 export { errnoCode, errorMessage, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
@@ -45,6 +53,7 @@ export {
   type TrustRoots,
 } from "./net/trust-roots.js";
 export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
+export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { outcomeFromError } from "./outcome-from-error.js";
 export { decodePemBlocks, type PemBlock } from "./pem.js";
@@ -61,7 +70,6 @@ export {
   PRPC_USER_AGENT,
   prpcRequestHeader,
 } from "./protocol-prpc/request-header.js";
-export { isResponseTooBig, ResponseTooBigError } from "./protocol-prpc/response-too-big.js";
 export { decodePrpcTimeout, encodePrpcTimeout, type ParsedPrpcTimeout } from "./protocol-prpc/timeout.js";
 export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/transport.js";
 export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
@@ -96,6 +104,7 @@ export {
   TOKEND_VERSION,
   type TokendState,
 } from "./tokend-state.js";
+export { isUnusableResponse, UnusableResponseError } from "./unusable-response.js";
 export {
   MachineTokenVerifyError,
   type SigningCertificates,

@@ -2,6 +2,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { MAX_MACHINE_TOKEN_CHARS } from "./check-minted-token.js";
 import { MachineTokenType } from "./gen/tokenserver/machine_token_pb.js";
 import {
   type ErrorCode,
@@ -17,6 +18,7 @@ import { outcomeFromError } from "./outcome-from-error.js";
 import { responseTooBig } from "./protocol-prpc/response-too-big.js";
 import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
 import { recordingLogger } from "./testing/recording-logger.js";
+import { unusableResponse } from "./unusable-response.js";
 import type { Signer } from "./x509-signer.js";
 
 const CERT_DER = new Uint8Array([0x30, 0x82, 1, 2, 3]);
@@ -279,11 +281,43 @@ describe("mintToken: retry schedule", () => {
     expect(outcomeFromError(err)).toBe(`GRPC_ERROR_${code}`);
   });
 
-  it("does not retry a response over the size cap (UNAVAILABLE)", async () => {
-    const { client, run } = setup(() => responseTooBig(10));
+  // The reference binary: `rpc error: code = Unavailable desc = prpc: the response size 33521674
+  // exceeds the client limit 33521664`, one request (UNKNOWN_RPC_ERROR there; we keep the code).
+  it("does not retry a response over the size cap (UNAVAILABLE, GRPC_ERROR_14)", async () => {
+    const { client, run } = setup(() => responseTooBig("prpc", 10, 12));
     const err = await failure(run());
     expect(client.calls).toHaveLength(1);
+    expect(err.kind).toBe("bad-reply");
+    expect(err.message).toBe(
+      "rpc error: code = Unavailable desc = prpc: the response size 12 exceeds the client limit 10",
+    );
     expect(outcomeFromError(err)).toBe("GRPC_ERROR_14");
+  });
+
+  it("does not retry an unusable reply (wrong Content-Type, undecodable body): GRPC_ERROR_13", async () => {
+    const { client, run } = setup(() =>
+      unusableResponse("prpc: failed to unmarshal the response: x", Code.Internal),
+    );
+    const err = await failure(run());
+    expect(client.calls).toHaveLength(1);
+    expect(err.message).toBe("rpc error: code = Internal desc = prpc: failed to unmarshal the response: x");
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(err.serviceVersion).toBeUndefined();
+  });
+
+  it("does not retry codes above 16 (Go: `Code(17)`, GRPC_ERROR_17)", async () => {
+    const { client, run } = setup(() => new ConnectError("boom", 17 as Code));
+    const err = await failure(run());
+    expect(client.calls).toHaveLength(1);
+    expect(err.message).toBe("rpc error: code = Code(17) desc = boom");
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_17");
+  });
+
+  it("names the protocol in deadline and cancellation errors", async () => {
+    const { run } = setup(unavailable, { protocol: "connect", timeoutMs: 1000 });
+    expect((await failure(run())).message).toBe(
+      "rpc error: code = DeadlineExceeded desc = connect: overall deadline exceeded: context deadline exceeded",
+    );
   });
 
   it("does not retry token server logic errors", async () => {
@@ -372,10 +406,11 @@ describe("mintToken: deadline and cancellation", () => {
 });
 
 describe("mintToken: responses", () => {
-  it("SUCCESS without token_response → kind no-token → UNKNOWN_RPC_ERROR", async () => {
+  // Go's tokenclient returns a plain error: the reference binary wrote no service_version.
+  it("SUCCESS without token_response → kind no-token → UNKNOWN_RPC_ERROR, no service version", async () => {
     const { run } = setup(() => create(MintMachineTokenResponseSchema, { serviceVersion: "sv/2" }));
     const err = await failure(run());
-    expect(err).toMatchObject({ kind: "no-token", serviceVersion: "sv/2" });
+    expect(err).toMatchObject({ kind: "no-token", serviceVersion: undefined });
     expect(err.message).toBe("token server didn't return a token");
     expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
   });
@@ -407,5 +442,93 @@ describe("mintToken: responses", () => {
     const err = await failure(run());
     expect(err.message).toBe("token server error 1234 - blah");
     expect(outcomeFromError(err)).toBe("MINT_TOKEN_ERROR_1234");
+  });
+});
+
+/** A SUCCESS answer carrying `token` with an expiry of `seconds` and `nanos` (none when undefined). */
+const answer = (token: string, seconds?: bigint, nanos = 0) =>
+  create(MintMachineTokenResponseSchema, {
+    tokenResponse: {
+      serviceVersion: "sv/4",
+      tokenType: {
+        case: "luciMachineToken",
+        value: { machineToken: token, ...(seconds !== undefined && { expiry: { seconds, nanos } }) },
+      },
+    },
+  });
+
+describe("mintToken: a token that must not be written is a bad answer", () => {
+  const NOT_BASE64 = "the machine token is not base64 text";
+  it.each([
+    ["an empty token", "", "the machine token is empty"],
+    ["a token with a newline", "abc\ndef", NOT_BASE64],
+    ["a token with a space", "abc def", NOT_BASE64],
+    ["a token with an escape", "abc\u001b[2J", NOT_BASE64],
+    [
+      "a token too long for the token file reader",
+      "A".repeat(MAX_MACHINE_TOKEN_CHARS + 1),
+      `the machine token has ${MAX_MACHINE_TOKEN_CHARS + 1} characters, more than the ${MAX_MACHINE_TOKEN_CHARS} a token file may hold`,
+    ],
+  ])("%s → MALFORMED_RESPONSE with the service version", async (_name, token, problem) => {
+    const { run } = setup(() => answer(token, 1422939906n));
+    const err = await failure(run());
+    expect(err).toMatchObject({
+      kind: "malformed",
+      serviceVersion: "sv/4",
+      message: `bad response, ${problem}`,
+    });
+    expect(outcomeFromError(err)).toBe("MALFORMED_RESPONSE");
+  });
+
+  it.each([
+    ["past year 9999 (8.64e12 s crashed Date)", 8_640_000_000_000n, 0],
+    ["the largest int64", 9223372036854775807n, 0],
+    ["the smallest int64", -9223372036854775808n, 0],
+    ["with negative nanos", 1422939906n, -5],
+    ["with nanos of a second or more", 1422939906n, 1_000_000_000],
+  ])("an expiry %s → MALFORMED_RESPONSE", async (_name, seconds, nanos) => {
+    const { run } = setup(() => answer("dG9rZW4", seconds, nanos));
+    const err = await failure(run());
+    expect(err).toMatchObject({
+      kind: "malformed",
+      serviceVersion: "sv/4",
+      message: `bad response, the expiry (seconds ${seconds}, nanos ${nanos}) is not a valid timestamp`,
+    });
+    expect(outcomeFromError(err)).toBe("MALFORMED_RESPONSE");
+  });
+
+  it.each([
+    ["standard base64 with padding", "dG9rZW4+/w=="],
+    ["URL-safe base64", "dG9rZW4-_w"],
+    ["the longest token the reader accepts", "A".repeat(MAX_MACHINE_TOKEN_CHARS)],
+  ])("accepts %s", async (_name, token) => {
+    const { run } = setup(() => answer(token, 1422939906n));
+    expect((await run()).token).toBe(token);
+  });
+
+  // Go takes these as they come: a past expiry is scheduled with the 5-minute floor.
+  it.each([
+    ["no expiry (Go: the Unix epoch)", undefined, 0],
+    ["a negative expiry", -5n, -5000],
+    ["the first valid second, 0001-01-01", -62135596800n, -62135596800000],
+    ["the last valid second, 9999-12-31", 253402300799n, 253402300799000],
+  ])("accepts %s", async (_name, seconds, ms) => {
+    const { run } = setup(() => answer("dG9rZW4", seconds));
+    expect((await run()).expiry.getTime()).toBe(ms);
+  });
+
+  it("escapes the service version and the token server's error message to one line", async () => {
+    const { run } = setup(() =>
+      create(MintMachineTokenResponseSchema, {
+        errorCode: 3,
+        errorMessage: "clock\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\u001b[2J",
+        serviceVersion: "sv\u202e/1",
+      }),
+    );
+    const err = await failure(run());
+    expect(err.message).toBe(
+      "token server error BAD_TIMESTAMP - clock\\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\\x1b[2J",
+    );
+    expect(err.serviceVersion).toBe("sv\\u202e/1");
   });
 });

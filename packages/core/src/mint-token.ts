@@ -1,7 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { TimestampSchema, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { createBackoff } from "./backoff.js";
+import { checkMintedToken } from "./check-minted-token.js";
 import { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
 import { MachineTokenType } from "./gen/tokenserver/machine_token_pb.js";
 import {
@@ -11,8 +12,9 @@ import {
 } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { formatGoDuration } from "./go-duration.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { MintTokenError } from "./mint-token-error.js";
-import { isResponseTooBig } from "./protocol-prpc/response-too-big.js";
+import { MintTokenError, printableServiceVersion } from "./mint-token-error.js";
+import type { Protocol } from "./protocols.js";
+import { isUnusableResponse } from "./unusable-response.js";
 import type { Signer } from "./x509-signer.js";
 
 /** The one RPC mintToken needs, so tests can pass an object literal. */
@@ -30,6 +32,8 @@ export interface MintTokenOptions {
   deadline?: Date;
   /** Cancels the call (reported as CANCELED). */
   signal?: AbortSignal;
+  /** The client's protocol, named in deadline and cancellation errors as Go's `prpc:`. Default "prpc". */
+  protocol?: Protocol;
   /** Spread retry delays (default true); false gives Go's exact 200 ms × 1.5 schedule. */
   jitter?: boolean;
   now?: Now;
@@ -67,6 +71,7 @@ export async function mintToken(options: MintTokenOptions): Promise<MintedToken>
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = (options.deadline ?? new Date(now().getTime() + timeoutMs)).getTime();
   const signal = options.signal;
+  const protocol = options.protocol ?? "prpc";
 
   const serialized = toBinary(
     MachineTokenRequestSchema,
@@ -81,9 +86,9 @@ export async function mintToken(options: MintTokenOptions): Promise<MintedToken>
   const backoff = createBackoff({ maxMs: timeoutMs, jitter: options.jitter, random: options.random });
 
   for (let attempt = 1; ; attempt++) {
-    if (signal?.aborted) throw canceled(signal.reason);
+    if (signal?.aborted) throw canceled(protocol, signal.reason);
     const remaining = deadline - now().getTime();
-    if (remaining <= 0) throw deadlineExceeded();
+    if (remaining <= 0) throw deadlineExceeded(protocol);
     let response: MintMachineTokenResponse;
     try {
       response = await options.client.mintMachineToken(
@@ -91,19 +96,19 @@ export async function mintToken(options: MintTokenOptions): Promise<MintedToken>
         { signal, timeoutMs: remaining },
       );
     } catch (err) {
-      if (signal?.aborted) throw canceled(err);
+      if (signal?.aborted) throw canceled(protocol, err);
       const code = ConnectError.from(err, Code.Internal).code;
-      if (!TRANSIENT_CODES.has(code) || isResponseTooBig(err)) throw MintTokenError.fromCall(err);
+      if (!TRANSIENT_CODES.has(code) || isUnusableResponse(err)) throw MintTokenError.fromCall(err);
       const delay = backoff.next();
       const left = deadline - now().getTime();
-      if (left <= 0) throw deadlineExceeded(err);
+      if (left <= 0) throw deadlineExceeded(protocol, err);
       logger.log("warning", `RPC failed transiently (retry in ${formatGoDuration(delay)}): ${describe(err)}`);
       try {
         await sleep(Math.min(delay, left), signal);
       } catch (sleepErr) {
-        throw canceled(sleepErr);
+        throw canceled(protocol, sleepErr);
       }
-      if (delay >= left) throw deadlineExceeded(err);
+      if (delay >= left) throw deadlineExceeded(protocol, err);
       continue;
     }
     return fromResponse(response, attempt);
@@ -117,37 +122,39 @@ function fromResponse(response: MintMachineTokenResponse, attempts: number): Min
   }
   const tokenResponse = response.tokenResponse;
   if (tokenResponse === undefined) {
-    throw new MintTokenError("token server didn't return a token", {
-      kind: "no-token",
-      serviceVersion: response.serviceVersion,
-    });
+    // Go's tokenclient returns a plain error here: no service version reaches the status file.
+    throw new MintTokenError("token server didn't return a token", { kind: "no-token" });
   }
+  const serviceVersion = printableServiceVersion(tokenResponse.serviceVersion);
   const minted = tokenResponse.tokenType;
   if (minted.case !== "luciMachineToken") {
     throw new MintTokenError("bad response, empty luci_machine_token field", {
       kind: "malformed",
-      serviceVersion: tokenResponse.serviceVersion,
+      serviceVersion,
     });
   }
-  const expiry = minted.value.expiry;
+  // Go takes a missing expiry as the Unix epoch: a past expiry, scheduled with the 5-minute floor.
+  const expiry = minted.value.expiry ?? create(TimestampSchema);
+  const problem = checkMintedToken(minted.value.machineToken, expiry);
+  if (problem) throw new MintTokenError(`bad response, ${problem}`, { kind: "malformed", serviceVersion });
   return {
     token: minted.value.machineToken,
-    expiry: expiry ? timestampDate(expiry) : new Date(0),
-    serviceVersion: tokenResponse.serviceVersion,
+    expiry: timestampDate(expiry),
+    serviceVersion,
     attempts,
   };
 }
 
-function deadlineExceeded(cause?: unknown): MintTokenError {
+function deadlineExceeded(protocol: Protocol, cause?: unknown): MintTokenError {
   return MintTokenError.rpc(
     Code.DeadlineExceeded,
-    "prpc: overall deadline exceeded: context deadline exceeded",
+    `${protocol}: overall deadline exceeded: context deadline exceeded`,
     cause,
   );
 }
 
-function canceled(cause?: unknown): MintTokenError {
-  return MintTokenError.rpc(Code.Canceled, "prpc: call canceled: context canceled", cause);
+function canceled(protocol: Protocol, cause?: unknown): MintTokenError {
+  return MintTokenError.rpc(Code.Canceled, `${protocol}: call canceled: context canceled`, cause);
 }
 
 function describe(err: unknown): string {

@@ -41,4 +41,17 @@ describe("nextUpdateTime", () => {
       clamped: true,
     });
   });
+
+  // Observed with the reference binary: expiry 4102444800 minted at 1796056093 → next_update 2949250446.
+  it("halves a long lifetime as Go does", () => {
+    expect(nextUpdateTime(at(1796056093), at(4102444800)).nextUpdate).toBe(2949250446n);
+  });
+
+  // Go's expiry.Sub(now) saturates at 2^63 − 1 ns (~292 years): the reference binary scheduled an
+  // expiry in the year 10000 at now + 146 years.
+  it("caps the lifetime at Go's longest Duration", () => {
+    const r = nextUpdateTime(at(1796056094), at(253402300799));
+    expect(r.nextUpdate).toBe(6407742112n);
+    expect(r.clamped).toBe(false);
+  });
 });

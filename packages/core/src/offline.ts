@@ -9,12 +9,21 @@
 export { type AtomicWriteFs, type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 export { backendBaseUrl } from "./backend-url.js";
 export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
-export { type Now, type Random, type Sleep, systemNow, systemSleep } from "./clock.js";
+export {
+  type Monotonic,
+  type Now,
+  type Random,
+  type Sleep,
+  systemMonotonic,
+  systemNow,
+  systemSleep,
+} from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
 export { errnoCode, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
 export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";

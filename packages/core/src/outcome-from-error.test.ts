@@ -4,6 +4,7 @@ import { ErrorCode, ErrorCodeSchema } from "./gen/tokenserver/minter/token_minte
 import { errorCodeName, MintTokenError } from "./mint-token-error.js";
 import { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
 import { outcomeFromError } from "./outcome-from-error.js";
+import { unusableResponse } from "./unusable-response.js";
 
 describe("outcomeFromError", () => {
   it.each([1, 3, 4, 7, 12, 16])("gives GRPC_ERROR_%i for an rpc MintTokenError", (code) => {
@@ -50,6 +51,18 @@ describe("outcomeFromError", () => {
   it("gives GRPC_ERROR_<code> for a bare ConnectError", () => {
     expect(outcomeFromError(new ConnectError("x", Code.PermissionDenied))).toBe("GRPC_ERROR_7");
     expect(outcomeFromError(new ConnectError("x", Code.Unavailable))).toBe("GRPC_ERROR_14");
+  });
+
+  // Go wraps these (codes 13 and 14) before its check and writes UNKNOWN_RPC_ERROR; we keep the code.
+  it("keeps the code of an unusable reply, bare or as a MintTokenError", () => {
+    const tooBig = unusableResponse("prpc: the response size exceeds the client limit 1", Code.Unavailable);
+    expect(outcomeFromError(tooBig)).toBe("GRPC_ERROR_14");
+    const err = MintTokenError.fromCall(tooBig);
+    expect([err.kind, err.grpcCode, outcomeFromError(err)]).toEqual([
+      "bad-reply",
+      Code.Unavailable,
+      "GRPC_ERROR_14",
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { type BackendConnectionOptions, createBackendConnection } from "./net/ba
 import { connectionErrorHints } from "./net/connection-error-hints.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
 import type { Protocol } from "./protocols.js";
+import { MAX_RESPONSE_BYTES, responseSizeCap } from "./response-size-cap.js";
 
 /** Options of {@link createTokenMinterClient}. */
 export interface TokenMinterClientOptions extends BackendConnectionOptions {
@@ -35,8 +36,15 @@ export function createTokenMinterTransport(
 ): Transport {
   const connection = createBackendConnection(backend, options);
   const { baseUrl, nodeOptions } = connection;
-  const interceptors = [connectionErrorHints(connection), ...(options.interceptors ?? [])];
-  switch (options.protocol ?? "prpc") {
+  const protocol = options.protocol ?? "prpc";
+  // Every protocol refuses replies over pRPC's cap, at once and in the same words.
+  const interceptors = [
+    connectionErrorHints(connection),
+    ...(options.interceptors ?? []),
+    responseSizeCap(protocol),
+  ];
+  const readMaxBytes = MAX_RESPONSE_BYTES;
+  switch (protocol) {
     case "prpc":
       return createPrpcTransport({
         baseUrl,
@@ -45,9 +53,9 @@ export function createTokenMinterTransport(
         httpClient: options.httpClient ?? connection.httpClient,
       });
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors });
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
     case "grpc":
       if (connection.proxy) {
         throw new Error(
@@ -58,6 +66,7 @@ export function createTokenMinterTransport(
         baseUrl,
         nodeOptions: nodeOptions.secureContext && { secureContext: nodeOptions.secureContext },
         interceptors,
+        readMaxBytes,
       });
   }
 }

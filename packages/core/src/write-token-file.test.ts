@@ -57,13 +57,48 @@ describe("writeTokenFile", () => {
     expect(after.mtimeNs).toBe(before.mtimeNs);
   });
 
-  it("rewrites a file whose bytes differ only in spacing (two spaces after colons)", async () => {
+  // Go builds write one or two spaces after ':'; a copy Go wrote must not be rewritten for that.
+  it.each([
+    ["two spaces after colons", GO_TOKEN_FILE.replace(/": /g, '":  ')],
+    ["no indentation and a trailing newline", `${JSON.stringify(JSON.parse(GO_TOKEN_FILE))}\n`],
+    ["CRLF line ends", GO_TOKEN_FILE.replace(/\n/g, "\r\n")],
+    [
+      "the keys in another order",
+      JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(GO_TOKEN_FILE)).reverse())),
+    ],
+  ])("keeps a file with the same content in other spacing (%s)", async (_name, content) => {
     const path = tmp.path("token.json");
-    await writeFile(path, GO_TOKEN_FILE.replace(/": /g, '":  '));
-    const before = await stat(path);
+    await writeFile(path, content);
+    const before = await stat(path, { bigint: true });
+    expect(await writeTokenFile(path, token(), state)).toEqual({ written: false });
+    expect(await readFile(path, "utf8")).toBe(content);
+    expect((await stat(path, { bigint: true })).mtimeNs).toBe(before.mtimeNs);
+  });
+
+  const edit = (f: (o: Record<string, unknown>) => void) => {
+    const o = JSON.parse(GO_TOKEN_FILE.replace(/": /g, '":  ')) as Record<string, unknown>;
+    f(o);
+    return JSON.stringify(o, null, 2);
+  };
+  it.each([
+    ["an extra key", edit((o) => Object.assign(o, { extra: "x" }))],
+    ["an extra known key set to null", edit((o) => Object.assign(o, { access_token: null }))],
+    ["an extra known key set to its default", edit((o) => Object.assign(o, { token_type: "" }))],
+    ["a missing key", edit((o) => delete o.tokend_state)],
+    ["another token", edit((o) => Object.assign(o, { luci_machine_token: "other" }))],
+    ["another expiry", edit((o) => Object.assign(o, { expiry: "1422939907" }))],
+    ["an int64 as a number", edit((o) => Object.assign(o, { expiry: 1422939906 }))],
+    [
+      "another tokend_state",
+      edit((o) => Object.assign(o, { tokend_state: Buffer.from("{}").toString("base64") })),
+    ],
+    ["a repeated key", GO_TOKEN_FILE.replace("{", `{\n  "expiry": "1422939906",`)],
+    ["invalid JSON", GO_TOKEN_FILE.slice(0, -1)],
+  ])("rewrites a file with other content (%s)", async (_name, content) => {
+    const path = tmp.path("token.json");
+    await writeFile(path, content);
     expect(await writeTokenFile(path, token(), state)).toEqual({ written: true });
     expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
-    expect((await stat(path)).ino).not.toBe(before.ino);
   });
 
   it("writes when the current file cannot be read (it counts as different)", async () => {

@@ -1,7 +1,7 @@
 import { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { readCapped } from "./read-token-file.js";
-import { encodeTokenFile } from "./token-file.js";
+import { encodeTokenFile, parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
 
 /** Options of {@link writeTokenFile}: those of the atomic write, plus how to read the old bytes. */
@@ -12,8 +12,10 @@ export interface WriteTokenFileOptions extends AtomicWriteOptions {
 
 /**
  * Writes a token file in Go tokend's exact JSON (see {@link encodeTokenFile}), atomically. Skips
- * the write when the file already holds the same bytes (an unreadable file counts as different),
- * and reports whether it wrote. Throws the file system error on failure; the old file is intact.
+ * the write when the file already holds the same content: the same keys with the same JSON values,
+ * whatever the spacing (Go builds differ in the spaces after `:`; Go itself compares bytes, so
+ * a file Go wrote would otherwise be rewritten once after switching). An unreadable file counts as
+ * different. Reports whether it wrote. Throws the file system error on failure; the old file is intact.
  */
 export async function writeTokenFile(
   path: string,
@@ -23,11 +25,24 @@ export async function writeTokenFile(
 ): Promise<{ written: boolean }> {
   const bytes = encodeTokenFile(token, state);
   const current = await (options.readFile ?? readCapped)(path).catch(() => undefined);
-  if (current !== undefined && sameBytes(current, bytes)) return { written: false };
+  if (current !== undefined && sameContent(current, bytes)) return { written: false };
   await writeFileAtomic(path, bytes, options);
   return { written: true };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
+/**
+ * True when `current` is a valid token file (strict, as the reader: no unknown or repeated keys)
+ * whose top-level keys and values are exactly those of `wanted`, compared as JSON values: a number
+ * where a string is written, an extra `null` or a changed value all count as different.
+ */
+function sameContent(current: Uint8Array, wanted: Uint8Array): boolean {
+  if (current.length === wanted.length && Buffer.compare(current, wanted) === 0) return true;
+  if (parseTokenFile(current).error !== undefined) return false;
+  const have = JSON.parse(Buffer.from(current).toString("utf8")) as Record<string, unknown>;
+  const want = JSON.parse(Buffer.from(wanted).toString("utf8")) as Record<string, unknown>;
+  const keys = Object.keys(want);
+  return (
+    Object.keys(have).length === keys.length &&
+    keys.every((k) => Object.hasOwn(have, k) && have[k] === want[k])
+  );
 }

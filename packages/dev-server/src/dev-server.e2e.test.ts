@@ -335,7 +335,9 @@ describe("faults", () => {
     ]);
     server.faults.set({ httpFault: { kind: "oversize", times: 1 } });
     expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_14");
-    for (const kind of ["reset", "truncate", "wrong-content-type"] as const) {
+    server.faults.set({ httpFault: { kind: "wrong-content-type", times: 1 } });
+    expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_13"); // not retried, as Go
+    for (const kind of ["reset", "truncate"] as const) {
       server.faults.clear();
       server.faults.set({ httpFault: { kind, times: 1 } });
       const { minted } = await mintWith(pki.leaf);

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "@luci-machine-tokend/core";
+import { escapeForLog, MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -39,10 +39,13 @@ async function cli(argv: string[], now = NOW) {
 }
 
 /** A machine token like the token server's (unsigned signature bytes: inspect does not verify). */
-function machineToken(issuedAt: number, lifetime: number): string {
+function machineToken(
+  issuedAt: number,
+  lifetime: number,
+  names = { machineFqdn: "bot-1.example.com", issuedBy: "token-server@example.com" },
+): string {
   const body = create(MachineTokenBodySchema, {
-    machineFqdn: "bot-1.example.com",
-    issuedBy: "token-server@example.com",
+    ...names,
     issuedAt: BigInt(issuedAt),
     lifetime: BigInt(lifetime),
     caId: 7n,
@@ -116,6 +119,40 @@ describe("inspect", () => {
     const junk = await cli(["inspect", "-token-file", fx.tokenPath, "--json"]);
     expect(junk.code).toBe(1);
     expect(JSON.parse(junk.stdout).problem).toMatch(/^not a machine token/);
+  });
+
+  it("shows text from the token and the status file as escaped single lines", async () => {
+    const forged = "\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\u001b[2J\u202e";
+    const token = machineToken(1700000000 - 600, 3600, {
+      machineFqdn: `bot-1.example.com${forged}`,
+      issuedBy: `x\u009b31m@example.com`,
+    });
+    // An expiry no date can hold: the Go binary writes such a file for an int64-max expiry.
+    await writeFile(
+      fx.tokenPath,
+      JSON.stringify({ luci_machine_token: token, expiry: "9223372036854775807" }),
+    );
+    await writeFile(
+      fx.statusPath,
+      JSON.stringify({ update_outcome: "GRPC_ERROR_7", failure_error: `denied${forged}` }),
+    );
+    const json = await cli(["inspect", "-token-file", fx.tokenPath, "-status-file", fx.statusPath, "--json"]);
+    const escaped = "\\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\\x1b[2J\\u202e";
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      machine_fqdn: `bot-1.example.com${escaped}`,
+      issued_by: "x\\x9b31m@example.com",
+      expiry: "9223372036854775807 s since 1970",
+      last_status: { outcome: "GRPC_ERROR_7", failure_error: `denied${escaped}` },
+    });
+    const text = await cli(["inspect", "-token-file", fx.tokenPath, "-status-file", fx.statusPath]);
+    expect(text.stdout).toContain(`machine:     bot-1.example.com${escaped}\n`);
+    expect(text.stdout).toContain(`last error:  denied${escaped}\n`);
+    expect(text.stdout).toContain("expires:     9223372036854775807 s since 1970 (beyond any date)\n");
+    expect(escapeForLog(text.stdout.replaceAll("\n", " "))).toBe(text.stdout.replaceAll("\n", " "));
+    // Parse errors of the token file quote its keys: escaped too.
+    await writeFile(fx.tokenPath, JSON.stringify({ [`k${forged}`]: "v" }));
+    const junk = await cli(["inspect", "-token-file", fx.tokenPath, "--json"]);
+    expect(JSON.parse(junk.stdout).problem).toContain("\\u001b[2J\\u202e");
   });
 
   it("exits 2 with the usage for a bad flag, 0 for --help", async () => {

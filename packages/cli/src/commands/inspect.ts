@@ -2,7 +2,10 @@ import { readFile } from "node:fs/promises";
 import {
   type DecodedMachineToken,
   decodeMachineToken,
+  escapeForLog,
   formatGoDuration,
+  MAX_MESSAGE_TEXT,
+  printableError,
   readTokenFile,
   systemNow,
 } from "@luci-machine-tokend/core";
@@ -50,36 +53,39 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return report.valid ? 0 : 1;
 }
 
-/** Reads and decodes a token file; never throws. */
+/**
+ * Reads and decodes a token file; never throws. Every text taken from the files (the token's
+ * FQDN, issuer and key id, errors, the last status) is escaped to one printable line.
+ */
 export async function inspectTokenFile(path: string, now: Date): Promise<InspectReport> {
   const warnings: string[] = [];
   const { token } = await readTokenFile(path, { logger: { log: (_l, m) => warnings.push(m) } });
   if (!token || token.luciMachineToken === "") {
-    return { token_file: path, valid: false, problem: warnings[0] ?? "no token file" };
+    return { token_file: path, valid: false, problem: escapeForLog(warnings[0] ?? "no token file") };
   }
   let decoded: DecodedMachineToken | undefined;
   let problem: string | undefined;
   try {
     decoded = decodeMachineToken(token.luciMachineToken);
   } catch (err) {
-    problem = (err as Error).message;
+    problem = printableError(err);
   }
   const expiryMs = Number(token.expiry) * 1000;
   const secondsLeft = Math.floor((expiryMs - now.getTime()) / 1000);
   if (problem === undefined && secondsLeft <= 0) problem = "the token has expired";
-  const iso = (s: bigint) => (s === 0n ? undefined : new Date(Number(s) * 1000).toISOString());
+  const iso = (s: bigint) => (s === 0n ? undefined : isoSeconds(s));
   return {
     token_file: path,
     valid: problem === undefined,
     ...(problem !== undefined && { problem }),
     ...(decoded && {
-      machine_fqdn: decoded.body.machineFqdn,
-      issued_by: decoded.body.issuedBy,
+      machine_fqdn: escapeForLog(decoded.body.machineFqdn),
+      issued_by: escapeForLog(decoded.body.issuedBy),
       issued_at: decoded.issuedAt.toISOString(),
       lifetime_s: Number(decoded.body.lifetime),
       ca_id: String(decoded.body.caId),
       cert_serial: decoded.certSerialHex,
-      key_id: decoded.keyId,
+      key_id: escapeForLog(decoded.keyId),
     }),
     expiry: iso(token.expiry),
     next_update: iso(token.nextUpdate),
@@ -92,15 +98,26 @@ async function readLastStatus(path: string): Promise<InspectReport["last_status"
   try {
     const status = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
     return {
-      outcome: status.update_outcome as string | undefined,
-      reason: status.update_reason as string | undefined,
-      failure_error: status.failure_error as string | undefined,
+      outcome: printableField(status.update_outcome),
+      reason: printableField(status.update_reason),
+      failure_error: printableField(status.failure_error),
       started:
         typeof status.started_ts === "number" ? new Date(status.started_ts * 1000).toISOString() : undefined,
     };
   } catch (err) {
-    return { failure_error: `cannot read the status file: ${(err as Error).message}` };
+    return { failure_error: `cannot read the status file: ${printableError(err)}` };
   }
+}
+
+/** A string field of the status file, escaped; anything else is left out. */
+function printableField(value: unknown): string | undefined {
+  return typeof value === "string" ? escapeForLog(value, MAX_MESSAGE_TEXT) : undefined;
+}
+
+/** Unix seconds as ISO 8601; a value no date can hold (Go writes such expiries) is shown as seconds. */
+function isoSeconds(seconds: bigint): string {
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime()) ? `${seconds} s since 1970` : date.toISOString();
 }
 
 function textReport(r: InspectReport, now: Date): string {
@@ -136,6 +153,7 @@ function textReport(r: InspectReport, now: Date): string {
 }
 
 function relative(ms: number): string {
+  if (Number.isNaN(ms)) return "beyond any date";
   const text = formatGoDuration(Math.round(Math.abs(ms) / 1000) * 1000);
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }

@@ -149,10 +149,28 @@ describe("outcomes reached for real", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it("GRPC_ERROR_14 for an oversized answer, without retrying", async () => {
+  // As the reference binary, an oversized answer or a success under a wrong Content-Type ends the
+  // run at once (Go's client checks them outside its retry loop); the outcome keeps the gRPC code
+  // where Go's says UNKNOWN_RPC_ERROR (docs/MIGRATING-FROM-GO.md).
+  it("GRPC_ERROR_14 / GRPC_ERROR_13 for an oversized answer or a wrong Content-Type, without retrying", async () => {
     server.faults.set({ httpFault: { kind: "oversize" } });
     expect((await runCli(fx.args(server.backend))).code).toBe(1);
-    expect(await status()).toMatchObject({ update_outcome: "GRPC_ERROR_14" });
+    expect(await status()).toMatchObject({
+      update_outcome: "GRPC_ERROR_14",
+      failure_error: expect.stringMatching(
+        /^rpc error: code = Unavailable desc = prpc: the response size \d+ exceeds the client limit 33521664$/,
+      ),
+    });
+    expect(server.requests).toHaveLength(1);
+    server.requests.length = 0;
+    server.faults.clear();
+    server.faults.set({ httpFault: { kind: "wrong-content-type" } });
+    expect((await runCli(fx.args(server.backend))).code).toBe(1);
+    expect(await status()).toMatchObject({
+      update_outcome: "GRPC_ERROR_13",
+      failure_error:
+        'rpc error: code = Internal desc = prpc: bad response content type "text/html; charset=utf-8": unknown content type: "text/html"',
+    });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -258,6 +276,7 @@ describe("answers the dev server never gives, from a raw pRPC server", () => {
         update_outcome: "UNKNOWN_RPC_ERROR",
         failure_error: "token server didn't return a token",
       });
+      expect((await status()).service_version).toBeUndefined(); // Go writes none either
     } finally {
       raw.closeAllConnections();
       await new Promise<void>((r) => raw.close(() => r()));

@@ -25,11 +25,19 @@ export interface RunCliOptions {
 
 /** Runs the real CLI in a child process. */
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  return runProgram([process.execPath, BIN], args, options);
+}
+
+/** Runs `program` (a command and its first arguments) with `args` in a child process. */
+export function runProgram(
+  program: string[],
+  args: string[],
+  options: RunCliOptions = {},
+): Promise<CliResult> {
   const started = performance.now();
-  const [command, ...prefix] = options.wrapper ?? [process.execPath];
-  const argv = options.wrapper ? [...prefix, process.execPath, BIN, ...args] : [BIN, ...args];
+  const [command = "", ...argv] = [...(options.wrapper ?? []), ...program, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command ?? process.execPath, argv, {
+    const child = spawn(command, argv, {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"],

@@ -14,9 +14,16 @@ export const PRPC_JSON_CONTENT_TYPE = "application/json";
 /** The XSSI guard that prefixes every JSON pRPC response body. */
 export const PRPC_JSON_PREFIX = ")]}'\n";
 
+/** The media type Go's pRPC code names for a format (its `Format.MediaType()`). */
+export function prpcMediaType(format: PrpcFormat): string {
+  return format === "json" ? PRPC_JSON_CONTENT_TYPE : `application/prpc; encoding=${format}`;
+}
+
 /**
- * The format a media type names, or an error text. Empty means binary (Go treats requests without
- * a Content-Type as binary); `application/grpc` maps to binary without gRPC framing, like Go.
+ * The format a media type names, or an error text worded as Go's `FormatFromContentType` (the
+ * common mime errors included). Empty means binary (Go treats requests without a Content-Type as
+ * binary); `application/grpc` maps to binary without gRPC framing, like Go. Parameter names are
+ * case-insensitive, the encoding value is not (Go).
  */
 export function prpcFormatFromMediaType(
   value: string | null | undefined,
@@ -25,12 +32,17 @@ export function prpcFormatFromMediaType(
   if (raw === "") return { format: "binary" };
   const [typePart = "", ...paramParts] = raw.split(";");
   const mediaType = typePart.trim().toLowerCase();
+  if (mediaType === "") return { error: "mime: no media type" };
   const params = new Map<string, string>();
-  for (const p of paramParts) {
+  for (const [i, p] of paramParts.entries()) {
+    // Go's mime parser ignores one trailing semicolon.
+    if (p.trim() === "" && i === paramParts.length - 1) continue;
     const eq = p.indexOf("=");
-    if (eq < 0) return { error: `invalid media type parameter ${JSON.stringify(p.trim())}` };
+    if (eq < 0) return { error: "mime: invalid media parameter" };
+    const key = p.slice(0, eq).trim().toLowerCase();
+    if (params.has(key)) return { error: "mime: duplicate parameter name" };
     params.set(
-      p.slice(0, eq).trim().toLowerCase(),
+      key,
       p
         .slice(eq + 1)
         .trim()
@@ -40,14 +52,15 @@ export function prpcFormatFromMediaType(
   switch (mediaType) {
     case "application/prpc": {
       for (const k of params.keys()) {
-        if (k !== "encoding")
-          return { error: `unexpected parameter ${JSON.stringify(k)} in ${JSON.stringify(raw)}` };
+        if (k !== "encoding") return { error: `unexpected parameter ${JSON.stringify(k)}` };
       }
       const encoding = params.get("encoding") ?? "";
       if (encoding === "" || encoding === "binary") return { format: "binary" };
       if (encoding === "json") return { format: "json" };
       if (encoding === "text") return { format: "text" };
-      return { error: `invalid encoding parameter ${JSON.stringify(encoding)}` };
+      return {
+        error: `invalid encoding parameter: ${JSON.stringify(encoding)}. Valid values: "binary", "json", "text"`,
+      };
     }
     case "application/grpc":
     case "*/*":
@@ -56,6 +69,6 @@ export function prpcFormatFromMediaType(
     case "application/json":
       return { format: "json" };
     default:
-      return { error: `unknown content type ${JSON.stringify(raw)}` };
+      return { error: `unknown content type: ${JSON.stringify(mediaType)}` };
   }
 }

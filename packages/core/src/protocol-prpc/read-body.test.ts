@@ -1,8 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { isUnusableResponse } from "../unusable-response.js";
 import { readResponseBody } from "./read-body.js";
-import { isResponseTooBig } from "./response-too-big.js";
 
 async function* chunks(...parts: Uint8Array[]) {
   for (const p of parts) yield p;
@@ -20,10 +20,11 @@ describe("readResponseBody", () => {
     expect((await readResponseBody(chunks(b("abcd")), new Headers(), 4)).length).toBe(4);
   });
 
-  it("refuses a body over the limit as it arrives (UNAVAILABLE, marked too big)", async () => {
+  it("refuses a body over the limit as it arrives (UNAVAILABLE, unusable, worded as Go)", async () => {
     const err = await readResponseBody(chunks(b("abc"), b("de")), new Headers(), 4).catch((e) => e);
-    expect(isResponseTooBig(err)).toBe(true);
+    expect(isUnusableResponse(err)).toBe(true);
     expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toBe("prpc: the response size exceeds the client limit 4");
   });
 
   it("refuses a declared Content-Length over the limit before reading", async () => {
@@ -33,7 +34,8 @@ describe("readResponseBody", () => {
       yield b("x");
     }
     const err = await readResponseBody(body(), new Headers({ "Content-Length": "5" }), 4).catch((e) => e);
-    expect(isResponseTooBig(err)).toBe(true);
+    expect(isUnusableResponse(err)).toBe(true);
+    expect(err.rawMessage).toBe("prpc: the response size 5 exceeds the client limit 4");
     expect(read).toBe(false);
   });
 
@@ -43,6 +45,6 @@ describe("readResponseBody", () => {
     expect(Buffer.from(await readResponseBody(chunks(gz), header, 100)).toString()).toBe("hello world");
     const bomb = new Uint8Array(gzipSync(Buffer.alloc(10_000)));
     expect(bomb.length).toBeLessThan(100);
-    expect(isResponseTooBig(await readResponseBody(chunks(bomb), header, 100).catch((e) => e))).toBe(true);
+    expect(isUnusableResponse(await readResponseBody(chunks(bomb), header, 100).catch((e) => e))).toBe(true);
   });
 });

@@ -14,12 +14,12 @@ export async function readResponseBody(
   limit: number,
 ): Promise<Uint8Array> {
   const declared = Number(header.get("Content-Length") ?? Number.NaN);
-  if (declared > limit) throw responseTooBig(limit);
+  if (declared > limit) throw responseTooBig("prpc", limit, declared);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
-    if (total > limit) throw responseTooBig(limit);
+    if (total > limit) throw responseTooBig("prpc", limit);
     chunks.push(chunk);
   }
   const raw = Buffer.concat(chunks, total);
@@ -27,7 +27,7 @@ export async function readResponseBody(
   try {
     return await gunzipAsync(raw, { maxOutputLength: limit });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw responseTooBig(limit);
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw responseTooBig("prpc", limit);
     throw err;
   }
 }

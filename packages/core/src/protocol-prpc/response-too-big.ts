@@ -1,20 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { unusableResponse } from "../unusable-response.js";
 
 /**
- * Marks a response over the size cap. Go reports it as UNAVAILABLE but does not retry it (a
- * bigger answer will not get smaller), so it needs a mark that survives Connect's error handling.
+ * The error of a reply over the size cap, worded as Go's client: UNAVAILABLE, not retried (a
+ * bigger answer will not get smaller). `size` is the declared Content-Length, when there is one.
  */
-export class ResponseTooBigError extends Error {
-  override name = "ResponseTooBigError";
-}
-
-/** The ConnectError a too-big response becomes: code 14, not retried. */
-export function responseTooBig(limit: number): ConnectError {
-  const cause = new ResponseTooBigError(`prpc: response too big, the limit is ${limit} bytes`);
-  return new ConnectError(cause.message, Code.Unavailable, undefined, undefined, cause);
-}
-
-/** True for the error of a response over the size cap. */
-export function isResponseTooBig(err: unknown): boolean {
-  return err instanceof ConnectError && err.cause instanceof ResponseTooBigError;
+export function responseTooBig(protocol: string, limit: number, size?: number): ConnectError {
+  const what = size === undefined ? "the response size" : `the response size ${size}`;
+  return unusableResponse(`${protocol}: ${what} exceeds the client limit ${limit}`, Code.Unavailable);
 }

@@ -203,13 +203,45 @@ describe("pRPC wire: responses", () => {
     expect(err.serviceVersion).toBe("sv");
   });
 
-  it("a 200 whose body is not the message → INTERNAL, retried", async () => {
-    server.respond((_r, n) =>
-      n === 1
-        ? { status: 200, headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" }, body: hex("ffff") }
-        : mintedReply(),
+  // The reference binary failed at once (UNKNOWN_RPC_ERROR, where we keep the code): `rpc error:
+  // code = Internal desc = prpc: failed to unmarshal the response: proto: cannot parse invalid …`.
+  it("a 200 whose body is not the message → GRPC_ERROR_13 at once", async () => {
+    always({ status: 200, headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" }, body: hex("ffff") });
+    const err = await failure(mint().promise);
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(err.message).toMatch(
+      /^rpc error: code = Internal desc = prpc: failed to unmarshal the response: /,
     );
-    expect((await mint().promise).attempts).toBe(2);
+    expect(err.serviceVersion).toBeUndefined();
+    expect(server.requests).toHaveLength(1);
+  });
+
+  // The reference binary failed at once (UNKNOWN_RPC_ERROR, where we keep the code), with these texts.
+  it.each([
+    ["text/html", 'prpc: bad response content type "text/html": unknown content type: "text/html"'],
+    [
+      "application/json",
+      'prpc: output format ("application/json") doesn\'t match expected format ("application/prpc; encoding=binary")',
+    ],
+  ])("a success with Content-Type %s → GRPC_ERROR_13 at once, worded as Go", async (type, text) => {
+    always({ ...mintedReply(), headers: { "Content-Type": type, "X-Prpc-Grpc-Code": "0" } });
+    const err = await failure(mint().promise);
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(err.message).toBe(`rpc error: code = Internal desc = ${text}`);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  // The reference binary: GRPC_ERROR_17 / GRPC_ERROR_4294967295 / GRPC_ERROR_7, one request each.
+  it.each([
+    ["17", "GRPC_ERROR_17", "Code(17)"],
+    ["-1", "GRPC_ERROR_4294967295", "Code(4294967295)"],
+    ["+7", "GRPC_ERROR_7", "PermissionDenied"],
+  ])("X-Prpc-Grpc-Code %s → %s, not retried", async (header, outcome, name) => {
+    always({ status: 500, headers: { "X-Prpc-Grpc-Code": header }, body: "boom\n" });
+    const err = await failure(mint().promise);
+    expect(outcomeFromError(err)).toBe(outcome);
+    expect(err.message).toBe(`rpc error: code = ${name} desc = boom`);
+    expect(server.requests).toHaveLength(1);
   });
 });
 
@@ -257,10 +289,6 @@ describe("pRPC wire: error mapping", () => {
     ["404", { status: 404, body: "not found" }],
     ["200 without header", { status: 200, headers: { "Content-Type": BINARY }, body: "" }],
     ["non-integer code header", { status: 200, headers: { "X-Prpc-Grpc-Code": "zero" }, body: "" }],
-    [
-      "wrong content type on success",
-      { status: 200, headers: { "X-Prpc-Grpc-Code": "0", "Content-Type": "application/json" }, body: "{}" },
-    ],
     ["gRPC 13", grpcErrorReply(13, "Internal server error")],
     ["gRPC 14", grpcErrorReply(14, "Service unavailable", 503)],
     ["gRPC 2", grpcErrorReply(2, "Unknown server error")],
@@ -283,7 +311,9 @@ describe("pRPC wire: error mapping", () => {
     );
     const logger = recordingLogger();
     await mint({ logger }).promise;
-    expect(logger.at("warning")[0]).toMatch(/code = Internal desc = prpc: invalid X-Prpc-Grpc-Code "x"/);
+    expect(logger.at("warning")[0]).toMatch(
+      /code = Internal desc = prpc: invalid X-Prpc-Grpc-Code header value "x"$/,
+    );
   });
 
   it("a 503 without the header is UNAVAILABLE in the warning; a 502 INTERNAL with the page's text", async () => {
@@ -306,7 +336,7 @@ describe("pRPC wire: error mapping", () => {
     ]);
   });
 
-  it("a response over the size cap → GRPC_ERROR_14, not retried", async () => {
+  it("a response over the size cap → GRPC_ERROR_14 (UNAVAILABLE), not retried, as Go", async () => {
     const client = createClient(
       TokenMinter,
       createPrpcTransport({ baseUrl: server.baseUrl, maxResponseBytes: 20 }),
@@ -321,7 +351,9 @@ describe("pRPC wire: error mapping", () => {
       mintToken({ client, signer, now: clock.now, sleep: clock.sleep, timeoutMs: 2000 }),
     );
     expect(outcomeFromError(err)).toBe("GRPC_ERROR_14");
-    expect(err.message).toMatch(/response too big/);
+    expect(err.message).toBe(
+      "rpc error: code = Unavailable desc = prpc: the response size 68 exceeds the client limit 20",
+    );
     expect(server.requests).toHaveLength(1);
   });
 
@@ -408,7 +440,7 @@ describe("pRPC transport used directly", () => {
     const err = await client.mintMachineToken({}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.PermissionDenied);
-    expect((err as ConnectError).rawMessage).toBe("denied\n");
+    expect((err as ConnectError).rawMessage).toBe("denied\\n");
   });
 
   it("sends no timeout header when the call has none", async () => {

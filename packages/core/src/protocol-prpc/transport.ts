@@ -15,9 +15,9 @@ import { createNodeHttpClient } from "@connectrpc/connect-node";
 import { formatGoDuration } from "../go-duration.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
+import { isUnusableResponse, unusableResponse } from "../unusable-response.js";
 import { readResponseBody } from "./read-body.js";
 import { PRPC_MAX_RESPONSE_BYTES, prpcRequestHeader } from "./request-header.js";
-import { isResponseTooBig } from "./response-too-big.js";
 import { validatePrpcResponse } from "./validate-response.js";
 
 /** Options of {@link createPrpcTransport}. */
@@ -99,8 +99,9 @@ export function createPrpcTransport(options: PrpcTransportOptions): Transport {
           try {
             message = fromBinary(method.output, bytes);
           } catch (err) {
-            throw new ConnectError(
-              `prpc: failed to decode the response: ${oneLine(String(err))}`,
+            // Go unmarshals after its retry loop: a body that does not decode ends the call.
+            throw unusableResponse(
+              `prpc: failed to unmarshal the response: ${oneLine(err instanceof Error ? err.message : String(err))}`,
               Code.Internal,
             );
           }
@@ -128,7 +129,7 @@ export function createPrpcTransport(options: PrpcTransportOptions): Transport {
  * an abort keeps Connect's own error so the deadline or the cancellation is reported as such.
  */
 function transportError(err: unknown, signal: AbortSignal): ConnectError {
-  if (signal.aborted || isResponseTooBig(err)) {
+  if (signal.aborted || isUnusableResponse(err)) {
     return ConnectError.from(err);
   }
   const reason =

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { validatePrpcResponse } from "./validate-response.js";
+import { isUnusableResponse } from "../unusable-response.js";
+import { grpcCodeFromHeader, validatePrpcResponse } from "./validate-response.js";
 
 const body = (s: string) => new TextEncoder().encode(s);
 const h = (init: Record<string, string>) => new Headers(init);
@@ -14,27 +15,85 @@ describe("validatePrpcResponse", () => {
     expect(validatePrpcResponse(200, h({ "x-prpc-grpc-code": "0" }), body(""))).toBeUndefined();
   });
 
-  it("rejects code 0 with another content type as INTERNAL", () => {
-    const err = validatePrpcResponse(
-      200,
-      h({ "X-Prpc-Grpc-Code": "0", "Content-Type": "application/json" }),
-      body("{}"),
-    );
-    expect(err?.code).toBe(Code.Internal);
-    expect(err?.rawMessage).toMatch(
-      /output format "application\/json" doesn't match expected format "binary"/,
-    );
-  });
+  // The texts the reference Go binary wrote to failure_error (after `rpc error: code = Internal desc = `).
+  it.each([
+    [
+      "application/json",
+      'prpc: output format ("application/json") doesn\'t match expected format ("application/prpc; encoding=binary")',
+    ],
+    [
+      "application/prpc; encoding=text",
+      'prpc: output format ("application/prpc; encoding=text") doesn\'t match expected format ("application/prpc; encoding=binary")',
+    ],
+    ["text/html", 'prpc: bad response content type "text/html": unknown content type: "text/html"'],
+    [
+      "application/prpc; encoding=binary; charset=utf-8",
+      'prpc: bad response content type "application/prpc; encoding=binary; charset=utf-8": unexpected parameter "charset"',
+    ],
+  ])(
+    "rejects code 0 with Content-Type %j as INTERNAL, unusable (not retried), worded as Go",
+    (type, message) => {
+      const err = validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": "0", "Content-Type": type }), body("{}"));
+      expect(err?.code).toBe(Code.Internal);
+      expect(isUnusableResponse(err)).toBe(true);
+      expect(err?.rawMessage).toBe(message);
+    },
+  );
 
   it("gives the header's code with the body, minus one trailing newline, ignoring the HTTP status", () => {
     const err = validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": "7" }), body("denied\n\n"));
     expect(err).toBeInstanceOf(ConnectError);
     expect(err?.code).toBe(Code.PermissionDenied);
-    expect(err?.rawMessage).toBe("denied\n");
+    expect(err?.rawMessage).toBe("denied\\n");
   });
 
-  it.each(["abc", "-1", "1.5", "17", ""])("gives INTERNAL for a code header %j", (value) => {
-    expect(validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": value }), body(""))?.code).toBe(Code.Internal);
+  it.each(["abc", "1.5", "0x7", "9223372036854775808"])(
+    "gives INTERNAL (retried) for a code header %j, as Go",
+    (value) => {
+      const err = validatePrpcResponse(200, h({ "X-Prpc-Grpc-Code": value }), body(""));
+      expect(err?.code).toBe(Code.Internal);
+      expect(isUnusableResponse(err)).toBe(false);
+      expect(err?.rawMessage).toBe(`prpc: invalid X-Prpc-Grpc-Code header value ${JSON.stringify(value)}`);
+    },
+  );
+
+  it("treats an empty code header as a missing one, as Go's Header.Get", () => {
+    expect(validatePrpcResponse(403, h({ "X-Prpc-Grpc-Code": "" }), body("no"))?.code).toBe(
+      Code.PermissionDenied,
+    );
+  });
+
+  // Observed with the reference binary: GRPC_ERROR_17, GRPC_ERROR_99, GRPC_ERROR_4294967295 for -1,
+  // GRPC_ERROR_7 for "+7" and for 2^32 + 7; none of them retried.
+  it.each([
+    ["17", 17],
+    ["99", 99],
+    ["-1", 4294967295],
+    ["+7", 7],
+    ["4294967303", 7],
+    ["4294967296", 0],
+    ["-9223372036854775808", 0],
+  ])("reads the code header %j as Go's client: %d", (value, code) => {
+    expect(grpcCodeFromHeader(value)).toBe(code);
+  });
+
+  it("keeps codes above 16 as they are", () => {
+    const err = validatePrpcResponse(500, h({ "X-Prpc-Grpc-Code": "17" }), body("boom\n"));
+    expect(err?.code).toBe(17);
+    expect(err?.rawMessage).toBe("boom");
+  });
+
+  it("escapes control characters, escape sequences and bidi overrides of error bodies", () => {
+    const forged =
+      "line one\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\n\u001b[2J\u202eevil\n";
+    const err = validatePrpcResponse(500, h({ "X-Prpc-Grpc-Code": "7" }), body(forged));
+    expect(err?.rawMessage).toBe(
+      "line one\\n[I2026-01-01T00:00:00.000000Z 1 0 tokend] The token was updated\\n\\x1b[2J\\u202eevil",
+    );
+    const page = validatePrpcResponse(404, h({}), body("<p>\u001b]0;title\u0007</p>"))?.rawMessage;
+    expect(page).toBe(
+      'prpc: no X-Prpc-Grpc-Code header, HTTP status 404, body: "<p>\\u001b]0;title\\u0007</p>"',
+    );
   });
 
   it("maps statuses of responses without the header", () => {

@@ -1,56 +1,79 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { prpcFormatFromMediaType } from "./content-type.js";
+import { escapeForLog, MAX_LOG_TEXT } from "../one-line.js";
+import { unusableResponse } from "../unusable-response.js";
+import { prpcFormatFromMediaType, prpcMediaType } from "./content-type.js";
 import { grpcCodeFromHttpStatus } from "./http-status.js";
-
-const MAX_ERROR_TEXT = 4096;
 
 /**
  * Turns a pRPC response into an error, or nothing when it carries a message (LUCI's Go client):
  * - no `X-Prpc-Grpc-Code`: not from a pRPC server (a proxy page): 401 → 16, 403 → 7, 503 → 14,
  *   other statuses → 13 (so retried), the body reduced to text as the message;
- * - a code that is not an integer → 13;
- * - a non-zero code → that code, the body (one trailing newline removed) as the message; the
- *   HTTP status is then ignored;
- * - code 0 with a Content-Type that is not binary pRPC → 13.
+ * - a code that is not an integer → 13 (retried);
+ * - a non-zero code → that code, even above 16, the body (one trailing newline removed) as the
+ *   message; the HTTP status is then ignored;
+ * - code 0 with a Content-Type that is not binary pRPC → 13, unusable (not retried).
+ * Text from the body is escaped to one printable line and capped at 4096 characters.
  */
 export function validatePrpcResponse(
   status: number,
   header: Headers,
   body: Uint8Array,
 ): ConnectError | undefined {
-  const text = () => new TextDecoder().decode(body);
+  const text = () => new TextDecoder().decode(body.subarray(0, 4 * MAX_LOG_TEXT));
   const codeHeader = header.get("X-Prpc-Grpc-Code");
-  if (codeHeader === null) {
+  // Go's Header.Get cannot tell an empty value from a missing header.
+  if (codeHeader === null || codeHeader === "") {
     const code = grpcCodeFromHttpStatus(status);
     if (code !== Code.Internal || status >= 500)
-      return new ConnectError(truncate(htmlToText(text())), code, header);
-    const snippet = JSON.stringify(truncate(text()));
+      return new ConnectError(escapeForLog(htmlToText(text())), code, header);
+    const snippet = escapeForLog(JSON.stringify(clip(text())), 2 * MAX_LOG_TEXT);
     return new ConnectError(
       `prpc: no X-Prpc-Grpc-Code header, HTTP status ${status}, body: ${snippet}`,
       code,
       header,
     );
   }
-  const trimmed = codeHeader.trim();
-  const code = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isInteger(code) || code > 16) {
+  const code = grpcCodeFromHeader(codeHeader);
+  if (code === undefined) {
     return new ConnectError(
-      `prpc: invalid X-Prpc-Grpc-Code ${JSON.stringify(codeHeader)}`,
+      `prpc: invalid X-Prpc-Grpc-Code header value ${escapeForLog(JSON.stringify(codeHeader))}`,
       Code.Internal,
       header,
     );
   }
-  if (code !== 0) return new ConnectError(text().replace(/\n$/, ""), code as Code, header);
-  const contentType = header.get("Content-Type");
+  if (code !== 0) return new ConnectError(escapeForLog(text().replace(/\n$/, "")), code as Code, header);
+  const contentType = header.get("Content-Type") ?? "";
   const format = prpcFormatFromMediaType(contentType);
-  if ("error" in format || format.format !== "binary") {
-    return new ConnectError(
-      `prpc: output format ${JSON.stringify(contentType)} doesn't match expected format "binary"`,
+  const quoted = escapeForLog(JSON.stringify(contentType));
+  if ("error" in format) {
+    return unusableResponse(
+      `prpc: bad response content type ${quoted}: ${escapeForLog(format.error)}`,
       Code.Internal,
-      header,
+    );
+  }
+  if (format.format !== "binary") {
+    return unusableResponse(
+      `prpc: output format (${JSON.stringify(prpcMediaType(format.format))}) doesn't match expected format (${JSON.stringify(prpcMediaType("binary"))})`,
+      Code.Internal,
     );
   }
   return undefined;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The gRPC code Go's client reads from the header: `strconv.Atoi` (optional sign, decimal, int64
+ * range), then kept as a 32-bit value the way `status.FromProto` does, so `-1` is 4294967295 and
+ * 2^32 + 7 is 7. Undefined when Atoi would fail.
+ */
+export function grpcCodeFromHeader(value: string): number | undefined {
+  const trimmed = value.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) return undefined;
+  const n = BigInt(trimmed);
+  if (n < INT64_MIN || n > INT64_MAX) return undefined;
+  return Number(BigInt.asUintN(32, n));
 }
 
 /** Proxy error pages are HTML: keep their text, one line. */
@@ -63,6 +86,6 @@ function htmlToText(html: string): string {
     .trim();
 }
 
-function truncate(text: string): string {
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
+function clip(text: string): string {
+  return text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}...` : text;
 }

@@ -1,0 +1,142 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
+import { beforeAll, describe, it } from "vitest";
+import {
+  type DiffWorkspace,
+  expectSame,
+  IMPLS,
+  type Impl,
+  type KeptDifference,
+  runBoth,
+} from "../../testing/differential.js";
+import type { DiffContext } from "./context.js";
+
+/** nobody: CI runs as root, which ignores file modes. */
+const UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+
+/** What the machine gives the tokend: token files, keys and certificates, good and bad. */
+export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): void {
+  let other: TestPki;
+  beforeAll(async () => {
+    other = await createTestPki({ fqdn: "bot-2.example.com" });
+  });
+  const run = (extra: string[] = [], kept?: Record<string, KeptDifference>, wrapper?: string[]) => {
+    const { ctx, ws } = suite;
+    return runBoth(ws, (impl) => [...ws.args(impl, ctx.dev.backend), ...extra], {
+      serverCalls: ctx.mints,
+      wrapper,
+    }).then((r) => expectSame(r, kept));
+  };
+  const inEachDir = async (name: string, content: string) => {
+    for (const impl of IMPLS) await writeFile(join(suite.ws.dir(impl), name), content);
+  };
+
+  describe("token files", () => {
+    it("a damaged token file counts as no token", async () => {
+      await inEachDir("token.json", '{"luci_machine_token": "abc", ');
+      await run();
+    });
+    it("an empty token file counts as no token", async () => {
+      await inEachDir("token.json", "");
+      await run();
+    });
+    it("a token path in a directory that does not exist", () => {
+      const { ctx, ws } = suite;
+      const args = (impl: Impl) => [
+        ...ws.args(impl, ctx.dev.backend),
+        "-token-file",
+        join(ws.dir(impl), "missing", "token.json"),
+      ];
+      // We check that the token can be saved before asking for one; Go mints, then fails to save.
+      return runBoth(ws, args, { serverCalls: ctx.mints }).then((r) =>
+        expectSame(r, {
+          serverCalled: { go: true, ts: false },
+          "status/rpc_duration_us": { go: true, ts: false },
+          "status/service_version": { go: true, ts: false },
+        }),
+      );
+    });
+  });
+
+  describe("keys and certificates", () => {
+    it("no key file", async () => {
+      await suite.ws.setInputs("", suite.ctx.pki.certPem);
+      const { ctx, ws } = suite;
+      await runBoth(
+        ws,
+        (impl) => [...ws.args(impl, ctx.dev.backend)].map((a) => (a === ws.keyPath ? `${a}.missing` : a)),
+        { serverCalls: ctx.mints },
+      ).then((r) => expectSame(r));
+    });
+    it("a key that does not match the certificate", async () => {
+      await suite.ws.setInputs(other.keyPem, suite.ctx.pki.certPem);
+      await run();
+    });
+    it("a key that is not PEM", async () => {
+      await suite.ws.setInputs("not a key\n", suite.ctx.pki.certPem);
+      await run();
+    });
+    it("a broken key fails the run even when the token is good", async () => {
+      await run();
+      await suite.ws.setInputs(other.keyPem, suite.ctx.pki.certPem);
+      await run();
+    });
+    it("a key the user cannot read", async () => {
+      const { ws } = suite;
+      await chmod(ws.root, 0o755);
+      await chmod(join(ws.root, "inputs"), 0o755);
+      await chmod(ws.keyPath, 0o600); // root's
+      for (const impl of IMPLS) await chmod(ws.dir(impl), 0o777);
+      await run([], undefined, UNPRIVILEGED);
+    });
+  });
+
+  describe("where we accept more than Go (docs/MIGRATING-FROM-GO.md)", () => {
+    it("a PKCS#8 key", async () => {
+      const { createPrivateKey } = await import("node:crypto");
+      const pkcs8 = createPrivateKey(suite.ctx.pki.keyPem)
+        .export({ type: "pkcs8", format: "pem" })
+        .toString();
+      await suite.ws.setInputs(pkcs8, suite.ctx.pki.certPem);
+      await run([], {
+        exitCode: { go: 1, ts: 0 },
+        "status/update_outcome": { go: "CANT_READ_KEY", ts: "UPDATE_SUCCESS" },
+        serverCalled: { go: false, ts: true },
+        status: "follows",
+        tokens: "follows",
+        files: "follows",
+      });
+    });
+  });
+
+  describe("token directories", () => {
+    it("a token directory the user cannot write", async () => {
+      const { ws } = suite;
+      await chmod(ws.root, 0o755);
+      await chmod(join(ws.root, "inputs"), 0o755);
+      await chmod(ws.keyPath, 0o644);
+      for (const impl of IMPLS) {
+        await mkdir(join(ws.dir(impl), "status"), { mode: 0o777 });
+        await chmod(join(ws.dir(impl), "status"), 0o777);
+      }
+      const { ctx } = suite;
+      const args = (impl: Impl) =>
+        ws
+          .args(impl, ctx.dev.backend)
+          .map((a) =>
+            a === join(ws.dir(impl), "status.json") ? join(ws.dir(impl), "status", "status.json") : a,
+          );
+      const r = await runBoth(ws, args, {
+        serverCalls: ctx.mints,
+        wrapper: UNPRIVILEGED,
+        statusName: join("status", "status.json"),
+      });
+      expectSame(r, {
+        serverCalled: { go: true, ts: false },
+        "status/rpc_duration_us": { go: true, ts: false },
+        "status/service_version": { go: true, ts: false },
+      });
+    });
+  });
+}
