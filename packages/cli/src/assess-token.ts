@@ -1,10 +1,11 @@
-import { readFile } from "node:fs/promises";
 import {
   calcDigest,
   createX509Signer,
   decideUpdateReason,
+  fsErrorReason,
   type Logger,
   type Now,
+  readCapped,
   readTokenFile,
   type TokendState,
   type TokenFile,
@@ -68,8 +69,10 @@ export async function assessToken(
 
 async function readPassphrase(path: string): Promise<string> {
   try {
-    return (await readFile(path, "utf8")).replace(/\r?\n$/, "");
+    return new TextDecoder().decode(await readCapped(path, MAX_PASSPHRASE_BYTES)).replace(/\r?\n$/, "");
   } catch (err) {
-    throw new Error(`-pkey-passphrase-file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`-pkey-passphrase-file ${path}: ${fsErrorReason(err)}`, { cause: err });
   }
 }
+
+const MAX_PASSPHRASE_BYTES = 64 * 1024;

@@ -1,19 +1,9 @@
+import { handleInterrupts } from "./interrupts.js";
 import { main } from "./main.js";
 
 // First SIGINT/SIGTERM cancels the run (its status is still written); a second one aborts at once.
 const controller = new AbortController();
-let interrupts = 0;
-const onSignal = () => {
-  interrupts++;
-  if (interrupts === 1) {
-    controller.abort(new Error("interrupted"));
-    return;
-  }
-  process.stderr.write("Got second interrupt signal. Aborting.\n");
-  process.exit(1);
-};
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
+const interrupts = handleInterrupts(controller);
 
 const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
@@ -24,4 +14,4 @@ const code = await main(process.argv.slice(2), {
     return () => process.off("SIGHUP", listener);
   },
 });
-process.exit(code);
+interrupts.exit(code);

@@ -1,5 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { encodeTokenFile, type Logger, type Now } from "@luci-machine-tokend/core/offline";
+import { encodeTokenFile, type Logger, type Now, readCapped } from "@luci-machine-tokend/core/offline";
 import { assessToken } from "./assess-token.js";
 import type { TokendOptions } from "./tokend-options.js";
 
@@ -25,8 +24,8 @@ export async function dryRun(
   const bytes = encodeTokenFile(a.token, a.state);
   const stale: string[] = [];
   for (const copy of options.tokenFileCopies) {
-    const current = await readFile(copy).catch(() => undefined);
-    if (current === undefined || !current.equals(bytes)) stale.push(copy);
+    const current = await readCapped(copy).catch(() => undefined);
+    if (current === undefined || Buffer.compare(current, bytes) !== 0) stale.push(copy);
   }
   const until = new Date(Number(a.token.nextUpdate) * 1000).toISOString();
   if (stale.length > 0)

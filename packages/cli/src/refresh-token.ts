@@ -2,6 +2,7 @@ import { access, constants, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   createTokenMinterClient,
+  fileTypeName,
   formatGoDuration,
   MintTokenError,
   makeTokenFile,
@@ -122,7 +123,11 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   );
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
-  if (options.exec) await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger);
+  if (options.exec) {
+    await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger, {
+      signal: deps.signal,
+    });
+  }
 }
 
 /** The TokenMinter client; the library applies the proxy and trust roots of the environment. */
@@ -134,12 +139,13 @@ function createClient(options: TokendOptions, deps: RunDeps): TokenMinterClient 
   });
 }
 
-/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory). */
+/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory, FIFO or device). */
 async function checkPrimaryWritable(path: string): Promise<Error | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
     return Object.assign(new Error(`${path} is a directory, not a token file`), { code: "EISDIR" });
   }
+  if (info && !info.isFile()) return new Error(`${path} is ${fileTypeName(info)}, not a token file`);
   try {
     await access(dirname(path), constants.W_OK);
     return undefined;

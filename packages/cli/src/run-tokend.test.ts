@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  acquireRunLock,
   calcDigest,
   ErrorCode,
   type Logger,
@@ -232,7 +233,10 @@ describe("runTokend: failures", () => {
   it("keeps the old token when the primary write fails, still tries the copies, names the error", async () => {
     await runTokend(fx.options(BACKEND), deps());
     const before = await readFile(fx.tokenPath, "utf8");
-    const denied = Object.assign(new Error("EACCES: permission denied, rename"), { code: "EACCES" });
+    const denied = Object.assign(new Error("EACCES: permission denied, rename 'a.tmp' -> 'b'"), {
+      code: "EACCES",
+      syscall: "rename",
+    });
     const renames: string[] = [];
     const report = await runTokend(
       fx.options(BACKEND, "-force-refresh", "-token-file-copy", fx.path("copy.json")),
@@ -248,11 +252,11 @@ describe("runTokend: failures", () => {
       }),
     );
     expect(report.updateOutcome).toBe("SAVE_TOKEN_PERM_ERROR");
-    expect(report.failureError).toBe("EACCES: permission denied, rename");
+    expect(report.failureError).toBe(`EACCES: permission denied (replacing ${fx.tokenPath})`);
     expect(report.tokenExpiryTs).toBe(1422936306 + 3600);
     expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
     expect((await readTokenFile(fx.path("copy.json"))).token?.luciMachineToken).toBe("token-2");
-    expect(renames.filter((p) => p === fx.tokenPath)).toHaveLength(21); // retried for 10 s
+    expect(renames.filter((p) => p === fx.tokenPath)).toHaveLength(1); // final on Linux: no retry
     expect((await readdir(fx.dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 
@@ -285,5 +289,32 @@ describe("runTokend: failures", () => {
     const json = statusReportToJson(report);
     expect(json).not.toContain("token-1");
     expect(json).not.toContain("PRIVATE KEY");
+  });
+});
+
+describe("runTokend: the lock", () => {
+  it("gives up at -timeout when another run holds the lock: says so, names the lock, makes no RPC", async () => {
+    await runTokend(fx.options(BACKEND), deps());
+    const holder = await acquireRunLock(fx.tokenPath, { deadline: new Date(0), now: clock.now });
+    const before = await readFile(fx.tokenPath, "utf8");
+    const report = await runTokend(fx.options(BACKEND, "-force-refresh", "-timeout", "3s"), deps());
+    const lock = `${fx.tokenPath}.lock`;
+    expect(report.updateOutcome).toBe("GRPC_ERROR_4");
+    expect(report.failureError).toMatch(
+      new RegExp(
+        `^another run still held the lock ${lock} at the deadline \\(pid ${process.pid} on .*\\); no token was requested$`,
+      ),
+    );
+    expect(minter.requests).toHaveLength(1); // the first run's only
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(logs).toContain(`error: Not updating the token (reason: FORCE_REFRESH) - ${report.failureError}`);
+    expect(logs.join("\n")).not.toContain("MintMachineToken");
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+    // A run that finds its token good does not need the lock to succeed.
+    const good = await runTokend(fx.options(BACKEND, "-timeout", "1s"), deps());
+    expect(good.updateOutcome).toBe("TOKEN_IS_GOOD");
+    expect(exitCodeOf(good)).toBe(0);
+    await holder.lock?.release();
+    expect(await readdir(fx.dir)).not.toContain("token.json.lock");
   });
 });

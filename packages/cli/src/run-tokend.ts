@@ -2,10 +2,12 @@ import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-
 import {
   type AtomicWriteFs,
   acquireRunLock,
+  errorMessage,
   type Logger,
   type Monotonic,
   type Now,
   type Random,
+  type RunLockResult,
   removeStaleTempFiles,
   type Sleep,
   type StatusReport,
@@ -70,8 +72,8 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
     startedTs: Math.floor(started.getTime() / 1000),
     logDump: "",
   };
-  const runDeps: RunDeps = { ...deps, now, monotonic, logger };
-  const lock = await acquireRunLock(options.tokenFile, {
+  const runDeps: RunDeps = { ...deps, now, monotonic, logger, deadline };
+  const locking = await acquireRunLock(options.tokenFile, {
     deadline,
     signal: deps.signal,
     now,
@@ -81,23 +83,24 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
   });
   try {
     await removeLeftovers(options, runDeps);
-    await run(options, runDeps, report, deadline);
+    await run(options, runDeps, report, deadline, locking);
   } finally {
-    await lock?.release();
+    await locking.lock?.release();
     report.totalDurationUs = microsSince(startedMono, monotonic());
     report.logDump = logger.dump();
   }
   return report;
 }
 
-/** The deps of a run with their defaults filled in. */
-export type RunDeps = TokendDeps & { now: Now; monotonic: Monotonic; logger: Logger };
+/** What the steps of a run share: the deps with their defaults, and the run's deadline. */
+export type RunDeps = TokendDeps & { now: Now; monotonic: Monotonic; logger: Logger; deadline?: Date };
 
 async function run(
   options: TokendOptions,
   deps: RunDeps,
   report: StatusReport,
   deadline: Date,
+  locking: RunLockResult,
 ): Promise<void> {
   const { logger } = deps;
   const assessment = await assessToken(options, deps);
@@ -116,8 +119,16 @@ async function run(
     await syncCopies(options, deps, report, token, state);
     return;
   }
-  logger.log("info", `Updating the token (reason: ${reason})`);
   report.updateReason = reason;
+  if (locking.refused === "timeout") {
+    // Another run held the lock until our deadline: there is no time left for an RPC. The outcome
+    // is Go's for a deadline that passes before the call (GRPC_ERROR_4); the message says why.
+    report.updateOutcome = "GRPC_ERROR_4";
+    report.failureError = `${locking.message}; no token was requested`;
+    logger.log("error", `Not updating the token (reason: ${reason}) - ${report.failureError}`);
+    return;
+  }
+  logger.log("info", `Updating the token (reason: ${reason})`);
   // Loaded only when a refresh is needed: the token-is-good path stays free of Connect and protobuf.
   const { refreshToken } = await import("./refresh-token.js");
   await refreshToken({ options, deps, report, deadline, signer, inputsDigest });
@@ -136,7 +147,7 @@ async function syncCopies(
   if (result.error) {
     report.updateOutcome = saveOutcome(result.error);
     // Go leaves failure_error empty here; we fill it so the status file says what broke.
-    report.failureError = (result.error as Error).message;
+    report.failureError = errorMessage(result.error);
     return;
   }
   deps.logger.log(

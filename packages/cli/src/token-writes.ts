@@ -1,4 +1,5 @@
 import {
+  errorMessage,
   isPermissionError,
   type StatusReport,
   type TokendState,
@@ -27,13 +28,14 @@ export async function writeTokenFiles(
       const result = await writeTokenFile(path, token, state, {
         mode: options.tokenFileMode,
         fs: deps.atomicFs,
+        deadline: deps.deadline,
         sleep: deps.sleep,
         now: deps.now,
         logger: deps.logger,
       });
       written ||= result.written;
     } catch (err) {
-      deps.logger.log("error", `Failed to write token file ${path} - ${(err as Error).message}`);
+      deps.logger.log("error", `Failed to write token file ${path} - ${errorMessage(err)}`);
       firstError ??= err;
     }
   }

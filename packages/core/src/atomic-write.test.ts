@@ -1,7 +1,13 @@
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isTempFileOf, nodeAtomicWriteFs, tempPathFor, writeFileAtomic } from "./atomic-write.js";
+import {
+  type AtomicWriteOptions,
+  isTempFileOf,
+  nodeAtomicWriteFs,
+  tempPathFor,
+  writeFileAtomic,
+} from "./atomic-write.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { fsError } from "./testing/fs-faults.js";
 import { recordingLogger } from "./testing/recording-logger.js";
@@ -28,6 +34,20 @@ function failingRenames(codes: string[]) {
       await nodeAtomicWriteFs.rename(from, to);
     },
   };
+}
+
+/** writeFileAtomic of "new" whose renames fail with `codes` first, on a fake clock from 2015-02-03. */
+function refusedRenames(codes: string[], options: AtomicWriteOptions) {
+  const clock = createFakeClock(Date.UTC(2015, 1, 3));
+  const renames = failingRenames(codes);
+  const write = (path: string) =>
+    writeFileAtomic(path, bytes("new"), {
+      fs: { rename: renames.rename },
+      sleep: clock.sleep,
+      now: clock.now,
+      ...options,
+    });
+  return { clock, renames, write };
 }
 
 async function expectOnlyFile(path: string, content: string) {
@@ -99,13 +119,34 @@ describe("writeFileAtomic", () => {
     expect(isTempFileOf(path, basename(temp))).toBe(true);
   });
 
-  it("numbers temp files with a growing per-process counter", () => {
+  it("makes temp names nobody can plant ahead: a 48-bit random part, not a counter", () => {
     const now = new Date(0);
-    const counter = (p: string) => Number(/_(\d+)_\d+\.tmp$/.exec(p)?.[1]);
-    const a = counter(tempPathFor("/x/f", now));
-    const b = counter(tempPathFor("/x/f", now));
-    expect(a).toBeGreaterThanOrEqual(1);
-    expect(b).toBe(a + 1);
+    const nonces = Array.from({ length: 50 }, () =>
+      Number(/_(\d+)_\d+\.tmp$/.exec(tempPathFor("/x/f", now))?.[1]),
+    );
+    expect(new Set(nonces).size).toBe(50);
+    expect(Math.max(...nonces)).toBeGreaterThan(2 ** 40);
+  });
+
+  it("never writes through a symlink or an existing file at the temp name", async () => {
+    const victim = tmp.path("victim");
+    await writeFile(victim, "precious");
+    const planted = tmp.path("planted.tmp");
+    await symlink(victim, planted);
+    await expect(nodeAtomicWriteFs.writeNewFile(planted, bytes("evil"), 0o644)).rejects.toMatchObject({
+      code: "EEXIST",
+    });
+    await symlink(tmp.path("dangling-target"), tmp.path("dangling.tmp"));
+    await expect(
+      nodeAtomicWriteFs.writeNewFile(tmp.path("dangling.tmp"), bytes("evil"), 0o644),
+    ).rejects.toMatchObject({ code: "EEXIST" });
+    await writeFile(tmp.path("existing.tmp"), "theirs");
+    await expect(
+      nodeAtomicWriteFs.writeNewFile(tmp.path("existing.tmp"), bytes("evil"), 0o644),
+    ).rejects.toMatchObject({ code: "EEXIST" });
+    expect(await readFile(victim, "utf8")).toBe("precious");
+    expect(await readFile(tmp.path("existing.tmp"), "utf8")).toBe("theirs");
+    expect(await readdir(tmp.dir)).not.toContain("dangling-target");
   });
 
   it("recognizes only temp files of the same path", () => {
@@ -131,7 +172,7 @@ describe("writeFileAtomic", () => {
           },
         },
       }),
-    ).rejects.toBe(failure);
+    ).rejects.toMatchObject({ code: "ENOSPC", cause: failure });
     await expectOnlyFile(path, "old");
   });
 
@@ -149,61 +190,87 @@ describe("writeFileAtomic", () => {
   });
 
   it.each(["EACCES", "EPERM", "EBUSY"])(
-    "retries a rename refused with %s every 500 ms, then succeeds",
+    "on Windows retries a rename refused with %s every 500 ms, then succeeds",
     async (code) => {
       const path = tmp.path("f.json");
       await writeFile(path, "old");
-      const clock = createFakeClock();
       const logger = recordingLogger();
-      const renames = failingRenames([code, code, code]);
-      await writeFileAtomic(path, bytes("new"), {
-        fs: { rename: renames.rename },
-        sleep: clock.sleep,
-        logger,
-      });
+      const { clock, renames, write } = refusedRenames([code, code, code], { platform: "win32", logger });
+      await write(path);
       expect(renames.calls).toHaveLength(4);
       expect(clock.delays).toEqual([500, 500, 500]);
       expect(logger.at("warning")).toHaveLength(3);
-      expect(logger.at("warning")[0]).toBe(`Failed to replace "${path}" - ${code}: injected rename failure`);
+      expect(logger.at("warning")[0]).toBe(
+        `Failed to replace "${path}", retrying - ${code}: injected rename failure`,
+      );
       await expectOnlyFile(path, "new");
     },
   );
 
-  it("gives up after 10 s of refused renames (20 waits of 500 ms), removing the temp file", async () => {
+  it.each(["EACCES", "EPERM", "EBUSY"])(
+    "on Linux a rename refused with %s is final: no retry, no wait, the error names the target",
+    async (code) => {
+      const path = tmp.path("f.json");
+      await writeFile(path, "old");
+      const { clock, renames, write } = refusedRenames(Array(100).fill(code), { platform: "linux" });
+      const failure = write(path);
+      await expect(failure).rejects.toMatchObject({ code });
+      await expect(failure).rejects.toThrow(`${code}: injected rename failure (replacing ${path})`);
+      expect(renames.calls).toHaveLength(1);
+      expect(clock.delays).toEqual([]);
+      await expectOnlyFile(path, "old");
+    },
+  );
+
+  it("on Windows gives up after 10 s of refused renames (20 waits of 500 ms), removing the temp file", async () => {
     const path = tmp.path("f.json");
     await writeFile(path, "old");
-    const clock = createFakeClock();
-    const renames = failingRenames(Array(100).fill("EACCES"));
-    await expect(
-      writeFileAtomic(path, bytes("new"), { fs: { rename: renames.rename }, sleep: clock.sleep }),
-    ).rejects.toMatchObject({ code: "EACCES" });
+    const { clock, renames, write } = refusedRenames(Array(100).fill("EACCES"), { platform: "win32" });
+    await expect(write(path)).rejects.toMatchObject({ code: "EACCES" });
     expect(clock.delays).toEqual(Array(20).fill(500));
     expect(renames.calls).toHaveLength(21);
     await expectOnlyFile(path, "old");
   });
 
-  it("succeeds on the last rename attempt at 10 s", async () => {
+  it("on Windows stops retrying at the deadline, with a last short wait", async () => {
     const path = tmp.path("f.json");
-    const clock = createFakeClock();
-    const renames = failingRenames(Array(20).fill("EPERM"));
-    await writeFileAtomic(path, bytes("new"), { fs: { rename: renames.rename }, sleep: clock.sleep });
+    const start = Date.UTC(2015, 1, 3);
+    const soon = refusedRenames(Array(100).fill("EBUSY"), {
+      platform: "win32",
+      deadline: new Date(start + 1200),
+    });
+    await expect(soon.write(path)).rejects.toMatchObject({ code: "EBUSY" });
+    expect(soon.clock.delays).toEqual([500, 500, 200]);
+    const late = refusedRenames(["EBUSY"], { platform: "win32", deadline: new Date(start - 1) });
+    await expect(late.write(path)).rejects.toMatchObject({ code: "EBUSY" });
+    expect(late.renames.calls).toHaveLength(1);
+    expect(await readdir(tmp.dir)).toEqual([]);
+  });
+
+  it("on Windows succeeds on the last rename attempt at 10 s", async () => {
+    const path = tmp.path("f.json");
+    const { clock, write } = refusedRenames(Array(20).fill("EPERM"), { platform: "win32" });
+    await write(path);
     expect(clock.delays.reduce((a, b) => a + b, 0)).toBe(10_000);
     await expectOnlyFile(path, "new");
   });
 
   it("honours renameRetryMs", async () => {
     const path = tmp.path("f.json");
-    const clock = createFakeClock();
-    const renames = failingRenames(Array(100).fill("EBUSY"));
-    await expect(
-      writeFileAtomic(path, bytes("new"), {
-        fs: { rename: renames.rename },
-        sleep: clock.sleep,
-        renameRetryMs: 1000,
-      }),
-    ).rejects.toMatchObject({ code: "EBUSY" });
+    const { clock, write } = refusedRenames(Array(100).fill("EBUSY"), {
+      platform: "win32",
+      renameRetryMs: 1000,
+    });
+    await expect(write(path)).rejects.toMatchObject({ code: "EBUSY" });
     expect(clock.delays).toEqual([500, 500]);
     expect(await readdir(tmp.dir)).toEqual([]);
+  });
+
+  it("names the target file, not its temp file, after the real reason", async () => {
+    const path = tmp.path("missing/f.json");
+    const failure = writeFileAtomic(path, bytes("x"));
+    await expect(failure).rejects.toThrow(`ENOENT: no such file or directory (writing ${path})`);
+    await expect(failure).rejects.not.toThrow(".tmp");
   });
 
   it("fails without creating anything when the directory does not exist", async () => {

@@ -1,8 +1,10 @@
+import { randomInt } from "node:crypto";
+import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
-import { errnoCode } from "./fs-errors.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { errnoCode, errorMessage, fsErrorOn } from "./fs-errors.js";
+import type { Logger } from "./logger.js";
 
 /** The file operations an atomic write uses; inject them to simulate faults. */
 export interface AtomicWriteFs {
@@ -30,12 +32,23 @@ export interface AtomicWriteOptions {
   logger?: Logger;
   /** How long a rename refused by a reader holding the file is retried. Default 10 s, as Go. */
   renameRetryMs?: number;
+  /** No rename retry goes past this time (the run's deadline). Default: only `renameRetryMs` bounds them. */
+  deadline?: Date;
+  /**
+   * Whose rename errors are worth retrying. Default `process.platform`. Only on Windows: there a
+   * reader holding the file makes the rename fail with EACCES/EPERM/EBUSY for a moment. On POSIX
+   * these errors are final (a file owned by another user in a sticky directory), so no retry.
+   */
+  platform?: NodeJS.Platform;
 }
 
 /** Default file operations: node:fs with O_EXCL creation and fsyncs. */
 export const nodeAtomicWriteFs: AtomicWriteFs = {
   async writeNewFile(path, data, mode) {
-    const handle = await open(path, "wx", mode);
+    // O_EXCL: never through an existing file or symlink (a planted name fails instead of being
+    // followed); O_NOFOLLOW says the same where O_EXCL alone might not (old NFS).
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+    const handle = await open(path, flags, mode);
     try {
       await handle.writeFile(data);
       await handle.sync();
@@ -60,18 +73,21 @@ export const nodeAtomicWriteFs: AtomicWriteFs = {
 };
 
 const RENAME_RETRY_INTERVAL_MS = 500;
-let tempCounter = 0;
+
+/** Rename errors that mean "a reader holds the file" on Windows, and only there. */
+const WINDOWS_BUSY_CODES: ReadonlySet<string | undefined> = new Set(["EACCES", "EPERM", "EBUSY"]);
 
 /**
- * Suffix of our temp files: `<path>.<pid>_<counter>_<unix nanos>.tmp`, the names Go tokend uses,
- * so leftovers of either implementation can be recognized and cleaned up.
+ * Suffix of our temp files: `<path>.<pid>_<n>_<unix nanos>.tmp`, the shape of Go tokend's names,
+ * so leftovers of either implementation can be recognized and cleaned up. Go's `<n>` is a counter;
+ * ours is random (48 bits), so nobody can plant the name ahead of us.
  */
 export const TEMP_FILE_PATTERN = /^\.\d+_\d+_\d+\.tmp$/;
 
-/** A fresh temp file name next to `path`. */
+/** A fresh, unpredictable temp file name next to `path`. */
 export function tempPathFor(path: string, now: Date): string {
-  tempCounter++;
-  return `${path}.${process.pid}_${tempCounter}_${BigInt(now.getTime()) * 1_000_000n}.tmp`;
+  const nonce = randomInt(2 ** 48 - 1);
+  return `${path}.${process.pid}_${nonce}_${BigInt(now.getTime()) * 1_000_000n}.tmp`;
 }
 
 /** True if `name` (a file name in the same directory) is a temp file of `path`'s atomic writes. */
@@ -83,9 +99,9 @@ export function isTempFileOf(path: string, name: string): boolean {
 /**
  * Replaces `path` with `data` so that readers and crashes see either the old or the new content:
  * write a temp file in the same directory (exclusive create, fsync), rename it over the target,
- * fsync the directory. A rename refused with EACCES/EPERM/EBUSY (Windows: a reader holds the file)
- * is retried every 500 ms for up to 10 s. On failure the temp file is removed and the target is
- * untouched.
+ * fsync the directory. On Windows a rename refused with EACCES/EPERM/EBUSY (a reader holds the
+ * file) is retried every 500 ms for up to 10 s, never past `deadline`. On failure the temp file is
+ * removed, the target is untouched, and the error names `path` (not the temp file) after the reason.
  */
 export async function writeFileAtomic(
   path: string,
@@ -93,27 +109,47 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const fs = { ...nodeAtomicWriteFs, ...options.fs };
-  const sleep = options.sleep ?? systemSleep;
-  const logger = options.logger ?? silentLogger;
-  const retryMs = options.renameRetryMs ?? 10_000;
-  const temp = tempPathFor(path, (options.now ?? systemNow)());
+  const now = options.now ?? systemNow;
+  const temp = tempPathFor(path, now());
   try {
     await fs.writeNewFile(temp, data, options.mode ?? 0o644);
-    for (let waited = 0; ; waited += RENAME_RETRY_INTERVAL_MS) {
-      try {
-        await fs.rename(temp, path);
-        break;
-      } catch (err) {
-        const code = errnoCode(err);
-        const retriable = code === "EACCES" || code === "EPERM" || code === "EBUSY";
-        if (!retriable || waited + RENAME_RETRY_INTERVAL_MS > retryMs) throw err;
-        logger.log("warning", `Failed to replace ${JSON.stringify(path)} - ${(err as Error).message}`);
-        await sleep(RENAME_RETRY_INTERVAL_MS);
-      }
-    }
   } catch (err) {
     await fs.unlink(temp).catch(() => {});
-    throw err;
+    throw fsErrorOn(err, "writing", path);
+  }
+  try {
+    await renameWithRetries(fs, temp, path, options);
+  } catch (err) {
+    await fs.unlink(temp).catch(() => {});
+    throw fsErrorOn(err, "replacing", path);
   }
   await fs.syncDirectory(dirname(path));
+}
+
+async function renameWithRetries(
+  fs: AtomicWriteFs,
+  temp: string,
+  path: string,
+  options: AtomicWriteOptions,
+): Promise<void> {
+  const now = options.now ?? systemNow;
+  const sleep = options.sleep ?? systemSleep;
+  const retryMs = options.renameRetryMs ?? 10_000;
+  const windows = (options.platform ?? process.platform) === "win32";
+  for (let waited = 0; ; ) {
+    try {
+      await fs.rename(temp, path);
+      return;
+    } catch (err) {
+      const untilDeadline = (options.deadline?.getTime() ?? Number.POSITIVE_INFINITY) - now().getTime();
+      const wait = Math.min(RENAME_RETRY_INTERVAL_MS, retryMs - waited, untilDeadline);
+      if (!windows || !WINDOWS_BUSY_CODES.has(errnoCode(err)) || wait <= 0) throw err;
+      options.logger?.log(
+        "warning",
+        `Failed to replace ${JSON.stringify(path)}, retrying - ${errorMessage(err)}`,
+      );
+      await sleep(wait);
+      waited += wait;
+    }
+  }
 }

@@ -27,3 +27,26 @@ export function isNotFoundError(err: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Node's reason for an fs error without the syscall and the paths it names: `EACCES: permission
+ * denied` from `EACCES: permission denied, open '/d/token.json.4242_1_0.tmp'`. Callers name the
+ * file the person knows (the token file, not its temp or lock file) after the reason.
+ */
+export function fsErrorReason(err: unknown): string {
+  const message = errorMessage(err);
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall;
+  const at = syscall ? message.indexOf(`, ${syscall} '`) : -1;
+  return at === -1 ? message : message.slice(0, at);
+}
+
+/**
+ * An error that puts the real reason first and names `path` (the file the person asked for), with
+ * the original as `cause` and its `code`, so outcomes (os.IsPermission) stay the same.
+ */
+export function fsErrorOn(err: unknown, doing: string, path: string): Error {
+  const code = errnoCode(err);
+  return Object.assign(new Error(`${fsErrorReason(err)} (${doing} ${path})`, { cause: err }), {
+    ...(code === undefined ? {} : { code }),
+  });
+}

@@ -23,7 +23,7 @@ export {
   systemSleep,
 } from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { errnoCode, errorMessage, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
 export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
@@ -75,13 +75,20 @@ export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/
 export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
 export {
+  fileTypeName,
   MAX_TOKEN_FILE_BYTES,
   type ReadTokenFileOptions,
   type ReadTokenFileResult,
   readCapped,
   readTokenFile,
 } from "./read-token-file.js";
-export { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+export {
+  acquireRunLock,
+  type RunLock,
+  type RunLockOptions,
+  type RunLockRefusal,
+  type RunLockResult,
+} from "./run-lock.js";
 export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export {

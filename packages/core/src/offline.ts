@@ -19,15 +19,27 @@ export {
   systemSleep,
 } from "./clock.js";
 export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { errnoCode, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
 export { type Logger, type LogLevel, silentLogger } from "./logger.js";
 export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
-export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
-export { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+export {
+  fileTypeName,
+  type ReadTokenFileOptions,
+  type ReadTokenFileResult,
+  readCapped,
+  readTokenFile,
+} from "./read-token-file.js";
+export {
+  acquireRunLock,
+  type RunLock,
+  type RunLockOptions,
+  type RunLockRefusal,
+  type RunLockResult,
+} from "./run-lock.js";
 export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export { encodeTokenFile, makeTokenFile, parseTokenFile } from "./token-file.js";

@@ -1,4 +1,5 @@
-import { mkdir, truncate, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_FILE_BYTES, readCapped, readTokenFile } from "./read-token-file.js";
 import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
@@ -97,7 +98,9 @@ describe("readTokenFile", () => {
     await writeFile(path, GO_TOKEN_FILE);
     await truncate(path, MAX_TOKEN_FILE_BYTES + 1); // pads with zero bytes, cheaply
     expect(await readTokenFile(path, { logger })).toEqual({});
-    expect(logger.at("warning")[0]).toMatch(/^Failed to read token file from .* - .*more than/);
+    expect(logger.at("warning")[0]).toMatch(
+      /^Failed to read token file from .* - file is larger than 1048576 bytes$/,
+    );
   });
 });
 
@@ -106,11 +109,37 @@ describe("readCapped", () => {
     const path = tmp.path("f");
     await writeFile(path, "12345");
     expect(Buffer.from(await readCapped(path, 5)).toString()).toBe("12345");
-    await expect(readCapped(path, 4)).rejects.toThrow(/5 bytes, more than the 4/);
+    await expect(readCapped(path, 4)).rejects.toThrow("file is larger than 4 bytes");
   });
 
   it("rejects with ENOENT for a missing file", async () => {
     await expect(readCapped(tmp.path("absent"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("refuses a FIFO at once instead of waiting forever for a writer", async () => {
+    const fifo = tmp.path("token.json");
+    execFileSync("mkfifo", [fifo]);
+    const started = performance.now();
+    await expect(readCapped(fifo)).rejects.toThrow("not a regular file (it is a FIFO)");
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await readTokenFile(fifo, { logger })).toEqual({});
+    expect(logger.at("warning")).toEqual([
+      `Failed to read token file from "${fifo}" - not a regular file (it is a FIFO)`,
+    ]);
+  });
+
+  it("refuses devices and directories, also behind a symlink, without reading them", async () => {
+    const link = tmp.path("token.json");
+    await symlink("/dev/zero", link);
+    await expect(readCapped(link)).rejects.toThrow("not a regular file (it is a character device)");
+    await expect(readCapped("/dev/null")).rejects.toThrow("(it is a character device)");
+    await expect(readCapped(tmp.dir)).rejects.toThrow("not a regular file (it is a directory)");
+  });
+
+  it("caps by the bytes actually read, not by what stat says (/proc files say 0 bytes)", async () => {
+    expect((await stat("/proc/self/maps")).size).toBe(0);
+    await expect(readCapped("/proc/self/maps", 16)).rejects.toThrow("file is larger than 16 bytes");
+    expect((await readCapped("/proc/self/maps")).length).toBeGreaterThan(16);
   });
 });
 

@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -56,14 +57,61 @@ export async function readTokenFile(
   return { token: parsed.token, state: parsed.state };
 }
 
-/** Reads a whole file, refusing ones larger than {@link MAX_TOKEN_FILE_BYTES}. */
+/**
+ * Reads a whole regular file, refusing anything larger than `limit` bytes. A FIFO, device, socket
+ * or directory (also behind a symlink) is refused before it is opened, and again after opening
+ * (the path may have been swapped): reading one could block forever (a FIFO with no writer) or
+ * never end (/dev/zero). The open is non-blocking, and the cap counts the bytes actually read,
+ * not what stat says (/proc files say 0). Every file a run reads goes through here.
+ */
 export async function readCapped(path: string, limit = MAX_TOKEN_FILE_BYTES): Promise<Uint8Array> {
-  const handle = await open(path, "r");
+  refuseIrregular(await stat(path));
+  // O_NONBLOCK: if the path became a FIFO since the stat, the open returns at once instead of
+  // parking a libuv thread until a writer comes (which also blocks process exit).
+  const handle = await open(
+    path,
+    constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0),
+  );
   try {
-    const { size } = await handle.stat();
-    if (size > limit) throw new Error(`file is ${size} bytes, more than the ${limit} a token file may have`);
-    return await handle.readFile();
+    refuseIrregular(await handle.stat());
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, limit + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) throw new Error(`file is larger than ${limit} bytes`);
+    }
+    return new Uint8Array(Buffer.concat(chunks, total));
   } finally {
     await handle.close();
   }
+}
+
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/** What {@link readCapped} throws for a path that is not a regular file. */
+export class NotRegularFileError extends Error {
+  override name = "NotRegularFileError";
+  constructor(readonly fileType: string) {
+    super(`not a regular file (it is ${fileType})`);
+  }
+}
+
+function refuseIrregular(stats: Stats): void {
+  if (!stats.isFile()) throw new NotRegularFileError(fileTypeName(stats));
+}
+
+/** What kind of file `stats` describes, for error messages: "a FIFO", "a directory", … */
+export function fileTypeName(stats: Stats): string {
+  if (stats.isFile()) return "a regular file";
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isSymbolicLink()) return "a symbolic link";
+  return "not a file";
 }

@@ -1,16 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { watch } from "node:fs";
+import { chmod, chown, lstat, readdir, readFile, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemSleep } from "./clock.js";
-import { acquireRunLock, type RunLock, type RunLockOptions } from "./run-lock.js";
+import { acquireRunLock, type RunLock, type RunLockOptions, type RunLockResult } from "./run-lock.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const runLockSource = fileURLToPath(new URL("./run-lock.ts", import.meta.url));
+const asRoot = process.getuid?.() === 0;
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let token: string;
@@ -49,9 +52,30 @@ function fakeOpts(extra: Partial<RunLockOptions> = {}) {
   return { clock, options };
 }
 
-async function writeLock(owner: Record<string, unknown> | string): Promise<string> {
-  const text = typeof owner === "string" ? owner : JSON.stringify(owner);
+/** The lock of a result that must have one. */
+function held(result: RunLockResult): RunLock {
+  if (!result.lock) throw new Error(`no lock: ${result.refused} - ${result.message}`);
+  return result.lock;
+}
+
+/** A lock body as a run writes it, with `extra` fields changed. */
+function body(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    pid: process.ppid,
+    host: hostname(),
+    createdMs: Date.now(),
+    nonce: randomBytes(16).toString("hex"),
+    ...extra,
+  });
+}
+
+/** Writes a lock file, optionally dated `ageMs` in the past (its mtime). */
+async function writeLock(text: string, ageMs = 0): Promise<string> {
   await writeFile(lockPath, text);
+  if (ageMs) {
+    const then = new Date(Date.now() - ageMs);
+    await utimes(lockPath, then, then);
+  }
   return text;
 }
 
@@ -67,7 +91,7 @@ async function deadPid(): Promise<number> {
 async function childHoldingLock(): Promise<ChildProcess> {
   const script = `
     const { acquireRunLock } = await import(${JSON.stringify(runLockSource)});
-    const lock = await acquireRunLock(${JSON.stringify(token)}, { deadline: new Date(Date.now() + 5000) });
+    const { lock } = await acquireRunLock(${JSON.stringify(token)}, { deadline: new Date(Date.now() + 5000) });
     process.stdout.write(lock ? "locked\\n" : "failed\\n");
     setInterval(() => {}, 1000);
   `;
@@ -85,83 +109,93 @@ async function childHoldingLock(): Promise<ChildProcess> {
 }
 
 describe("acquireRunLock", () => {
-  it("creates <token>.lock naming this process, and release removes it", async () => {
-    const lock = await acquireRunLock(token, opts());
-    expect(lock?.path).toBe(lockPath);
+  it("creates <token>.lock naming this process, and release removes it, leaving nothing", async () => {
+    const lock = held(await acquireRunLock(token, opts()));
+    expect(lock.path).toBe(lockPath);
     const owner = JSON.parse(await readFile(lockPath, "utf8"));
     expect(owner).toMatchObject({ pid: process.pid, host: hostname() });
     expect(owner.createdMs).toBeTypeOf("number");
+    expect(owner.nonce).toMatch(/^[0-9a-f]{32}$/);
     expect(await readdir(tmp.dir)).toEqual(["token.json.lock"]);
-    await lock?.release();
+    await lock.release();
     expect(await readdir(tmp.dir)).toEqual([]);
-    await lock?.release(); // twice is harmless
+    await lock.release(); // twice is harmless
     expect(logger.lines).toEqual([]);
   });
 
   it("makes a second acquirer wait until the first releases", async () => {
-    const first = await acquireRunLock(token, opts());
-    expect(first).toBeDefined();
-    let second: RunLock | undefined;
-    let settled = false;
-    const waiting = acquireRunLock(token, opts()).then((l) => {
-      settled = true;
-      second = l;
+    const first = held(await acquireRunLock(token, opts()));
+    let second: RunLockResult | undefined;
+    const waiting = acquireRunLock(token, opts()).then((r) => {
+      second = r;
     });
     await systemSleep(60);
-    expect(settled).toBe(false);
-    expect(logger.at("info")).toEqual([`Another run holds ${lockPath}; waiting for it`]);
-    await first?.release();
+    expect(second).toBeUndefined();
+    expect(logger.at("info")).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Another run holds ${lockPath} \\(pid ${process.pid} on "[^"]+", taken \\d+(\\.\\d+)?m?s ago\\); waiting for it$`,
+        ),
+      ),
+    ]);
+    await first.release();
     await waiting;
-    expect(second?.path).toBe(lockPath);
-    const owner = JSON.parse(await readFile(lockPath, "utf8"));
-    expect(owner.pid).toBe(process.pid);
-    await second?.release();
+    const lock = held(second as RunLockResult);
+    expect(JSON.parse(await readFile(lockPath, "utf8")).pid).toBe(process.pid);
+    await lock.release();
     expect(await readdir(tmp.dir)).toEqual([]);
   });
 
-  it("gives up at the deadline, leaving the holder's lock alone", async () => {
-    const held = await acquireRunLock(token, opts());
+  it("gives up at the deadline, saying so with the lock file, leaving the holder's lock alone", async () => {
+    const holder = held(await acquireRunLock(token, opts()));
     const before = await readFile(lockPath, "utf8");
     const { clock, options } = fakeOpts();
     const start = clock.ms();
-    expect(await acquireRunLock(token, options)).toBeUndefined();
+    const result = await acquireRunLock(token, options);
+    expect(result).toMatchObject({ refused: "timeout" });
+    expect(result.message).toMatch(
+      new RegExp(`^another run still held the lock ${lockPath} at the deadline \\(pid ${process.pid} on `),
+    );
+    expect(logger.at("warning")).toEqual([`Gave up waiting: ${result.message}`]);
     expect(clock.ms() - start).toBe(1000);
     expect(clock.delays).toEqual(Array(10).fill(100));
     expect(await readFile(lockPath, "utf8")).toBe(before);
-    await held?.release();
+    await holder.release();
   });
 
   it("sleeps no longer than what is left before the deadline", async () => {
-    const held = await acquireRunLock(token, opts());
+    const holder = held(await acquireRunLock(token, opts()));
     const { clock, options } = fakeOpts({ pollMs: 300 });
-    expect(await acquireRunLock(token, options)).toBeUndefined();
+    expect((await acquireRunLock(token, options)).refused).toBe("timeout");
     expect(clock.delays).toEqual([300, 300, 300, 100]);
-    await held?.release();
+    await holder.release();
   });
 
   it("takes a free lock even when the deadline has passed", async () => {
-    const lock = await acquireRunLock(token, opts({ deadline: new Date(0) }));
-    expect(lock).toBeDefined();
-    await lock?.release();
+    const lock = held(await acquireRunLock(token, opts({ deadline: new Date(0) })));
+    await lock.release();
   });
 
   it("gives up when the signal aborts while waiting", async () => {
-    const held = await acquireRunLock(token, opts());
+    const holder = held(await acquireRunLock(token, opts()));
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error("stop")), 50);
-    const lock = await acquireRunLock(
+    const result = await acquireRunLock(
       token,
       opts({ deadline: new Date(Date.now() + 60_000), signal: controller.signal, pollMs: 20 }),
     );
-    expect(lock).toBeUndefined();
+    expect(result).toMatchObject({
+      refused: "aborted",
+      message: `cancelled while waiting for the lock ${lockPath}`,
+    });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await readFile(lockPath, "utf8")).toContain(`"pid":${process.pid}`);
     // Already aborted: no wait at all.
     const { clock, options } = fakeOpts({ signal: AbortSignal.abort() });
-    expect(await acquireRunLock(token, options)).toBeUndefined();
+    expect((await acquireRunLock(token, options)).refused).toBe("aborted");
     expect(clock.delays).toEqual([]);
-    await held?.release();
+    await holder.release();
   });
 
   it("waits for a lock held by another live process, and breaks it once that process is killed", async () => {
@@ -169,110 +203,130 @@ describe("acquireRunLock", () => {
     const owner = JSON.parse(await readFile(lockPath, "utf8"));
     expect(owner).toMatchObject({ pid: child.pid, host: hostname() });
 
-    const { options } = fakeOpts();
-    expect(await acquireRunLock(token, options)).toBeUndefined();
-    expect(logger.at("warning")).toEqual([]);
+    expect((await acquireRunLock(token, fakeOpts().options)).refused).toBe("timeout");
+    expect(logger.at("warning").filter((w) => w.startsWith("Broke"))).toEqual([]);
 
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
-    const lock = await acquireRunLock(token, fakeOpts().options);
-    expect(lock).toBeDefined();
-    expect(logger.at("warning")).toEqual([`Broke a stale lock ${lockPath} (its run is gone)`]);
+    const lock = held(await acquireRunLock(token, fakeOpts().options));
+    expect(logger.at("warning")).toContain(
+      `Broke a stale lock ${lockPath} (its process ${child.pid} is gone)`,
+    );
     expect(JSON.parse(await readFile(lockPath, "utf8")).pid).toBe(process.pid);
-    await lock?.release();
+    await lock.release();
     expect(await readdir(tmp.dir)).toEqual([]);
   });
 
   it("breaks a lock whose process is gone (same host) without waiting", async () => {
-    await writeLock({ pid: await deadPid(), host: hostname(), createdMs: Date.now() });
+    await writeLock(body({ pid: await deadPid() }));
     const { clock, options } = fakeOpts();
-    const lock = await acquireRunLock(token, options);
-    expect(lock).toBeDefined();
+    const lock = held(await acquireRunLock(token, options));
     expect(clock.delays).toEqual([]);
-    expect(logger.at("warning")).toEqual([`Broke a stale lock ${lockPath} (its run is gone)`]);
-    await lock?.release();
+    expect(logger.at("warning")).toEqual([
+      expect.stringMatching(/^Broke a stale lock .* \(its process \d+ is gone\)$/),
+    ]);
+    await lock.release();
   });
 
   it("does not judge the pid of a lock taken on another host", async () => {
-    await writeLock({ pid: await deadPid(), host: `not-${hostname()}`, createdMs: Date.now() });
-    const { options } = fakeOpts();
-    expect(await acquireRunLock(token, options)).toBeUndefined();
-    expect(logger.at("warning")).toEqual([]);
+    await writeLock(body({ pid: await deadPid(), host: `not-${hostname()}` }));
+    expect((await acquireRunLock(token, fakeOpts().options)).refused).toBe("timeout");
+    expect(logger.at("warning")).toHaveLength(1); // the give-up, no break
   });
 
   it("breaks a lock older than staleAfterMs even if its process is alive, and not a moment sooner", async () => {
     const { clock, options } = fakeOpts({ staleAfterMs: 60_000, isAlive: () => true, deadline: new Date(0) });
-    const parent = { pid: process.ppid, host: hostname() };
-    await writeLock({ ...parent, createdMs: clock.ms() - 60_000 });
-    expect(await acquireRunLock(token, options)).toBeUndefined();
-    await writeLock({ ...parent, createdMs: clock.ms() - 60_001 });
-    const lock = await acquireRunLock(token, options);
-    expect(lock).toBeDefined();
-    expect(logger.at("warning")).toEqual([`Broke a stale lock ${lockPath} (its run is gone)`]);
-    await lock?.release();
+    await writeLock(body({ createdMs: clock.ms() - 60_000 }));
+    expect((await acquireRunLock(token, options)).refused).toBe("timeout");
+    await writeLock(body({ createdMs: clock.ms() - 60_001 }));
+    const lock = held(await acquireRunLock(token, options));
+    expect(logger.at("warning")).toContain(`Broke a stale lock ${lockPath} (it was taken 1m0.001s ago)`);
+    await lock.release();
   });
 
   it("breaks the lock after 10 minutes by default", async () => {
     const { clock, options } = fakeOpts({ isAlive: () => true, deadline: new Date(0) });
-    await writeLock({ pid: process.ppid, host: hostname(), createdMs: clock.ms() - 10 * 60_000 });
-    expect(await acquireRunLock(token, options)).toBeUndefined();
-    await writeLock({ pid: process.ppid, host: hostname(), createdMs: clock.ms() - 10 * 60_000 - 1 });
-    const lock = await acquireRunLock(token, options);
-    expect(lock).toBeDefined();
-    await lock?.release();
+    await writeLock(body({ createdMs: clock.ms() - 10 * 60_000 }));
+    expect((await acquireRunLock(token, options)).refused).toBe("timeout");
+    await writeLock(body({ createdMs: clock.ms() - 10 * 60_000 - 1 }));
+    held(await acquireRunLock(token, options)).release();
+  });
+
+  it("treats a lock dated in the future as invalid: broken at once, never waited for", async () => {
+    const { clock, options } = fakeOpts({ isAlive: () => true });
+    await writeLock(body({ createdMs: clock.ms() + 5000 }));
+    expect((await acquireRunLock(token, { ...options, deadline: new Date(0) })).refused).toBe("timeout");
+    await writeLock(body({ createdMs: clock.ms() + 365 * 24 * 3600_000 }));
+    const lock = held(await acquireRunLock(token, options));
+    expect(clock.delays).toEqual([]);
+    expect(logger.at("warning")).toContain(
+      `Broke a stale lock ${lockPath} (it is dated 8760h0m0s in the future)`,
+    );
+    await lock.release();
   });
 
   it("counts a lock's age from when it was taken, not from when its taker started waiting", async () => {
-    const held = await acquireRunLock(token, opts());
+    const holder = held(await acquireRunLock(token, opts()));
     const { clock, options } = fakeOpts({ deadline: new Date(Date.now() + 60 * 60_000), pollMs: 60_000 });
     const start = clock.ms();
     const waiter = acquireRunLock(token, options);
     // Let the waiter sleep through 5 fake minutes, then free the lock.
     while (clock.ms() - start < 5 * 60_000) await systemSleep(1);
-    await held?.release();
-    const lock = await waiter;
+    await holder.release();
+    const lock = held(await waiter);
     expect(JSON.parse(await readFile(lockPath, "utf8")).createdMs).toBeGreaterThanOrEqual(start + 5 * 60_000);
-    await lock?.release();
+    await lock.release();
   });
 
   it.each([
     ["garbage", "not json at all"],
     ["empty", ""],
-    ["JSON without a pid", JSON.stringify({ host: "h", createdMs: 1 })],
-    ["a pid that is not a number", JSON.stringify({ pid: "12", host: "h", createdMs: 1 })],
-  ])("breaks a lock with %s content", async (_name, content) => {
-    await writeLock(content);
-    const { options } = fakeOpts();
-    const lock = await acquireRunLock(token, options);
-    expect(lock).toBeDefined();
-    expect(logger.at("warning")).toEqual([`Broke a stale lock ${lockPath} (its run is gone)`]);
-    await lock?.release();
-  });
+    ["JSON without a pid", JSON.stringify({ host: "h", createdMs: 1, nonce: "n" })],
+    ["a pid that is not a number", body({ pid: "12" })],
+    ["no nonce (an older version's lock)", body({ nonce: undefined })],
+    ["more than 4 KiB", body({ host: "h".repeat(5000) })],
+  ])(
+    "breaks a lock with %s content once it is 2 s old (it may still be being written before)",
+    async (_name, content) => {
+      await writeLock(content);
+      expect((await acquireRunLock(token, fakeOpts({ deadline: new Date(0) }).options)).refused).toBe(
+        "timeout",
+      );
+      await writeLock(content, 2500);
+      const { clock, options } = fakeOpts();
+      const lock = held(await acquireRunLock(token, options));
+      expect(clock.delays).toEqual([]);
+      expect(logger.at("warning")).toContain(`Broke a stale lock ${lockPath} (not a valid lock)`);
+      await lock.release();
+    },
+  );
 
   it("breaks a lock with this process's pid that this process does not hold (an earlier process, pid reused)", async () => {
-    await writeLock({ pid: process.pid, host: hostname(), createdMs: Date.now() - 1000 });
-    const { options } = fakeOpts();
-    const lock = await acquireRunLock(token, options);
-    expect(lock).toBeDefined();
-    expect(logger.at("warning")).toHaveLength(1);
-    await lock?.release();
+    await writeLock(body({ pid: process.pid, createdMs: Date.now() - 1000 }));
+    held(await acquireRunLock(token, fakeOpts().options)).release();
+    expect(logger.at("warning")).toEqual([
+      `Broke a stale lock ${lockPath} (an earlier process with our pid)`,
+    ]);
   });
 
-  it("releases only its own lock", async () => {
-    const lock = await acquireRunLock(token, opts());
-    const someoneElse = await writeLock({ pid: process.ppid, host: hostname(), createdMs: Date.now() });
-    await lock?.release();
-    expect(await readFile(lockPath, "utf8")).toBe(someoneElse);
+  it("releases only its own lock, even when another has the same content", async () => {
+    const lock = held(await acquireRunLock(token, opts()));
+    const text = await readFile(lockPath, "utf8");
+    await unlink(lockPath);
+    await writeFile(lockPath, text); // another file, same bytes
+    await lock.release();
+    expect(await readFile(lockPath, "utf8")).toBe(text);
   });
 
-  it("runs without a lock, with a warning, when the lock cannot be made", async () => {
+  it("runs without a lock, with a warning that puts the real error first, when the lock cannot be made", async () => {
     const file = tmp.path("a-file");
     await writeFile(file, "x");
     const inFile = `${file}/token.json`;
-    expect(await acquireRunLock(inFile, opts())).toBeUndefined();
-    const warnings = logger.at("warning");
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(`Cannot take the lock ${inFile}.lock, running without it - ENOTDIR`);
+    const result = await acquireRunLock(inFile, opts());
+    expect(result).toMatchObject({ refused: "unavailable" });
+    expect(logger.at("warning")).toEqual([
+      `ENOTDIR: not a directory (creating the lock ${inFile}.lock); running without it`,
+    ]);
   });
 
   it("never lets two of 20 concurrent acquirers in one process inside at once", async () => {
@@ -280,8 +334,9 @@ describe("acquireRunLock", () => {
     let maxInside = 0;
     let entered = 0;
     const worker = async () => {
-      const lock = await acquireRunLock(token, opts({ deadline: new Date(Date.now() + 10_000), pollMs: 1 }));
-      if (!lock) throw new Error("did not get the lock");
+      const lock = held(
+        await acquireRunLock(token, opts({ deadline: new Date(Date.now() + 10_000), pollMs: 1 })),
+      );
       inside++;
       entered++;
       maxInside = Math.max(maxInside, inside);
@@ -294,5 +349,90 @@ describe("acquireRunLock", () => {
     expect(maxInside).toBe(1);
     expect(logger.at("warning")).toEqual([]);
     expect(await readdir(tmp.dir)).toEqual([]);
+  });
+});
+
+describe("acquireRunLock in a directory others can write (hardening #11)", () => {
+  it("never writes through a symlink planted at its scratch names, old or new, or at the lock itself", async () => {
+    const victim = tmp.path("victim");
+    await writeFile(victim, "precious");
+    // The names the earlier version used (`<lock>.<pid>_<n>.new|.stale`, n counting from 1).
+    const planted: string[] = [];
+    for (let n = 1; n <= 100; n++) {
+      for (const kind of ["new", "stale"]) {
+        planted.push(`token.json.lock.${process.pid}_${n}.${kind}`);
+        await symlink(victim, tmp.path(planted.at(-1) ?? ""));
+      }
+    }
+    for (let i = 0; i < 5; i++) await held(await acquireRunLock(token, opts())).release();
+    // A symlink at the lock name: never followed, broken (the link itself) once judged.
+    await symlink(victim, lockPath);
+    const then = new Date(Date.now() - 5000);
+    execFileSync("touch", ["-h", "-d", then.toISOString(), lockPath]);
+    await held(await acquireRunLock(token, opts())).release();
+    expect(await readFile(victim, "utf8")).toBe("precious");
+    expect((await readdir(tmp.dir)).sort()).toEqual([...planted, "victim"].sort());
+  });
+
+  it("makes scratch names nobody can guess: <lock>.<pid>.<64 random bits>.new", async () => {
+    const seen = new Set<string>();
+    const watcher = watch(tmp.dir, (_event, name) => {
+      if (name) seen.add(String(name));
+    });
+    try {
+      for (let i = 0; i < 3; i++) await held(await acquireRunLock(token, opts())).release();
+      await systemSleep(50);
+    } finally {
+      watcher.close();
+    }
+    const scratch = [...seen].filter((n) => n !== "token.json.lock");
+    expect(scratch.length).toBeGreaterThanOrEqual(3);
+    for (const n of scratch)
+      expect(n).toMatch(new RegExp(`^token\\.json\\.lock\\.${process.pid}\\.[0-9a-f]{16}\\.(new|stale)$`));
+  });
+
+  it.skipIf(!asRoot)(
+    "never waits for, nor removes, a lock owned by another user, however it looks",
+    async () => {
+      for (const [name, content] of [
+        ["from the far future", body({ createdMs: Date.now() + 10 * 365 * 24 * 3600_000 })],
+        ["of a dead process", body({ pid: await deadPid() })],
+        ["garbage", "garbage"],
+      ] as const) {
+        await writeLock(content, 60_000);
+        await chown(lockPath, 12345, 12345);
+        await chmod(lockPath, 0o600);
+        const { clock, options } = fakeOpts({ deadline: new Date(Date.now() + 60_000) });
+        const result = await acquireRunLock(token, options);
+        expect(result, name).toEqual({
+          refused: "foreign",
+          message: `The lock ${lockPath} belongs to uid 12345, not to this user or root; ignoring it and running without a lock`,
+        });
+        expect(clock.delays).toEqual([]);
+        expect(await readFile(lockPath, "utf8")).toBe(content);
+        expect((await lstat(lockPath)).uid).toBe(12345);
+        expect(await readdir(tmp.dir)).toEqual(["token.json.lock"]);
+        await unlink(lockPath);
+      }
+    },
+  );
+
+  it("removes the scratch files that killed lock takers and breakers left, and no one else's", async () => {
+    const dead = await deadPid();
+    const litter = [
+      `token.json.lock.${dead}.0123456789abcdef.new`,
+      `token.json.lock.${dead}.fedcba9876543210.stale`,
+      `token.json.lock.${dead}_1.new`, // earlier versions' names
+      `token.json.lock.${dead}_7.stale`,
+    ];
+    const kept = [
+      `token.json.lock.${process.ppid}.0123456789abcdef.new`, // a live process's, in use
+      `token.json.lock.${dead}.0123456789abcdef.new.bak`,
+      `other.json.lock.${dead}.0123456789abcdef.new`,
+    ];
+    for (const n of [...litter, ...kept]) await writeFile(tmp.path(n), body());
+    const lock = held(await acquireRunLock(token, opts()));
+    expect((await readdir(tmp.dir)).sort()).toEqual([...kept, "token.json.lock"].sort());
+    await lock.release();
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, readdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { processIsAlive, removeStaleTempFiles } from "./stale-temp-files.js";
 import { recordingLogger } from "./testing/recording-logger.js";
@@ -87,7 +87,7 @@ describe("removeStaleTempFiles with real processes", () => {
     expect(removed.sort()).toEqual([tmp.path(dead), tmp.path(deadToo)].sort());
     expect((await readdir(tmp.dir)).sort()).toEqual([live, mine, parent].sort());
     expect(logger.at("info").sort()).toEqual(
-      [dead, deadToo].map((n) => `Removed a temp file left by an interrupted run: ${n}`).sort(),
+      [dead, deadToo].map((n) => `Removed a file left by an interrupted run: ${n}`).sort(),
     );
     expect(processIsAlive(deadPid)).toBe(false);
     expect(processIsAlive(livePid)).toBe(true);
@@ -136,6 +136,22 @@ describe("removeStaleTempFiles with real processes", () => {
     await mkdir(tmp.path(`token.json.${deadPid}_9_9.tmp`));
     expect(await removeStaleTempFiles(tmp.path("token.json"), { now: new Date() })).toEqual([]);
     expect((await readdir(tmp.dir)).sort()).toEqual([...others, `token.json.${deadPid}_9_9.tmp`].sort());
+  });
+
+  it("never removes a symlink or another user's file, however dead its pid", async () => {
+    const old = new Date(Date.UTC(2001, 0, 1));
+    const target = tmp.path("precious");
+    await writeFile(target, "keep");
+    const link = `token.json.${deadPid}_1_1.tmp`;
+    await symlink(target, tmp.path(link));
+    const theirs = `token.json.${deadPid}_2_1.tmp`;
+    await files([theirs], old);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await chown(tmp.path(theirs), 12345, 12345);
+    const removed = await removeStaleTempFiles(tmp.path("token.json"), { now: new Date() });
+    expect(removed).toEqual(asRoot ? [] : [tmp.path(theirs)]);
+    expect((await readdir(tmp.dir)).sort()).toEqual(["precious", link, ...(asRoot ? [theirs] : [])].sort());
+    expect((await lstat(tmp.path(link))).isSymbolicLink()).toBe(true);
   });
 
   it("cleans only the directory of the token file", async () => {

@@ -1,4 +1,4 @@
-import { readdir, stat, unlink } from "node:fs/promises";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isTempFileOf } from "./atomic-write.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -20,10 +20,28 @@ export interface StaleTempFileOptions {
  * process is gone or that are older than `maxAgeMs`. Returns the removed paths; never throws.
  */
 export async function removeStaleTempFiles(path: string, options: StaleTempFileOptions): Promise<string[]> {
+  return removeLeftoverFiles(
+    dirname(path),
+    (name) => (isTempFileOf(path, name) ? Number(/\.(\d+)_\d+_\d+\.tmp$/.exec(name)?.[1]) : undefined),
+    options,
+  );
+}
+
+/**
+ * Removes the files of `dir` that `pidOf` recognizes as leftovers (it returns the pid their name
+ * holds) when that process is gone or the file is older than `maxAgeMs`. Only regular files owned
+ * by this user are removed (lstat: a symlink is never followed, another user's file never touched),
+ * and never one of this process younger than `maxAgeMs` (it may be in use). Never throws.
+ */
+export async function removeLeftoverFiles(
+  dir: string,
+  pidOf: (name: string) => number | undefined,
+  options: StaleTempFileOptions,
+): Promise<string[]> {
   const logger = options.logger ?? silentLogger;
   const isAlive = options.isAlive ?? processIsAlive;
   const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
-  const dir = dirname(path);
+  const uid = process.getuid?.();
   let names: string[];
   try {
     names = await readdir(dir);
@@ -32,15 +50,17 @@ export async function removeStaleTempFiles(path: string, options: StaleTempFileO
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!isTempFileOf(path, name)) continue;
-    const pid = Number(/\.(\d+)_\d+_\d+\.tmp$/.exec(name)?.[1]);
+    const pid = pidOf(name);
+    if (pid === undefined) continue;
     const full = join(dir, name);
     try {
-      const age = options.now.getTime() - (await stat(full)).mtimeMs;
-      if ((pid !== process.pid && !isAlive(pid)) || age > maxAgeMs) {
+      const stats = await lstat(full);
+      if (!stats.isFile() || (uid !== undefined && stats.uid !== uid)) continue;
+      const old = options.now.getTime() - stats.mtimeMs > maxAgeMs;
+      if ((pid !== process.pid && !isAlive(pid)) || old) {
         await unlink(full);
         removed.push(full);
-        logger.log("info", `Removed a temp file left by an interrupted run: ${basename(full)}`);
+        logger.log("info", `Removed a file left by an interrupted run: ${basename(full)}`);
       }
     } catch {
       // Gone already, or not ours to remove: leave it.

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nodeAtomicWriteFs } from "./atomic-write.js";
 import { createFakeClock } from "./testing/fake-clock.js";
@@ -126,7 +127,21 @@ describe("writeTokenFile", () => {
     expect(await readFile(path, "utf8")).toBe("old");
   });
 
-  it("retries a refused rename with the injected sleep and then succeeds", async () => {
+  it("refuses a FIFO, or a symlink to a device, at the path instead of replacing it", async () => {
+    const fifo = tmp.path("copy.json");
+    execFileSync("mkfifo", [fifo]);
+    await expect(writeTokenFile(fifo, token(), state)).rejects.toThrow(
+      `${fifo}: not a regular file (it is a FIFO)`,
+    );
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    const link = tmp.path("null.json");
+    await symlink("/dev/null", link);
+    await expect(writeTokenFile(link, token(), state)).rejects.toThrow("(it is a character device)");
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await readdir(tmp.dir)).sort()).toEqual(["copy.json", "null.json"]);
+  });
+
+  it("retries a refused rename (Windows) with the injected sleep and then succeeds", async () => {
     const path = tmp.path("token.json");
     await writeFile(path, "old");
     const clock = createFakeClock();
@@ -135,9 +150,14 @@ describe("writeTokenFile", () => {
       if (refusals-- > 0) throw fsError("EACCES");
       await nodeAtomicWriteFs.rename(a, b);
     };
-    expect(await writeTokenFile(path, token(), state, { fs: { rename }, sleep: clock.sleep })).toEqual({
-      written: true,
-    });
+    expect(
+      await writeTokenFile(path, token(), state, {
+        fs: { rename },
+        sleep: clock.sleep,
+        now: clock.now,
+        platform: "win32",
+      }),
+    ).toEqual({ written: true });
     expect(clock.delays).toEqual([500, 500]);
     expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
   });

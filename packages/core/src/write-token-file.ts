@@ -1,6 +1,6 @@
 import { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { readCapped } from "./read-token-file.js";
+import { NotRegularFileError, readCapped } from "./read-token-file.js";
 import { encodeTokenFile, parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
 
@@ -15,7 +15,8 @@ export interface WriteTokenFileOptions extends AtomicWriteOptions {
  * the write when the file already holds the same content: the same keys with the same JSON values,
  * whatever the spacing (Go builds differ in the spaces after `:`; Go itself compares bytes, so
  * a file Go wrote would otherwise be rewritten once after switching). An unreadable file counts as
- * different. Reports whether it wrote. Throws the file system error on failure; the old file is intact.
+ * different. Reports whether it wrote. Refuses a path that is a FIFO, device, socket or directory
+ * (also behind a symlink) rather than replacing it. Throws on failure; the old file is intact.
  */
 export async function writeTokenFile(
   path: string,
@@ -24,7 +25,10 @@ export async function writeTokenFile(
   options: WriteTokenFileOptions = {},
 ): Promise<{ written: boolean }> {
   const bytes = encodeTokenFile(token, state);
-  const current = await (options.readFile ?? readCapped)(path).catch(() => undefined);
+  const current = await (options.readFile ?? readCapped)(path).catch((err: unknown) => {
+    if (err instanceof NotRegularFileError) throw new Error(`${path}: ${err.message}`, { cause: err });
+    return undefined;
+  });
   if (current !== undefined && sameContent(current, bytes)) return { written: false };
   await writeFileAtomic(path, bytes, options);
   return { written: true };

@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { createHash, verify } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { symlink, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { makeEcIdentity, makeTestPki, type TestPki } from "./testing/pki.js";
@@ -203,10 +204,22 @@ describe("createX509Signer", () => {
   it("refuses a missing file, naming it", async () => {
     const missing = tmp.path("absent.pem");
     const e = await loadError(missing, await file(pki.leaf.certPem));
-    expect(e.message).toMatch(new RegExp(`^${missing}: ENOENT`));
+    expect(e.message).toBe(`${missing}: ENOENT: no such file or directory`);
     const missingCert = tmp.path("absent-cert.pem");
     expect((await loadError(await file(pki.leaf.pkcs1Pem), missingCert)).message).toMatch(
       new RegExp(`^${missingCert}: ENOENT`),
+    );
+  });
+
+  it("refuses a FIFO or a device as the key or certificate at once, naming it", async () => {
+    const fifo = tmp.path("key-fifo.pem");
+    execFileSync("mkfifo", [fifo]);
+    const cert = await file(pki.leaf.certPem);
+    expect((await loadError(fifo, cert)).message).toBe(`${fifo}: not a regular file (it is a FIFO)`);
+    const zero = tmp.path("cert-zero.pem");
+    await symlink("/dev/zero", zero);
+    expect((await loadError(await file(pki.leaf.pkcs1Pem), zero)).message).toBe(
+      `${zero}: not a regular file (it is a character device)`,
     );
   });
 

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
+import { errorMessage, fsErrorReason } from "./fs-errors.js";
 import type { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { oneLine } from "./one-line.js";
 import { decodePemBlocks } from "./pem.js";
@@ -32,7 +33,7 @@ export interface X509SignerOptions {
   certPath: string;
   /** Passphrase of an encrypted key. */
   passphrase?: string;
-  /** Reads a file; default node:fs (PEM files over 1 MiB are refused). */
+  /** Reads a file; default {@link readCapped} (regular files only, PEM files over 1 MiB are refused). */
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 
@@ -68,7 +69,7 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
     try {
       return await read(path);
     } catch (err) {
-      throw new KeyLoadError(path, oneLine((err as Error).message), { cause: err });
+      throw new KeyLoadError(path, oneLine(fsErrorReason(err)), { cause: err });
     }
   };
   // Key first, like Go: when both files are bad, the key's problem is the one reported.
@@ -118,7 +119,7 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
     const what = encrypted
       ? "cannot decrypt the private key (wrong passphrase?)"
       : "cannot parse the private key";
-    throw new KeyLoadError(path, `${what} - ${oneLine((err as Error).message)}`, { cause: err });
+    throw new KeyLoadError(path, `${what} - ${oneLine(errorMessage(err))}`, { cause: err });
   }
   if (key.asymmetricKeyType !== "rsa") {
     throw new KeyLoadError(
@@ -139,7 +140,7 @@ function loadCertificate(path: string, bytes: Uint8Array): X509Certificate {
   try {
     return new X509Certificate(first.der);
   } catch (err) {
-    throw new KeyLoadError(path, `cannot parse the certificate - ${oneLine((err as Error).message)}`, {
+    throw new KeyLoadError(path, `cannot parse the certificate - ${oneLine(errorMessage(err))}`, {
       cause: err,
     });
   }

@@ -1,13 +1,16 @@
-import { execFileSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { symlinkSync } from "node:fs";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseTokenFile, verifyMachineToken } from "@luci-machine-tokend/core";
 import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { processGone } from "../testing/process-gone.js";
 import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTlsServerCert } from "../testing/tls-server-cert.js";
@@ -94,7 +97,7 @@ describe("faults", () => {
     }
     server.faults.clear();
     expect((await runCli(fx.args(server.backend))).code).toBe(0);
-    expect((await readdir(fx.dir)).filter((n) => n.endsWith(".tmp") || n.endsWith(".lock"))).toEqual([]);
+    expect(await extraFiles(fx)).toEqual([]);
     table.push({ fault: "kill -9 during a refresh", runs, lost });
     expect(lost).toBe(0);
     await fx.cleanup();
@@ -160,8 +163,8 @@ describe("faults", () => {
       ["HTML 502 from a proxy", { httpFault: { kind: "proxy-html", status: 502 } }, "GRPC_ERROR_4"],
       ["connection reset", { httpFault: { kind: "reset" } }, "GRPC_ERROR_4"],
       ["truncated body", { httpFault: { kind: "truncate" } }, "GRPC_ERROR_4"],
-      ["oversized body", { httpFault: { kind: "oversize" } }, "UNKNOWN_RPC_ERROR"],
-      ["wrong content type", { httpFault: { kind: "wrong-content-type" } }, "UNKNOWN_RPC_ERROR"],
+      ["oversized body", { httpFault: { kind: "oversize" } }, "GRPC_ERROR_14"],
+      ["wrong content type", { httpFault: { kind: "wrong-content-type" } }, "GRPC_ERROR_13"],
       ["INTERNAL from the server", { grpcError: { code: 13 } }, "GRPC_ERROR_4"],
       ["server clock 11 min off", { clockOffsetMs: 11 * 60_000 }, "MINT_TOKEN_ERROR_BAD_TIMESTAMP"],
     ];
@@ -237,10 +240,9 @@ describe("faults", () => {
     const dead = execFileSync(process.execPath, ["-e", "console.log(process.pid)"], {
       encoding: "utf8",
     }).trim();
-    const { hostname } = await import("node:os");
     await writeFile(
       `${fx.tokenPath}.lock`,
-      JSON.stringify({ pid: Number(dead), host: hostname(), createdMs: Date.now() }),
+      JSON.stringify({ pid: Number(dead), host: hostname(), createdMs: Date.now(), nonce: "0123" }),
     );
     const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "5s"));
     expect(r.code).toBe(0);
@@ -273,6 +275,336 @@ describe("faults", () => {
       expect(out).not.toContain(keyBody);
       expect(out).not.toContain("PRIVATE KEY");
     }
+    await fx.cleanup();
+  });
+});
+
+/** Runs a command as nobody (65534); the tokend runs as root in production, attackers do not. */
+const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+const asRoot = process.getuid?.() === 0;
+const coreDist = fileURLToPath(new URL("../../../core/dist/offline.js", import.meta.url));
+
+/** Runs `script` (ESM) in a child node process as nobody, e.g. an attacker planting files. */
+function asNobody(script: string): void {
+  execFileSync(NOBODY[0] ?? "setpriv", [
+    ...NOBODY.slice(1),
+    process.execPath,
+    "--input-type=module",
+    "-e",
+    script,
+  ]);
+}
+
+/** A fixture whose directory anyone may write (`mode`, e.g. 1777 like /tmp), its files handed to `uid`. */
+async function sharedDirFixture(mode: number, uid = 0, gid = 0): Promise<TokendFixture> {
+  const fx = await withGoodToken();
+  await chmod(fx.dir, mode);
+  await chown(fx.dir, 0, gid);
+  await chmod(fx.dir, mode); // chown clears set-gid
+  for (const f of [fx.keyPath, fx.certPath, fx.tokenPath, fx.statusPath]) await chown(f, uid, uid);
+  return fx;
+}
+
+/** CPU seconds (user + system) a live process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).replace(/^.*\) /, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The file names of `dir` that are not the fixture's own (key, cert, token, status). */
+async function extraFiles(fx: TokendFixture): Promise<string[]> {
+  const own = new Set(["key.pem", "cert.pem", "token.json", "status.json"]);
+  return (await readdir(fx.dir)).filter((n) => !own.has(n)).sort();
+}
+
+describe.skipIf(!asRoot)("hardening #11: a token directory others can write", () => {
+  it.each([
+    ["world-writable sticky (1777) directory", 0o1777, 0],
+    ["group-writable set-gid (2775) directory", 0o2775, 65534],
+  ])("symlinks planted at the lock's scratch names in a %s are never followed", async (what, mode, gid) => {
+    const fx = await sharedDirFixture(mode, 0, gid);
+    const victim = fx.path("victim"); // root's file, outside the attacker's reach
+    await writeFile(victim, "precious");
+    await chmod(victim, 0o644);
+    // The earlier version's names were <lock>.<pid>_1.new: plant them for the next few hundred pids.
+    const next = Number(
+      execFileSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" }),
+    );
+    asNobody(`
+      import { symlinkSync } from "node:fs";
+      for (let pid = ${next}; pid < ${next + 400}; pid++)
+        for (const kind of ["new", "stale"]) symlinkSync(${JSON.stringify(victim)}, ${JSON.stringify(`${fx.tokenPath}.lock.`)} + pid + "_1." + kind);
+    `);
+    const runs = 3;
+    for (let i = 0; i < runs; i++) {
+      expect((await runCli(fx.args(server.backend, "-force-refresh"))).code).toBe(0);
+    }
+    expect(await readFile(victim, "utf8")).toBe("precious");
+    await record(
+      `symlinks planted at lock scratch names, ${mode.toString(8)} dir`,
+      runs,
+      async () => (await readFile(victim, "utf8")) === "precious" && tokenIsWhole(fx.tokenPath),
+    );
+    expect(what).toBeTruthy();
+    await fx.cleanup();
+  });
+
+  it("a lock of another user, dated in the far future, neither blocks an unprivileged run nor is removed", async () => {
+    const fx = await sharedDirFixture(0o1777, 65534, 65534);
+    const lock = `${fx.tokenPath}.lock`;
+    const forged = JSON.stringify({
+      pid: 1,
+      host: hostname(),
+      createdMs: Date.now() + 10 * 365 * 86_400_000,
+      nonce: "x",
+    });
+    await writeFile(lock, forged);
+    await chown(lock, 12345, 12345);
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "3s"), { wrapper: NOBODY });
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(2500);
+    expect((await status(fx)).update_outcome).toBe("UPDATE_SUCCESS");
+    expect(r.stderr).toContain(
+      `The lock ${lock} belongs to uid 12345, not to this user or root; ignoring it`,
+    );
+    expect(await readFile(lock, "utf8")).toBe(forged);
+    // Root's run treats nobody's lock the same way.
+    await chown(lock, 65534, 65534);
+    const root = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "3s"));
+    expect(root.code).toBe(0);
+    expect(root.stderr).toContain(`The lock ${lock} belongs to uid 65534`);
+    expect(await readFile(lock, "utf8")).toBe(forged);
+    await record("lock of another user from the future", 2, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("an unreadable lock of another user: no busy loop, no waiting, a log line, nothing left behind", async () => {
+    const fx = await sharedDirFixture(0o1777, 65534, 65534);
+    const lock = `${fx.tokenPath}.lock`;
+    await writeFile(lock, "secret", { mode: 0o600 });
+    await chown(lock, 12345, 12345);
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "3s"), {
+      wrapper: NOBODY,
+      onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000),
+    });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(2500);
+    expect(r.stderr).toContain(`The lock ${lock} belongs to uid 12345`);
+    expect(await extraFiles(fx)).toEqual(["token.json.lock"]);
+    await record("unreadable lock of another user", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("a root lock an unprivileged run may not break: sleeps until -timeout, then names the lock, not the RPC", async () => {
+    const fx = await sharedDirFixture(0o1777, 65534, 65534);
+    const lock = `${fx.tokenPath}.lock`;
+    await writeFile(lock, "damaged", { mode: 0o600 }); // root's, unreadable, stale: nobody can't remove it
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    server.requests.length = 0;
+    let cpu = Number.NaN;
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "2s"), {
+      wrapper: NOBODY,
+      onSpawn: (child) => {
+        setTimeout(async () => {
+          cpu = await cpuSeconds(child.pid ?? 0).catch(() => Number.NaN);
+        }, 1800);
+        setTimeout(() => child.kill("SIGKILL"), 15_000);
+      },
+    });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(2000 + 1200);
+    expect(cpu).toBeLessThan(0.9); // start-up and a poll every 50 ms, not a spinning loop
+    expect(server.requests).toHaveLength(0);
+    const s = await status(fx);
+    expect(s.update_outcome).toBe("GRPC_ERROR_4");
+    expect(s.failure_error).toBe(
+      `another run still held the lock ${lock} at the deadline (a lock file that is unreadable (EACCES: permission denied)); no token was requested`,
+    );
+    expect(r.stderr).not.toContain("MintMachineToken");
+    expect(await readFile(lock, "utf8")).toBe("damaged");
+    expect(await extraFiles(fx)).toEqual(["token.json.lock"]);
+    await record("root lock an unprivileged run cannot break", 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it("token and status owned by another user in a sticky directory: -timeout holds, no rename retries", async () => {
+    const fx = await sharedDirFixture(0o1777, 12345, 12345);
+    await chown(fx.keyPath, 65534, 65534);
+    // Another content than a token minted in this second (the same content is not rewritten).
+    const file = JSON.parse(await readFile(fx.tokenPath, "utf8"));
+    file.last_update = String(Number(file.last_update) - 1);
+    await writeFile(fx.tokenPath, JSON.stringify(file, null, 2));
+    const before = await readFile(fx.tokenPath, "utf8");
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "3s"), { wrapper: NOBODY });
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(3000);
+    expect(r.stderr).toContain(
+      `Failed to write token file ${fx.tokenPath} - EPERM: operation not permitted (replacing ${fx.tokenPath})`,
+    );
+    expect(r.stderr).toMatch(/Failed to write the status file .*EPERM: operation not permitted \(replacing /);
+    expect(r.stderr).not.toMatch(/\.tmp\b/);
+    expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
+    expect(await extraFiles(fx)).toEqual([]);
+    await record(
+      "token and status of another user (sticky dir)",
+      1,
+      async () => (await readFile(fx.tokenPath, "utf8")) === before,
+    );
+    await fx.cleanup();
+  });
+});
+
+describe("hardening #11: killed runs, special files, signals, hooks", () => {
+  it("kill -9 of lock takers at random moments leaves nothing that one normal run does not clean", async () => {
+    const fx = await withGoodToken();
+    // Three processes taking and releasing the token's lock in a loop (the real module, built).
+    const script = `
+      const { acquireRunLock } = await import(${JSON.stringify(coreDist)});
+      process.stdout.write("ready\\n");
+      for (;;) {
+        const r = await acquireRunLock(${JSON.stringify(fx.tokenPath)}, { deadline: new Date(Date.now() + 5000), pollMs: 1 });
+        const lock = r && ("lock" in r ? r.lock : r);
+        if (lock) await lock.release();
+      }
+    `;
+    const spawnTaker = () =>
+      spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "ignore"] });
+    let kills = 0;
+    const takers = [spawnTaker(), spawnTaker(), spawnTaker()];
+    for (let round = 0; round < 8; round++) {
+      for (let i = 0; i < takers.length; i++) {
+        const taker = takers[i] as ChildProcess;
+        await new Promise((r) => taker.stdout?.once("data", r));
+        await new Promise((r) => setTimeout(r, Math.random() * 40));
+        taker.kill("SIGKILL");
+        await new Promise((r) => taker.once("exit", r));
+        kills++;
+        takers[i] = spawnTaker();
+      }
+    }
+    for (const t of takers) {
+      t.kill("SIGKILL");
+      await new Promise((r) => t.once("exit", r));
+      kills++;
+    }
+    const litter = await extraFiles(fx);
+    expect(litter.length).toBeGreaterThan(0); // the kills did leave scratch files and locks behind
+    const r = await runCli(fx.args(server.backend, "-timeout", "5s"));
+    expect(r.code).toBe(0);
+    expect(await extraFiles(fx)).toEqual([]);
+    await record(`kill -9 of lock takers (${kills} kills)`, 1, () => tokenIsWhole(fx.tokenPath));
+    await fx.cleanup();
+  });
+
+  it.each([
+    ["a FIFO", (p: string) => execFileSync("mkfifo", [p]), "a FIFO"],
+    ["a symlink to /dev/zero", (p: string) => symlinkSync("/dev/zero", p), "a character device"],
+  ])(
+    "%s at the token path: a clear error within -timeout, no RPC, nothing read",
+    async (what, make, kind) => {
+      const fx = await withGoodToken();
+      const path = fx.path("special.json");
+      make(path);
+      const args = fx.args(server.backend, "-timeout", "2s").map((a) => (a === fx.tokenPath ? path : a));
+      server.requests.length = 0;
+      const r = await runCli(args, { onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000) });
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(2000);
+      expect(r.stderr).toContain(
+        `Failed to read token file from "${path}" - not a regular file (it is ${kind})`,
+      );
+      expect((await status(fx)).update_outcome).toBe("UNKNOWN_SAVE_TOKEN_ERROR");
+      expect((await status(fx)).failure_error).toBe(`${path} is ${kind}, not a token file`);
+      expect(server.requests).toHaveLength(0);
+      await record(`${what} at the token path`, 1, () => tokenIsWhole(fx.tokenPath));
+      await fx.cleanup();
+    },
+  );
+
+  it("a FIFO as the key, passphrase, ca-bundle or ts-mon config file: one clear line, no hang", async () => {
+    const fx = await withGoodToken();
+    const fifo = fx.path("fifo");
+    execFileSync("mkfifo", [fifo]);
+    const cases: Array<[string[], RegExp]> = [
+      [fx.args(server.backend).map((a) => (a === fx.keyPath ? fifo : a)), /CANT_READ_KEY/],
+      [fx.args(server.backend, "-pkey-passphrase-file", fifo), /CANT_READ_KEY/],
+      [fx.args(server.backend, "-force-refresh", "-ca-bundle", fifo), /UNKNOWN_RPC_ERROR/],
+    ];
+    for (const [args, outcome] of cases) {
+      const r = await runCli([...args, "-timeout", "2s"], {
+        onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000),
+      });
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(2000);
+      expect(String((await status(fx)).update_outcome)).toMatch(outcome);
+      expect(String((await status(fx)).failure_error)).toMatch(
+        new RegExp(`^[^\\n]*${fifo}: not a regular file \\(it is a FIFO\\)$`),
+      );
+    }
+    const tsMon = await runCli(
+      fx.args(server.backend).map((a) => (a.endsWith("no-ts-mon.json") ? fifo : a)),
+      {
+        onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000),
+      },
+    );
+    expect(tsMon.code).toBe(0);
+    expect(tsMon.stderr).toContain("not a regular file (it is a FIFO)");
+    await record("FIFO as key, passphrase, ca-bundle, ts-mon config", cases.length + 1, () =>
+      tokenIsWhole(fx.tokenPath),
+    );
+    await fx.cleanup();
+  });
+
+  it("two SIGTERMs during an RPC: the run ends at once with exit code 1, as Go, the token intact", async () => {
+    // Whether the second signal lands before the cancelled run ends is a race; either way the exit
+    // code is 1. (interrupts.test.ts checks the second signal itself, also with a stuck thread.)
+    const fx = await withGoodToken();
+    const before = await readFile(fx.tokenPath, "utf8");
+    server.faults.set({ latencyMs: 3_600_000 });
+    const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "60s"), {
+      onSpawn: (child) => {
+        child.stderr?.on("data", (d: Buffer) => {
+          if (d.toString().includes("Updating the token")) {
+            child.kill("SIGTERM");
+            setTimeout(() => child.kill("SIGTERM"), 5);
+          }
+        });
+        setTimeout(() => child.kill("SIGKILL"), 15_000);
+      },
+    });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.ms).toBeLessThan(5000);
+    await record(
+      "two SIGTERMs during an RPC",
+      1,
+      async () => (await readFile(fx.tokenPath, "utf8")) === before,
+    );
+    await fx.cleanup();
+  });
+
+  it("an -exec hook outliving -exec-timeout: its whole process group is killed, the run does not wait", async () => {
+    const fx = await createTokendFixture(pki);
+    const grandchild = fx.path("grandchild.pid");
+    const hook = `sleep 31 & echo $! > ${grandchild}; wait; echo after`;
+    const r = await runCli(fx.args(server.backend, "-exec", hook, "-exec-timeout", "1s"), {
+      onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 20_000),
+    });
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(1000 + 3000);
+    expect(r.stderr).not.toMatch(/^after$/m);
+    expect(r.stderr).toMatch(/-exec command timed out after 1s; its process group was killed/);
+    const s = await status(fx);
+    expect(s.update_outcome).toBe("UPDATE_SUCCESS");
+    expect(String(s.log_dump)).toContain("-exec command timed out after 1s");
+    const pid = Number(await readFile(grandchild, "utf8"));
+    expect(await processGone(pid)).toBe(true); // the grandchild (sleep) is gone too
+    await record("-exec hook outliving -exec-timeout", 1, () => tokenIsWhole(fx.tokenPath));
     await fx.cleanup();
   });
 });

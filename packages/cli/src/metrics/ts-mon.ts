@@ -1,7 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type Logger, type StatusReport, writeFileAtomic } from "@luci-machine-tokend/core/offline";
+import {
+  fsErrorReason,
+  isNotFoundError,
+  type Logger,
+  readCapped,
+  type StatusReport,
+  writeFileAtomic,
+} from "@luci-machine-tokend/core/offline";
 import type { TsMonOptions } from "../tokend-options.js";
 import { tokendMetrics } from "./tokend-metrics.js";
 
@@ -71,9 +77,12 @@ export function tsMonTarget(options: TsMonOptions, config: TsMonConfig = {}) {
 async function readTsMonConfig(path: string, logger: Logger): Promise<TsMonConfig> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return {}; // a missing config file is normal: monitoring is simply off
+    text = new TextDecoder().decode(await readCapped(path));
+  } catch (err) {
+    // A missing config file is normal: monitoring is simply off.
+    if (!isNotFoundError(err))
+      logger.log("warning", `Failed to read ts-mon config ${path} - ${fsErrorReason(err)}`);
+    return {};
   }
   try {
     const parsed = JSON.parse(text) as unknown;

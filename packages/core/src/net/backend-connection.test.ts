@@ -200,16 +200,19 @@ describe("trust roots, as Go's", () => {
     );
   });
 
-  it("reads nothing for a plain-HTTP loopback backend (never proxied either)", () => {
+  it("reads no trust roots for a plain-HTTP loopback backend (never proxied either), but refuses a bad -ca-bundle", () => {
     const env = {
       SSL_CERT_FILE: tmp.path("missing.pem"),
       HTTPS_PROXY: "http://[bad",
       HTTP_PROXY: "http://[bad",
     };
-    const connection = createBackendConnection("127.0.0.1:1", { env, caBundle: tmp.path("missing.pem") });
+    const connection = createBackendConnection("127.0.0.1:1", { env, caBundle: `${caDir}/private-luci.pem` });
     expect(connection).toMatchObject({ baseUrl: "http://127.0.0.1:1", nodeOptions: {} });
     expect(connection.trustRoots).toBeUndefined();
     expect(connection.proxy).toBeUndefined();
+    expect(() => createBackendConnection("127.0.0.1:1", { env, caBundle: tmp.path("missing.pem") })).toThrow(
+      `-ca-bundle ${tmp.path("missing.pem")}: ENOENT`,
+    );
   });
 });
 

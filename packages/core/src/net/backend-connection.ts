@@ -7,7 +7,7 @@ import { backendBaseUrl } from "../backend-url.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { createProxyAgent } from "./proxy-agent.js";
 import { proxyForUrl } from "./proxy-from-env.js";
-import { loadTrustRoots, type SystemRootLocations, type TrustRoots } from "./trust-roots.js";
+import { loadTrustRoots, readCaBundle, type SystemRootLocations, type TrustRoots } from "./trust-roots.js";
 
 /** Options of {@link createBackendConnection}. */
 export interface BackendConnectionOptions {
@@ -43,7 +43,7 @@ export interface BackendConnection {
  * Sets up the connection to a `-backend` as Go's HTTP client would: HTTPS with the system's trust
  * roots plus `caBundle` (see {@link loadTrustRoots}), through the proxy the environment names
  * (see {@link proxyForUrl}: http, https and socks5 proxies; loopback never). A plain-HTTP loopback
- * backend needs neither, so nothing is read for it. The trust roots are read and parsed once,
+ * backend needs neither, so only `caBundle` is read for it, to report a bad one. The trust roots are read and parsed once,
  * here (about 50 ms for a distribution's bundle), and shared by every connection of the client.
  *
  * @throws Error for a bad `-backend`, a bad proxy address in the environment, or an unreadable `caBundle`.
@@ -57,7 +57,9 @@ export function createBackendConnection(
   const logger = options.logger ?? silentLogger;
   const url = new URL(baseUrl);
   if (url.protocol === "http:") {
-    // Only loopback backends are plain HTTP, and loopback is never proxied.
+    // Only loopback backends are plain HTTP, and loopback is never proxied. A bad -ca-bundle is
+    // still an error: the flag names a file that is not there to be used.
+    if (options.caBundle) readCaBundle(options.caBundle);
     return { baseUrl, nodeOptions: {}, httpClient: createNodeHttpClient({ httpVersion: "1.1" }) };
   }
   const proxy = proxyForUrl(url, env);

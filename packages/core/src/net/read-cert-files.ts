@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, opendirSync, openSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { decodePemBlocks } from "../pem.js";
+import { fileTypeName, NotRegularFileError } from "../read-token-file.js";
 
 /** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
 export const MAX_CERT_FILE_BYTES = 4 << 20;
@@ -13,16 +14,15 @@ export const MAX_CERT_DIR_ENTRIES = 10_000;
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
 /**
- * Reads a regular file whole, refusing anything else (a directory, a FIFO, a device) and files
- * over `maxBytes`. Synchronous: trust roots are read once, when a client is made.
+ * The synchronous twin of `readCapped` (read-token-file.ts), with its errors: reads a regular file whole,
+ * refusing anything else (a directory, a FIFO, a device) and files over `maxBytes`. Synchronous
+ * because trust roots are read when a client is made, and createTokenMinterClient is.
  */
 export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES): Buffer {
   const fd = openSync(path, OPEN_FLAGS);
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) {
-      throw Object.assign(new Error(`${path} is not a regular file`), { code: "EINVAL" });
-    }
+    if (!info.isFile()) throw new NotRegularFileError(fileTypeName(info));
     // Sized from fstat, but read to EOF: the file may grow meanwhile (one byte more tells).
     let buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
     let total = 0;
@@ -30,7 +30,7 @@ export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES
       const n = readSync(fd, buffer, total, buffer.length - total, null);
       if (n === 0) break;
       total += n;
-      if (total > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
+      if (total > maxBytes) throw new Error(`file is larger than ${maxBytes} bytes`);
       if (total === buffer.length) {
         const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
         buffer.copy(grown, 0, 0, total);

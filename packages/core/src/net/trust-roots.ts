@@ -120,15 +120,7 @@ export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
     roots.add("Node's bundled roots", Buffer.from(rootCertificates.join("\n")));
   }
 
-  if (options.caBundle) {
-    let found: number;
-    try {
-      found = roots.add(`-ca-bundle ${options.caBundle}`, readRegularFileSync(options.caBundle));
-    } catch (err) {
-      throw new Error(`-ca-bundle ${options.caBundle}: ${oneLine(errorMessage(err))}`, { cause: err });
-    }
-    if (found === 0) throw new Error(`-ca-bundle ${options.caBundle}: no PEM CERTIFICATE block in the file`);
-  }
+  if (options.caBundle) roots.add(`-ca-bundle ${options.caBundle}`, readCaBundle(options.caBundle));
   const nodeExtra = env.NODE_EXTRA_CA_CERTS;
   if (nodeExtra) {
     try {
@@ -161,4 +153,22 @@ function createRootSet() {
       return certs.length;
     },
   };
+}
+
+/**
+ * The bytes of a `-ca-bundle` file, which must be a readable regular file holding at least one
+ * PEM certificate.
+ *
+ * @throws Error naming `-ca-bundle` and the file, with the reason.
+ */
+export function readCaBundle(path: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFileSync(path);
+  } catch (err) {
+    throw new Error(`-ca-bundle ${path}: ${oneLine(errorMessage(err))}`, { cause: err });
+  }
+  if (pemCertificates(bytes).length === 0)
+    throw new Error(`-ca-bundle ${path}: no PEM CERTIFICATE block in the file`);
+  return bytes;
 }
