@@ -1,8 +1,6 @@
 import { access, constants, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
-  backendBaseUrl,
-  ConnectProxyAgent,
   createTokenMinterClient,
   fileTypeName,
   formatGoDuration,
@@ -12,12 +10,10 @@ import {
   nextUpdateTime,
   outcomeFromError,
   printableError,
-  proxyForUrl,
   type StatusReport,
   TOKEND_VERSION,
   type TokendState,
   type TokenMinterClient,
-  trustRootsFor,
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { runExecHook } from "./exec-hook.js";
@@ -54,7 +50,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   }
   let client: TokenMinterClient;
   try {
-    client = await createClient(options, deps);
+    client = createClient(options, deps);
   } catch (err) {
     report.updateOutcome = "UNKNOWN_RPC_ERROR";
     report.failureError = printableError(err);
@@ -134,16 +130,11 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   }
 }
 
-/** The TokenMinter client: extra trust roots and an HTTPS_PROXY tunnel when the environment asks. */
-async function createClient(options: TokendOptions, deps: RunDeps): Promise<TokenMinterClient> {
-  const extraCaPems = await trustRootsFor({ caBundle: options.caBundle });
-  const proxy = proxyForUrl(new URL(backendBaseUrl(options.backend)));
-  if (proxy) deps.logger.log("debug", `Using the proxy ${proxy.host} for ${options.backend}`);
-  const agent = proxy ? new ConnectProxyAgent(proxy, { ca: extraCaPems }) : undefined;
+/** The TokenMinter client; the library applies the proxy and trust roots of the environment. */
+function createClient(options: TokendOptions, deps: RunDeps): TokenMinterClient {
   return (deps.createClient ?? createTokenMinterClient)(options.backend, {
     protocol: options.protocol,
-    extraCaPems,
-    agent,
+    caBundle: options.caBundle,
     logger: deps.logger,
   });
 }

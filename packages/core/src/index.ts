@@ -40,9 +40,20 @@ export {
   type MintTokenErrorInit,
   type MintTokenErrorKind,
 } from "./mint-token-error.js";
-export { ConnectProxyAgent } from "./net/connect-proxy-agent.js";
+export {
+  type BackendConnection,
+  type BackendConnectionOptions,
+  createBackendConnection,
+} from "./net/backend-connection.js";
+export { explainConnectionError } from "./net/connection-error-hints.js";
 export { type ProxyEnv, proxyForUrl } from "./net/proxy-from-env.js";
-export { type TrustRootSources, trustRootsFor } from "./net/trust-roots.js";
+export {
+  LINUX_ROOT_LOCATIONS,
+  loadTrustRoots,
+  type SystemRootLocations,
+  type TrustRootOptions,
+  type TrustRoots,
+} from "./net/trust-roots.js";
 export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
 export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";

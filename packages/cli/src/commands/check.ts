@@ -2,18 +2,17 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
-import { createNodeHttpClient } from "@connectrpc/connect-node";
 import {
-  backendBaseUrl,
-  ConnectProxyAgent,
+  type BackendConnection,
   certificateNames,
+  createBackendConnection,
   createX509Signer,
+  errorMessage,
+  explainConnectionError,
   formatGoDuration,
   machineFqdn,
   PRPC_BINARY_CONTENT_TYPE,
-  proxyForUrl,
   systemNow,
-  trustRootsFor,
 } from "@luci-machine-tokend/core";
 import type { CliIo } from "../main.js";
 import { parseSubcommand } from "./yargs-program.js";
@@ -165,30 +164,22 @@ async function checkBackend(
   now: () => Date,
 ): Promise<CheckResult[]> {
   const hint = "check -backend, DNS, the firewall and HTTPS_PROXY";
-  let url: URL;
+  let connection: BackendConnection;
   try {
-    url = new URL(`${backendBaseUrl(backend)}/prpc/tokenserver.minter.TokenMinter/MintMachineToken`);
+    // The same connection setup as a run: trust roots and the proxy from the environment.
+    connection = createBackendConnection(backend, { caBundle });
   } catch (err) {
     return [
-      {
-        name: "backend",
-        status: "FAIL",
-        detail: (err as Error).message,
-        hint: "give host[:port], no scheme",
-      },
+      { name: "backend", status: "FAIL", detail: errorMessage(err), hint: "give host[:port], no scheme" },
     ];
   }
-  const ca = await trustRootsFor({ caBundle });
-  const proxy = proxyForUrl(url);
-  const client = createNodeHttpClient({
-    httpVersion: "1.1",
-    nodeOptions: { ...(ca && { ca }), ...(proxy && { agent: new ConnectProxyAgent(proxy, { ca }) }) },
-  });
+  const { httpClient, proxy } = connection;
+  const url = new URL(`${connection.baseUrl}/prpc/tokenserver.minter.TokenMinter/MintMachineToken`);
   const started = performance.now();
   let status: number;
   let header: Headers;
   try {
-    const res = await client({
+    const res = await httpClient({
       url: url.toString(),
       method: "POST",
       header: new Headers({ "Content-Type": PRPC_BINARY_CONTENT_TYPE, Accept: PRPC_BINARY_CONTENT_TYPE }),
@@ -201,7 +192,12 @@ async function checkBackend(
     ({ status, header } = res);
   } catch (err) {
     return [
-      { name: "backend", status: "FAIL", detail: `${url.host}: ${ConnectError.from(err).rawMessage}`, hint },
+      {
+        name: "backend",
+        status: "FAIL",
+        detail: `${url.host}: ${ConnectError.from(explainConnectionError(err, connection)).rawMessage}`,
+        hint,
+      },
     ];
   }
   const ms = Math.round(performance.now() - started);

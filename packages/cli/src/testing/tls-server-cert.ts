@@ -9,9 +9,10 @@ const ALG = {
   modulusLength: 2048,
 };
 
-/** A CA and an HTTPS server certificate (serverAuth) for `dnsName`, for TLS tests. */
+/** A CA and an HTTPS server certificate (serverAuth) for `dnsName` and `ipAddresses`, for TLS tests. */
 export async function createTlsServerCert(
   dnsName: string,
+  ipAddresses: string[] = [],
 ): Promise<{ caPem: string; keyPem: string; certPem: string }> {
   const subtle = webcrypto.subtle;
   const [caKeys, keys] = (await Promise.all([
@@ -43,7 +44,10 @@ export async function createTlsServerCert(
     signingKey: caKeys.privateKey,
     extensions: [
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: dnsName }]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: "dns", value: dnsName },
+        ...ipAddresses.map((value) => ({ type: "ip" as const, value })),
+      ]),
     ],
   });
   const pkcs8 = Buffer.from(await subtle.exportKey("pkcs8", keys.privateKey));

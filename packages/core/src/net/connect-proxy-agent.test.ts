@@ -1,10 +1,6 @@
 import { request } from "node:https";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  MintMachineTokenRequestSchema,
-  MintMachineTokenResponseSchema,
-} from "../gen/tokenserver/minter/token_minter_pb.js";
 import {
   startConnectProxy,
   startHttpsServer,
@@ -12,7 +8,6 @@ import {
   type TestHttpsServer,
 } from "../testing/connect-proxy.js";
 import { makeTlsCa, type TlsCa } from "../testing/tls-fixtures.js";
-import { createTokenMinterClient } from "../token-minter-client.js";
 import { ConnectProxyAgent } from "./connect-proxy-agent.js";
 
 let ca: TlsCa;
@@ -23,9 +18,6 @@ let server: TestHttpsServer;
 let wrongName: TestHttpsServer;
 let proxy: TestConnectProxy;
 const agents: ConnectProxyAgent[] = [];
-
-/** pRPC requests the server received (path and decoded body). */
-const prpcCalls: Array<{ path: string; machineTokenRequestBytes: number }> = [];
 
 beforeAll(async () => {
   [ca, otherCa] = await Promise.all([makeTlsCa("Proxy Test CA"), makeTlsCa("Unrelated CA")]);
@@ -38,21 +30,6 @@ beforeAll(async () => {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      if (req.url?.startsWith("/prpc/")) {
-        const decoded = fromBinary(MintMachineTokenRequestSchema, body);
-        prpcCalls.push({ path: req.url, machineTokenRequestBytes: decoded.serializedTokenRequest.length });
-        const reply = toBinary(
-          MintMachineTokenResponseSchema,
-          create(MintMachineTokenResponseSchema, { serviceVersion: "x" }),
-        );
-        res.writeHead(200, {
-          "Content-Type": "application/prpc; encoding=binary",
-          "X-Prpc-Grpc-Code": "0",
-          "Content-Length": String(reply.length),
-        });
-        res.end(reply);
-        return;
-      }
       res.writeHead(200, { "Content-Type": "text/plain" });
       res.end(`${req.method} ${req.url} host=${req.headers.host} body=${body.toString()}`);
     });
@@ -134,7 +111,7 @@ describe("ConnectProxyAgent", () => {
     proxy.refuseWith = status;
     const target = `tokens.test:${server.port}`;
     await expect(fetchVia(agent(proxy.url, [ca.certPem]), `https://${target}/`)).rejects.toThrow(
-      `proxy ${proxy.url.host} refused CONNECT to ${target}: HTTP ${status}`,
+      `proxy ${proxy.url.host}: refused CONNECT to ${target}: HTTP ${status}`,
     );
   });
 
@@ -151,7 +128,7 @@ describe("ConnectProxyAgent", () => {
     const err = await fetchVia(agent(withUser, [ca.certPem]), `https://tokens.test:${server.port}/`).catch(
       (e: Error) => e,
     );
-    expect(String(err)).toContain(`proxy 127.0.0.1:${proxy.url.port} refused`);
+    expect(String(err)).toContain(`proxy 127.0.0.1:${proxy.url.port}: refused`);
     expect(String(err)).not.toMatch(/p%3A|ss word|bot/);
   });
 
@@ -162,6 +139,23 @@ describe("ConnectProxyAgent", () => {
     await expect(fetchVia(agent(url, [ca.certPem]), `https://tokens.test:${server.port}/`)).rejects.toThrow(
       `proxy ${url.host}: connect ECONNREFUSED`,
     );
+  });
+
+  it("gives up on a proxy that never answers CONNECT", async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => accepted.push(s)); // reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const url = new URL(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      const via = new ConnectProxyAgent(url, { ca: [ca.certPem], answerTimeoutMs: 50 });
+      agents.push(via);
+      await expect(fetchVia(via, `https://tokens.test:${server.port}/`)).rejects.toThrow(
+        `proxy ${url.host}: no answer to CONNECT in 50 ms`,
+      );
+    } finally {
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it("brackets an IPv6 target in the CONNECT request", async () => {
@@ -175,21 +169,33 @@ describe("ConnectProxyAgent", () => {
     );
   });
 
-  it("carries pRPC from createTokenMinterClient over the tunnel with extra trust roots", async () => {
-    const via = agent(proxy.url);
-    const client = createTokenMinterClient(`tokens.test:${server.port}`, {
-      agent: via,
-      extraCaPems: [ca.certPem],
-    });
-    const response = await client.mintMachineToken({ serializedTokenRequest: new Uint8Array([1, 2, 3]) });
-    expect(response.serviceVersion).toBe("x");
-    expect(prpcCalls).toEqual([
-      { path: "/prpc/tokenserver.minter.TokenMinter/MintMachineToken", machineTokenRequestBytes: 3 },
-    ]);
-    expect(proxy.tunnels.map((t) => t.target)).toEqual([`tokens.test:${server.port}`]);
-
-    // Without the extra root the same client refuses the server.
-    const untrusting = createTokenMinterClient(`tokens.test:${server.port}`, { agent: agent(proxy.url) });
-    await expect(untrusting.mintMachineToken({})).rejects.toThrow(/verify|certificate/i);
-  });
+  it.each([
+    ["an IP address", { ip: ["127.0.0.1"] }, "127.0.0.1"],
+    ["a name", { dns: ["localhost"] }, "localhost"],
+  ])(
+    "speaks TLS to an https:// proxy at %s, verifying its certificate for its own name",
+    async (_what, names, host) => {
+      const tlsProxy = await startConnectProxy(await ca.issue(names));
+      const url = new URL(`https://${host}:${tlsProxy.url.port}`);
+      try {
+        const via = new ConnectProxyAgent(url, { ca: [ca.certPem], proxyTls: { ca: [ca.certPem] } });
+        agents.push(via);
+        expect((await fetchVia(via, `https://tokens.test:${server.port}/over-tls`)).text).toContain(
+          "GET /over-tls",
+        );
+        expect(tlsProxy.tunnels.map((t) => t.target)).toEqual([`tokens.test:${server.port}`]);
+        // Without the roots for the proxy's certificate, the proxy is refused, named as the proxy.
+        const untrusting = new ConnectProxyAgent(url, {
+          ca: [ca.certPem],
+          proxyTls: { ca: [otherCa.certPem] },
+        });
+        agents.push(untrusting);
+        const err = await fetchVia(untrusting, `https://tokens.test:${server.port}/`).catch((e: Error) => e);
+        expect(String(err)).toContain(`proxy ${url.host}: unable to verify the first certificate`);
+        expect(tlsProxy.tunnels).toHaveLength(1);
+      } finally {
+        await tlsProxy.close();
+      }
+    },
+  );
 });

@@ -1,60 +1,81 @@
-import { request as httpRequest, type RequestOptions } from "node:http";
-import { Agent, type AgentOptions, request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
+import type { AgentOptions } from "node:https";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
+import { TunnelAgent } from "./tunnel-agent.js";
+
+/** Options of {@link ConnectProxyAgent}: the agent's, plus TLS options for an `https://` proxy. */
+export interface ConnectProxyAgentOptions extends AgentOptions {
+  /** How the proxy's own certificate is verified (trust roots), for an `https://` proxy. */
+  proxyTls?: Pick<ConnectionOptions, "secureContext" | "ca">;
+  /** How long a CONNECT may go unanswered; default 30 s, as the socks package's timeout. */
+  answerTimeoutMs?: number;
+}
 
 /**
  * An HTTPS agent that reaches servers through an HTTP(S) proxy's CONNECT tunnel, as Go's client
- * does for HTTPS_PROXY. TLS runs end to end inside the tunnel and is verified against the
- * server's name, never the proxy's.
+ * does for an `http://` or `https://` HTTPS_PROXY (TLS to the proxy itself for `https://`). A
+ * refused CONNECT is an error naming the proxy and the status, as in Go.
+ *
+ * Hand-written rather than `https-proxy-agent`: that package replays a refused CONNECT's answer
+ * (403, 407) to the caller as if the server had sent it, which pRPC reads as PERMISSION_DENIED and
+ * does not retry where Go retries, and it buffers the proxy's answer without a size limit (Node's
+ * HTTP parser used here caps it at 16 KiB).
  */
-export class ConnectProxyAgent extends Agent {
-  readonly proxy: URL;
+export class ConnectProxyAgent extends TunnelAgent {
+  readonly #proxyTls: ConnectProxyAgentOptions["proxyTls"];
+  readonly #answerTimeoutMs: number;
 
-  constructor(proxy: URL, options: AgentOptions = {}) {
-    // Go also speaks SOCKS5 (socks5://); a CONNECT request sent to a SOCKS port would fail obscurely.
+  constructor(proxy: URL, options: ConnectProxyAgentOptions = {}) {
     if (proxy.protocol !== "http:" && proxy.protocol !== "https:") {
       throw new Error(
         `unsupported proxy scheme ${JSON.stringify(proxy.protocol.replace(/:$/, ""))}: use http or https`,
       );
     }
-    super({ keepAlive: true, ...options });
-    this.proxy = proxy;
+    const { proxyTls, answerTimeoutMs = 30_000, ...agentOptions } = options;
+    super(proxy, agentOptions);
+    this.#proxyTls = proxyTls;
+    this.#answerTimeoutMs = answerTimeoutMs;
   }
 
-  override createConnection(
-    options: RequestOptions & ConnectionOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const done = (err: Error | null, stream?: Duplex) => callback?.(err, stream as Duplex);
+  protected override openTunnel(host: string, port: number): Promise<Duplex> {
     // An IPv6 literal goes in brackets (Go's net.JoinHostPort): `[2001:db8::1]:443`.
-    const host = String(options.host);
-    const target = `${host.includes(":") ? `[${host}]` : host}:${options.port}`;
+    const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const headers: Record<string, string> = { Host: target };
     if (this.proxy.username !== "") {
       const user = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
       headers["Proxy-Authorization"] = `Basic ${Buffer.from(user).toString("base64")}`;
     }
-    const request = this.proxy.protocol === "https:" ? httpsRequest : httpRequest;
-    const req = request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ""),
-      port: this.proxy.port || (this.proxy.protocol === "https:" ? 443 : 80),
+    const tls = this.proxy.protocol === "https:";
+    const proxy = this.proxyAddress(tls ? 443 : 80);
+    const req = (tls ? httpsRequest : httpRequest)({
+      ...proxy,
       method: "CONNECT",
       path: target,
       headers,
       agent: false,
+      // The proxy's certificate is checked against its own name: node:https would take the
+      // server's from the Host header. An empty servername checks an IP address, without SNI.
+      ...(tls && { ...this.#proxyTls, servername: isIP(proxy.host) ? "" : proxy.host }),
     });
-    req.once("connect", (res, socket) => {
-      if (res.statusCode !== 200) {
+    return new Promise((resolve, reject) => {
+      req.once("connect", (res, socket) => {
+        if (res.statusCode === 200) {
+          resolve(socket);
+          return;
+        }
         socket.destroy();
-        done(new Error(`proxy ${this.proxy.host} refused CONNECT to ${target}: HTTP ${res.statusCode}`));
-        return;
-      }
-      const servername = options.servername ?? (typeof options.host === "string" ? options.host : undefined);
-      done(null, tlsConnect({ ...options, socket, servername }));
+        reject(new Error(`refused CONNECT to ${target}: HTTP ${res.statusCode}`));
+      });
+      req.once("error", reject);
+      // The request that asked for the tunnel is bounded by its deadline, but a CONNECT left
+      // unanswered would hold a socket open after it.
+      req.setTimeout(this.#answerTimeoutMs, () =>
+        req.destroy(new Error(`no answer to CONNECT in ${this.#answerTimeoutMs} ms`)),
+      );
+      req.end();
     });
-    req.once("error", (err) => done(new Error(`proxy ${this.proxy.host}: ${err.message}`, { cause: err })));
-    req.end();
-    return undefined;
   }
 }

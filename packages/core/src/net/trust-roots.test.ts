@@ -1,95 +1,253 @@
-import { writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa } from "../testing/tls-fixtures.js";
-import { trustRootsFor } from "./trust-roots.js";
+import {
+  certDirectoryFiles,
+  MAX_CERT_DIR_BYTES,
+  MAX_CERT_FILE_BYTES,
+  pemCertificates,
+  readRegularFileSync,
+} from "./read-cert-files.js";
+import { LINUX_ROOT_LOCATIONS, loadTrustRoots, type SystemRootLocations } from "./trust-roots.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let bundle: string;
-let sslCertFile: string;
-let nodeExtra: string;
-const pems: Record<string, string> = {};
+/** Certificates A to E, one per CA; `pem.X` is the PEM text, `file.X` a file holding only it. */
+const NAMES = ["A", "B", "C", "D", "E"] as const;
+const pem = {} as Record<(typeof NAMES)[number], string>;
+const file = {} as Record<(typeof NAMES)[number], string>;
+const NONE: SystemRootLocations = { files: [], dirs: [] };
 
 beforeAll(async () => {
   tmp = await makeTempDir();
-  const [a, b, c] = await Promise.all([makeTlsCa("Bundle CA"), makeTlsCa("SSL CA"), makeTlsCa("Extra CA")]);
-  bundle = tmp.path("bundle.pem");
-  sslCertFile = tmp.path("ssl.pem");
-  nodeExtra = tmp.path("extra.pem");
-  pems.bundle = a.certPem;
-  pems.ssl = b.certPem;
-  pems.extra = c.certPem;
-  await Promise.all([
-    writeFile(bundle, a.certPem),
-    writeFile(sslCertFile, b.certPem),
-    writeFile(nodeExtra, c.certPem),
-  ]);
+  const cas = await Promise.all(NAMES.map((n) => makeTlsCa(`Roots Test CA ${n}`)));
+  for (const [i, name] of NAMES.entries()) {
+    pem[name] = cas[i]?.certPem ?? "";
+    file[name] = tmp.path(`${name}.pem`);
+    await writeFile(file[name], pem[name]);
+  }
 });
 afterAll(() => tmp?.remove());
 
-describe("trustRootsFor", () => {
-  it("is undefined when nothing is set, so Node's defaults apply", async () => {
-    expect(await trustRootsFor({ env: {} })).toBeUndefined();
-    expect(await trustRootsFor({ caBundle: "", env: { SSL_CERT_FILE: "", NODE_EXTRA_CA_CERTS: "" } })).toBe(
-      undefined,
+/** The names (A to E) of the certificates in `ca`, in order; "?" for any other. */
+const names = (ca: string[]) => ca.map((c) => NAMES.find((k) => pem[k] === c) ?? "?");
+
+async function dirWith(name: string, files: Record<string, string>): Promise<string> {
+  const dir = tmp.path(name);
+  await mkdir(dir, { recursive: true });
+  for (const [f, text] of Object.entries(files)) await writeFile(`${dir}/${f}`, text);
+  return dir;
+}
+
+describe("loadTrustRoots: the system store, as Go's crypto/x509 on Linux", () => {
+  it("reads Go's Linux lists by default (the lists of root_linux.go)", () => {
+    expect(LINUX_ROOT_LOCATIONS.files[0]).toBe("/etc/ssl/certs/ca-certificates.crt");
+    expect(LINUX_ROOT_LOCATIONS.files).toHaveLength(6);
+    expect(LINUX_ROOT_LOCATIONS.dirs).toEqual(["/etc/ssl/certs", "/etc/pki/tls/certs"]);
+  });
+
+  it("reads the first bundle file that can be read, and only that one", () => {
+    const system = { files: [tmp.path("missing.pem"), file.A, file.B], dirs: [] };
+    const roots = loadTrustRoots({ env: {}, system });
+    expect(names(roots.ca)).toEqual(["A"]);
+    expect(roots.sources).toEqual([file.A]);
+  });
+
+  it("SSL_CERT_FILE replaces the file list", () => {
+    const system = { files: [file.A], dirs: [] };
+    expect(names(loadTrustRoots({ env: { SSL_CERT_FILE: file.B }, system }).ca)).toEqual(["B"]);
+  });
+
+  it("reads every file of the directories when no bundle is found (any name, hashed or not)", async () => {
+    const dir = await dirWith("store", { "abcd1234.0": pem.A, "corp.pem": pem.B, README: "not a cert\n" });
+    const roots = loadTrustRoots({ env: {}, system: { files: [tmp.path("missing.pem")], dirs: [dir] } });
+    expect(names(roots.ca).sort()).toEqual(["A", "B"]);
+    expect(roots.sources).toEqual([dir]);
+  });
+
+  it("SSL_CERT_DIR replaces the directories: colon-separated, missing ones skipped, read even with a bundle", async () => {
+    const one = await dirWith("one", { "c.pem": pem.C });
+    const two = await dirWith("two", { "d.crt": pem.D });
+    const system = { files: [file.A], dirs: [await dirWith("system-dir", { "e.pem": pem.E })] };
+    const roots = loadTrustRoots({ env: { SSL_CERT_DIR: `${one}:${tmp.path("nope")}::${two}` }, system });
+    expect(names(roots.ca)).toEqual(["A", "C", "D"]);
+    expect(roots.sources).toEqual([file.A, one, two]);
+  });
+
+  it("reads the directories when the bundle found holds no certificate", async () => {
+    const empty = tmp.path("empty-bundle.pem");
+    await writeFile(empty, "");
+    const dir = await dirWith("after-empty", { "e.pem": pem.E });
+    expect(names(loadTrustRoots({ env: {}, system: { files: [empty, file.A], dirs: [dir] } }).ca)).toEqual([
+      "E",
+    ]);
+  });
+
+  it("skips the system directories when a bundle was found (our one difference: they repeat the bundle)", async () => {
+    const dir = await dirWith("extra-in-dir", { "e.pem": pem.E });
+    expect(names(loadTrustRoots({ env: {}, system: { files: [file.A], dirs: [dir] } }).ca)).toEqual(["A"]);
+  });
+
+  it("an unreadable SSL_CERT_FILE does not fail: the directories are read instead, as Go does", async () => {
+    const logger = recordingLogger();
+    const dir = await dirWith("fallback", { "b.pem": pem.B });
+    const roots = loadTrustRoots({
+      env: { SSL_CERT_FILE: tmp.dir, SSL_CERT_DIR: dir },
+      system: NONE,
+      logger,
+    });
+    expect(names(roots.ca)).toEqual(["B"]);
+    expect(logger.at("debug").join("\n")).toContain(
+      `skipping ${tmp.dir}: not a regular file (it is a directory)`,
     );
   });
 
-  it("adds --ca-bundle to Node's bundled roots", async () => {
-    expect(await trustRootsFor({ caBundle: bundle, env: {} })).toEqual([...rootCertificates, pems.bundle]);
+  it("skips subdirectories, dangling links and non-PEM files in a directory, as Go does", async () => {
+    const dir = await dirWith("messy", { "a.pem": pem.A, "ca.der": "\x30\x82\x01\x00" });
+    await mkdir(`${dir}/sub`);
+    await writeFile(`${dir}/sub/b.pem`, pem.B);
+    await symlink("/nonexistent/c.pem", `${dir}/dangling.pem`);
+    expect(names(loadTrustRoots({ env: { SSL_CERT_DIR: dir }, system: NONE }).ca)).toEqual(["A"]);
   });
 
-  it("adds SSL_CERT_FILE and NODE_EXTRA_CA_CERTS (Node drops the latter once `ca` is given)", async () => {
-    expect(await trustRootsFor({ env: { SSL_CERT_FILE: sslCertFile } })).toEqual([
-      ...rootCertificates,
-      pems.ssl,
-    ]);
-    expect(await trustRootsFor({ env: { NODE_EXTRA_CA_CERTS: nodeExtra } })).toEqual([
-      ...rootCertificates,
-      pems.extra,
-    ]);
-    const all = await trustRootsFor({
-      caBundle: bundle,
-      env: { SSL_CERT_FILE: sslCertFile, NODE_EXTRA_CA_CERTS: nodeExtra },
+  it("falls back to Node's bundled roots when the system has none", () => {
+    const logger = recordingLogger();
+    const roots = loadTrustRoots({ env: { SSL_CERT_FILE: tmp.path("missing.pem") }, system: NONE, logger });
+    expect(roots.ca).toHaveLength(rootCertificates.length);
+    expect(roots.sources).toEqual(["Node's bundled roots"]);
+    expect(logger.at("debug").join("\n")).toContain("the system has none, using Node's bundled roots");
+  });
+
+  it("takes each certificate once", async () => {
+    const bundle = tmp.path("dup-bundle.pem");
+    await writeFile(bundle, `${pem.A}\n${pem.B}\n${pem.A}`);
+    const dir = await dirWith("dups", { "a.pem": pem.A, "b.pem": pem.B });
+    const roots = loadTrustRoots({ env: { SSL_CERT_DIR: dir }, system: { files: [bundle], dirs: [] } });
+    expect(names(roots.ca)).toEqual(["A", "B"]);
+  });
+});
+
+describe("loadTrustRoots: our additions", () => {
+  it("adds -ca-bundle, NODE_EXTRA_CA_CERTS and extraCaPems after the system's", () => {
+    const roots = loadTrustRoots({
+      caBundle: file.B,
+      extraCaPems: [pem.D],
+      env: { SSL_CERT_FILE: file.A, NODE_EXTRA_CA_CERTS: file.C },
+      system: NONE,
     });
-    expect(all).toEqual([...rootCertificates, pems.bundle, pems.ssl, pems.extra]);
-    expect(rootCertificates.length).toBeGreaterThan(50);
+    expect(names(roots.ca)).toEqual(["A", "B", "C", "D"]);
+    expect(roots.sources).toEqual([
+      file.A,
+      `-ca-bundle ${file.B}`,
+      `NODE_EXTRA_CA_CERTS ${file.C}`,
+      "extra roots",
+    ]);
   });
 
-  it("reads process.env by default", async () => {
+  it("adds them to Node's bundled roots when the system has none", () => {
+    const roots = loadTrustRoots({ caBundle: file.B, env: {}, system: NONE });
+    expect(roots.ca).toEqual([...rootCertificates, pem.B]);
+  });
+
+  it.each([
+    ["missing", "no-such.pem", "ENOENT"],
+    ["a directory", "", "not a regular file \\(it is a directory\\)"],
+  ])("fails naming -ca-bundle when the file is %s", (_what, name, reason) => {
+    const path = tmp.path(name);
+    expect(() => loadTrustRoots({ caBundle: path, env: {}, system: NONE })).toThrow(
+      new RegExp(`^-ca-bundle ${path}: .*${reason}`),
+    );
+  });
+
+  it("fails naming -ca-bundle when the file holds no certificate", async () => {
+    const path = tmp.path("key-only.pem");
+    await writeFile(path, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    expect(() => loadTrustRoots({ caBundle: path, env: {}, system: NONE })).toThrow(
+      `-ca-bundle ${path}: no PEM CERTIFICATE block in the file`,
+    );
+  });
+
+  it("skips an unreadable NODE_EXTRA_CA_CERTS, as Node does", () => {
+    const logger = recordingLogger();
+    const roots = loadTrustRoots({
+      env: { SSL_CERT_FILE: file.A, NODE_EXTRA_CA_CERTS: tmp.dir },
+      system: NONE,
+      logger,
+    });
+    expect(names(roots.ca)).toEqual(["A"]);
+    expect(logger.at("debug").join("\n")).toContain(`skipping NODE_EXTRA_CA_CERTS ${tmp.dir}`);
+  });
+
+  it("reads process.env by default", () => {
     const saved = process.env.SSL_CERT_FILE;
-    process.env.SSL_CERT_FILE = sslCertFile;
+    process.env.SSL_CERT_FILE = file.E;
     try {
-      // (The environment may also set NODE_EXTRA_CA_CERTS, which then comes last.)
-      expect(await trustRootsFor({})).toContain(pems.ssl);
+      expect(loadTrustRoots({ system: NONE }).ca).toContain(pem.E);
     } finally {
       if (saved === undefined) delete process.env.SSL_CERT_FILE;
       else process.env.SSL_CERT_FILE = saved;
     }
   });
+});
 
-  it.each([
-    ["--ca-bundle", { caBundle: "MISSING" }],
-    ["SSL_CERT_FILE", { env: { SSL_CERT_FILE: "MISSING" } }],
-    ["NODE_EXTRA_CA_CERTS", { env: { NODE_EXTRA_CA_CERTS: "MISSING" } }],
-  ])("names %s and the path when the file is missing", async (name, sources) => {
-    const missing = tmp.path("no-such.pem");
-    const withPath = JSON.parse(JSON.stringify(sources).replace("MISSING", missing));
-    await expect(trustRootsFor({ env: {}, ...withPath })).rejects.toThrow(`${name} ${missing}: ENOENT`);
+describe("reading certificate files", () => {
+  it("refuses a FIFO without blocking on it", async () => {
+    const fifo = tmp.path("fifo.pem");
+    execFileSync("mkfifo", [fifo]);
+    expect(() => readRegularFileSync(fifo)).toThrow("not a regular file (it is a FIFO)");
+    // In a directory it is skipped, and the run goes on.
+    const dir = await dirWith("with-fifo", { "a.pem": pem.A });
+    execFileSync("mkfifo", [`${dir}/fifo.pem`]);
+    expect(names(loadTrustRoots({ env: { SSL_CERT_DIR: dir }, system: NONE }).ca)).toEqual(["A"]);
   });
 
-  it("uses the injected reader", async () => {
-    const read: string[] = [];
-    const roots = await trustRootsFor({
-      caBundle: "/x/bundle.pem",
-      env: {},
-      readFile: async (p) => {
-        read.push(p);
-        return "PEM";
-      },
+  it("refuses files over the size limit", async () => {
+    const big = tmp.path("big.pem");
+    await writeFile(big, Buffer.alloc(MAX_CERT_FILE_BYTES + 1, 0x41));
+    expect(() => readRegularFileSync(big)).toThrow(`file is larger than ${MAX_CERT_FILE_BYTES} bytes`);
+    expect(readRegularFileSync(big, MAX_CERT_FILE_BYTES + 1)).toHaveLength(MAX_CERT_FILE_BYTES + 1);
+  });
+
+  it("stops reading directories after 16 MiB in all", async () => {
+    const big = await dirWith("big", {});
+    const filler = Buffer.alloc(MAX_CERT_FILE_BYTES, "#");
+    for (let i = 0; i < MAX_CERT_DIR_BYTES / MAX_CERT_FILE_BYTES; i++)
+      await writeFile(`${big}/filler-${i}`, filler);
+    const after = await dirWith("after-big", { "a.pem": pem.A });
+    const logger = recordingLogger();
+    const roots = loadTrustRoots({
+      env: { SSL_CERT_DIR: `${big}:${after}`, SSL_CERT_FILE: file.B },
+      system: NONE,
+      logger,
     });
-    expect(read).toEqual(["/x/bundle.pem"]);
-    expect(roots?.at(-1)).toBe("PEM");
+    expect(names(roots.ca)).toEqual(["B"]);
+    expect(logger.at("debug")).toContain(
+      `Trust roots: read ${MAX_CERT_DIR_BYTES} bytes of directories, skipping the rest`,
+    );
+  });
+
+  it("lists a directory without the links to names in the same directory (OpenSSL's hash links)", async () => {
+    const dir = await dirWith("hashed", { "corp.pem": pem.A });
+    await symlink("corp.pem", `${dir}/0123abcd.0`);
+    await symlink(file.B, `${dir}/elsewhere.pem`);
+    expect(certDirectoryFiles(dir).sort()).toEqual([`${dir}/corp.pem`, `${dir}/elsewhere.pem`]);
+    expect(certDirectoryFiles(dir, 1)).toHaveLength(1);
+  });
+
+  it("takes CERTIFICATE blocks without headers only, as Go's AppendCertsFromPEM", () => {
+    const a = pem.A;
+    const withHeader = a.replace("-----\n", "-----\nProc-Type: 4,ENCRYPTED\n\n");
+    const text = [
+      "intro text",
+      a,
+      a.replace(/CERTIFICATE/g, "TRUSTED CERTIFICATE"),
+      withHeader,
+      "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+      pem.B,
+    ].join("\n");
+    expect(pemCertificates(Buffer.from(text)).map((c) => c.pem)).toEqual([a.trim(), pem.B.trim()]);
   });
 });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import type { TlsServerIdentity } from "./tls-fixtures.js";
@@ -12,7 +12,7 @@ export interface TunnelRequest {
 
 /** A real HTTP CONNECT proxy on 127.0.0.1 that sends every tunnel to 127.0.0.1:<asked port>. */
 export interface TestConnectProxy {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>`, or `https://` for a proxy speaking TLS. */
   url: URL;
   tunnels: TunnelRequest[];
   /** Answer every CONNECT with this status (e.g. 407) instead of tunnelling; undefined to tunnel. */
@@ -22,9 +22,10 @@ export interface TestConnectProxy {
 
 /**
  * Starts a CONNECT proxy that ignores the asked host (so a test can ask for a name such as
- * `tokens.test` that does not resolve) and connects to that port on 127.0.0.1.
+ * `tokens.test` that does not resolve) and connects to that port on 127.0.0.1. With `tls`, the
+ * proxy itself speaks TLS with that identity (an `https://` proxy).
  */
-export async function startConnectProxy(): Promise<TestConnectProxy> {
+export async function startConnectProxy(tls?: TlsServerIdentity): Promise<TestConnectProxy> {
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
     sockets.add(s);
@@ -36,9 +37,11 @@ export async function startConnectProxy(): Promise<TestConnectProxy> {
     refuseWith: undefined,
     close: async () => {},
   };
-  const server = createServer((_req, res) => {
-    res.writeHead(405).end();
-  });
+  const refuse: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(405).end();
+  const server: Server = tls
+    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, refuse)
+    : createServer(refuse);
+  server.on("tlsClientError", () => {});
   server.on("connect", (req, client: Socket, head: Buffer) => {
     track(client);
     const target = req.url ?? "";
@@ -59,7 +62,7 @@ export async function startConnectProxy(): Promise<TestConnectProxy> {
     client.on("error", () => upstream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  proxy.url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  proxy.url = new URL(`${tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}`);
   proxy.close = async () => {
     for (const s of sockets) s.destroy();
     server.closeAllConnections();
@@ -75,15 +78,16 @@ export interface TestHttpsServer {
   close(): Promise<void>;
 }
 
-/** Starts an HTTPS server with `identity` and `handler`. */
+/** Starts an HTTPS server with `identity` and `handler`, on `host` (default 127.0.0.1). */
 export async function startHttpsServer(
   identity: TlsServerIdentity,
   handler: Parameters<typeof createHttpsServer>[1],
+  host = "127.0.0.1",
 ): Promise<TestHttpsServer> {
   const server = createHttpsServer({ cert: identity.certPem, key: identity.keyPem }, handler);
   // Client-side TLS failures show up here as resets; they are what the tests expect.
   server.on("tlsClientError", () => {});
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,
     server,
