@@ -197,6 +197,10 @@ describe("faults", () => {
     expect(r.code).toBe(1);
     expect((await status(fx)).update_outcome).toBe("GRPC_ERROR_4");
     expect(r.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    // The status file alone says why: Go's text, then the last attempt's error.
+    expect((await status(fx)).failure_error).toMatch(
+      /^rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded; last attempt: .*(ENOTFOUND|EAI_AGAIN) tokend-test\.invalid/,
+    );
     await record("DNS failure", 1, () => tokenIsWhole(fx.tokenPath));
     await fx.cleanup();
   });
