@@ -15,6 +15,7 @@ import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTlsServerCert } from "../testing/tls-server-cert.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
+import { hostileServerFaults } from "./faults/hostile-server.js";
 
 /**
  * The fault-injection suite of the reliability promise: whatever breaks (the process, the disk,
@@ -82,6 +83,14 @@ async function record(fault: string, runs: number, check: () => Promise<boolean>
 
 const status = async (fx: TokendFixture) =>
   JSON.parse(await readFile(fx.statusPath, "utf8")) as Record<string, unknown>;
+
+hostileServerFaults({
+  server: () => server,
+  withGoodToken,
+  status,
+  tokenIsWhole,
+  record,
+});
 
 describe("faults", () => {
   it("kill -9 at any moment of a refresh: the token is the old one or a new one, never damaged; leftovers are cleaned", async () => {
