@@ -5,6 +5,13 @@
  * @module @luci-machine-tokend/core
  */
 
+// Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
+
+export { type MintedTokenFile, mintedTokenFile } from "./minted-token-file.js";
+export { nextRefreshAt, sleepUntil } from "./refresh-schedule.js";
+
+// End of credentials.
+
 export {
   type AtomicWriteFs,
   type AtomicWriteOptions,
