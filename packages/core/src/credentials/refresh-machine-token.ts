@@ -14,23 +14,13 @@ import { removeStaleTempFiles } from "../stale-temp-files.js";
 import type { TokendState } from "../tokend-state.js";
 import { writeTokenFile } from "../write-token-file.js";
 import { createX509Signer, type X509Signer } from "../x509-signer.js";
+import type { TokenRefresherOptions } from "./token-refresher.js";
 
-/** What one refresh needs: the refresher's options with their defaults. */
-export interface RefreshSettings {
-  backend: string;
-  certPem: string;
-  keyPem: string;
-  keyPassphrase?: string;
-  tokenFile?: string;
-  tokenFileMode?: number;
-  protocol: Protocol;
-  timeoutMs: number;
-  jitter?: boolean;
-  now: Now;
-  sleep: Sleep;
-  random: Random;
-  logger: Logger;
-}
+/** What one refresh needs: the refresher's options, with defaults where the refresh needs one. */
+export type RefreshSettings = Pick<
+  TokenRefresherOptions,
+  "backend" | "certPem" | "keyPem" | "keyPassphrase" | "tokenFile" | "tokenFileMode" | "jitter"
+> & { protocol: Protocol; timeoutMs: number; now: Now; sleep: Sleep; random: Random; logger: Logger };
 
 /** A token and its tokend state, as held in a token file or in memory. */
 export interface HeldToken {

@@ -88,6 +88,7 @@ export interface TokenRefresher extends MachineTokenSource {
 }
 
 const FIRST_RETRY_MS = 30_000;
+const STOPPED = "the token refresher was stopped";
 
 /**
  * Keeps a LUCI machine token fresh inside a long-running Node service (for machines that cannot
@@ -209,7 +210,7 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   return {
     async getToken() {
       if (!stopping.signal.aborted && !isValid(current, now()) && refreshing) await refreshing;
-      if (stopping.signal.aborted) throw new Error("the token refresher was stopped");
+      if (stopping.signal.aborted) throw new Error(STOPPED);
       if (current && isValid(current, now())) return current.token;
       const why = lastError
         ? `the last refresh failed - ${errorMessage(lastError)}`
@@ -217,7 +218,7 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
       throw new Error(`no valid machine token: ${why}`, { cause: lastError });
     },
     async stop() {
-      stopping.abort(new Error("the token refresher was stopped"));
+      stopping.abort(new Error(STOPPED));
       await loop;
     },
   };
