@@ -1,11 +1,5 @@
-import {
-  type Logger,
-  type Now,
-  type Random,
-  type Sleep,
-  systemNow,
-  systemSleep,
-} from "@luci-machine-tokend/core/offline";
+import { nextRefreshAt, sleepUntil } from "@luci-machine-tokend/core";
+import { type Logger, type Random, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
 import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { runTokend, type TokendDeps } from "./run-tokend.js";
@@ -22,11 +16,7 @@ export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
   onListening?: (address: string) => void;
 }
 
-/** Longest single wait, so a suspended machine notices the wall clock jumped soon after it wakes. */
-const WAKE_CHECK_MS = 15_000;
 const FIRST_RETRY_MS = 30_000;
-/** Longest wait for a next_update: one from a hand-edited or absurd file still gets a run a day. */
-const MAX_WAIT_MS = 24 * 3_600_000;
 const MAX_RETRY_MS = 10 * 60_000;
 
 /**
@@ -70,7 +60,7 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
         : new Date(now().getTime() + retryDelayMs(failures, random));
       deps.logger.log("info", `Next run at ${target.toISOString()}`);
       wake = new AbortController();
-      await sleepUntil(target, { now, sleep, signals: [deps.signal, wake.signal] });
+      await sleepUntil(target, { now, sleep, signal: AbortSignal.any([deps.signal, wake.signal]) });
     }
   } finally {
     unsubscribe?.();
@@ -80,38 +70,11 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
   return 0;
 }
 
-/** next_update plus up to 1 min (or 10% of the wait) of jitter, so a fleet does not refresh in step. */
-export function nextRefreshAt(nextUpdateTs: number, now: Date, random: Random): Date {
-  const target = nextUpdateTs * 1000;
-  // Far futures (and values no date holds) wait a day; the run then decides again.
-  const left = target - now.getTime();
-  const wait = Number.isNaN(left) ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, left));
-  // Strictly after next_update: the run's decision needs now > next_update to refresh.
-  return new Date(now.getTime() + wait + 1000 + random() * Math.min(60_000, wait * 0.1));
-}
+/** The daemon's schedule after a good run (core's, shared with startTokenRefresher). */
+export { nextRefreshAt };
 
 /** Backoff after consecutive failures: 30 s, 1 min, 2 min, … capped at 10 min, ±50% jitter. */
 export function retryDelayMs(failures: number, random: Random): number {
   const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, failures - 1));
   return base * (0.5 + random());
-}
-
-/**
- * Sleeps until a wall-clock time in short steps, so time lost while the machine was suspended
- * (timers stop, the wall clock does not) is noticed within one step. Returns early on any signal.
- */
-async function sleepUntil(
-  target: Date,
-  deps: { now: Now; sleep: Sleep; signals: AbortSignal[] },
-): Promise<void> {
-  const signal = AbortSignal.any(deps.signals);
-  for (;;) {
-    const left = target.getTime() - deps.now().getTime();
-    if (left <= 0 || signal.aborted) return;
-    try {
-      await deps.sleep(Math.min(left, WAKE_CHECK_MS), signal);
-    } catch {
-      return;
-    }
-  }
 }

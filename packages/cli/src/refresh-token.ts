@@ -3,16 +3,12 @@ import { dirname } from "node:path";
 import {
   createTokenMinterClient,
   fileTypeName,
-  formatGoDuration,
   MintTokenError,
-  makeTokenFile,
+  mintedTokenFile,
   mintToken,
-  nextUpdateTime,
   outcomeFromError,
   printableError,
   type StatusReport,
-  TOKEND_VERSION,
-  type TokendState,
   type TokenMinterClient,
   type X509Signer,
 } from "@luci-machine-tokend/core";
@@ -90,21 +86,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   report.rpcDurationUs = microsSince(rpcStarted, monotonic());
   report.serviceVersion = minted.serviceVersion;
 
-  const mintedAt = now();
-  const schedule = nextUpdateTime(mintedAt, minted.expiry);
-  if (schedule.clamped) {
-    logger.log(
-      "warning",
-      `Token lifetime is too short (${formatGoDuration(minted.expiry.getTime() - mintedAt.getTime())}), assuming 5m0s`,
-    );
-  }
-  const token = makeTokenFile({
-    luciMachineToken: minted.token,
-    expiry: BigInt(Math.floor(minted.expiry.getTime() / 1000)),
-    lastUpdate: BigInt(Math.floor(mintedAt.getTime() / 1000)),
-    nextUpdate: schedule.nextUpdate,
-  });
-  const state: TokendState = { inputsDigest, version: TOKEND_VERSION };
+  const { token, state } = mintedTokenFile(minted, now(), inputsDigest, logger);
   const failure = await writeTokenFiles(
     [options.tokenFile, ...options.tokenFileCopies],
     token,

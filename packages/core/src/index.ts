@@ -5,6 +5,28 @@
  * @module @luci-machine-tokend/core
  */
 
+// Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
+
+export { MACHINE_TOKEN_HEADER, machineTokenInterceptor } from "./credentials/machine-token-interceptor.js";
+export {
+  createMachineTokenSource,
+  type MachineTokenProblem,
+  type MachineTokenSource,
+  MachineTokenSourceError,
+  type MachineTokenSourceOptions,
+} from "./credentials/machine-token-source.js";
+export {
+  startTokenRefresher,
+  type TokenRefresher,
+  type TokenRefresherOptions,
+  type TokenRefreshInfo,
+} from "./credentials/token-refresher.js";
+export { withMachineToken } from "./credentials/with-machine-token.js";
+export { type MintedTokenFile, mintedTokenFile } from "./minted-token-file.js";
+export { nextRefreshAt, sleepUntil } from "./refresh-schedule.js";
+
+// End of credentials.
+
 export {
   type AtomicWriteFs,
   type AtomicWriteOptions,

@@ -1,13 +1,16 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { calcDigest } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runTokend } from "../run-tokend.js";
 import { importsOf, npmInstall, type PackedTarball, packWorkspaces, ROOT } from "../testing/npm-pack.js";
 import { runProgram } from "../testing/run-cli.js";
+import { startTestTokenServer } from "../testing/test-token-server.js";
+import { createTokendFixture } from "../testing/tokend-fixture.js";
 
 const PACKAGES = ["@luci-machine-tokend/core", "@luci-machine-tokend/dev-server", "luci-machine-tokend"];
 
@@ -22,7 +25,8 @@ const server = await devServer.startDevServer({
   grpcPort: false,
 });
 await server.close();
-console.log(JSON.stringify({ digest, duration, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend }));
+const credentials = [core.createMachineTokenSource, core.machineTokenInterceptor, core.withMachineToken, core.startTokenRefresher].map((f) => typeof f).join();
+console.log(JSON.stringify({ digest, duration, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
 `;
 
 const ESM = `import * as core from "@luci-machine-tokend/core";
@@ -38,7 +42,14 @@ const cli = require("luci-machine-tokend");
 (async () => {${USE}})();`;
 
 /** Typed uses of each entry point; `@ts-expect-error` fails if a type resolved to `any`. */
-const TYPED = `import { calcDigest, parseGoDuration, type StatusReport } from "@luci-machine-tokend/core";
+const TYPED = `import {
+  calcDigest,
+  createMachineTokenSource,
+  type MachineTokenSource,
+  machineTokenInterceptor,
+  parseGoDuration,
+  type StatusReport,
+} from "@luci-machine-tokend/core";
 import { decideUpdateReason, type UpdateReason } from "@luci-machine-tokend/core/offline";
 import { type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import { runTokend, type TokendOptions } from "luci-machine-tokend";
@@ -49,6 +60,82 @@ export const start: () => Promise<DevServer> = startDevServer;
 export const run: (options: TokendOptions) => Promise<StatusReport> = runTokend;
 // @ts-expect-error a duration is not a string
 export const wrong: string = parseGoDuration("1s").value;
+export const tokens: MachineTokenSource = createMachineTokenSource({ tokenFile: "token.json" });
+export const interceptor = machineTokenInterceptor(tokens);
+// @ts-expect-error a token is a string
+export const notToken: Promise<number> = tokens.getToken();
+`;
+
+/**
+ * A Node service on a bot: the CLI (the packed bin, as cron runs it) keeps the token file; the
+ * service's Connect client sends the token with createMachineTokenSource + machineTokenInterceptor
+ * to a LUCI service that verifies it against the token server's published certificate; a
+ * refresher on the same file finds the CLI's token good and makes no second RPC.
+ */
+const CREDENTIALS = `import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { promisify } from "node:util";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import {
+  createMachineTokenSource,
+  machineTokenInterceptor,
+  startTokenRefresher,
+  TokenMinter,
+  verifyMachineToken,
+} from "@luci-machine-tokend/core";
+import { createTestPki, startDevServer } from "@luci-machine-tokend/dev-server";
+
+// The bot: a token server, the machine's key and certificate, and a cron run of the CLI.
+const pki = await createTestPki({ fqdn: "bot-1.example.com" });
+const tokenServer = await startDevServer({
+  caCertificates: [pki.caCertPem],
+  domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
+  grpcPort: false,
+});
+await writeFile("bot-cert.pem", pki.certPem);
+await writeFile("bot-key.pem", pki.keyPem, { mode: 0o600 });
+const tokenFile = "bot-token.json";
+const bin = "node_modules/luci-machine-tokend/bin/luci-machine-tokend.js";
+const flags = ["-backend", tokenServer.backend, "-cert-pem", "bot-cert.pem", "-pkey-pem", "bot-key.pem", "-token-file", tokenFile];
+await promisify(execFile)(process.execPath, [bin, ...flags]);
+
+// A LUCI service (any Connect service; TokenMinter's descriptor is at hand) that trusts the
+// token server's published signing certificate and answers with the caller's identity.
+const certificates = await (await fetch(tokenServer.url + "/auth/api/v1/server/certificates")).json();
+const service = createServer(connectNodeAdapter({
+  routes: (router) => router.service(TokenMinter, {
+    mintMachineToken(_req, ctx) {
+      try {
+        const token = ctx.requestHeader.get("X-Luci-Machine-Token") ?? "";
+        const { body } = verifyMachineToken(token, { certificates, now: new Date() });
+        return { serviceVersion: "bot:" + body.machineFqdn };
+      } catch (err) {
+        throw new ConnectError(err.message, Code.Unauthenticated);
+      }
+    },
+  }),
+}));
+await new Promise((resolve) => service.listen(0, "127.0.0.1", resolve));
+
+// The consumer: its Connect calls carry the token the CLI keeps.
+const tokens = createMachineTokenSource({ tokenFile });
+const client = createClient(TokenMinter, createConnectTransport({
+  baseUrl: "http://127.0.0.1:" + service.address().port,
+  httpVersion: "1.1",
+  interceptors: [machineTokenInterceptor(tokens)],
+}));
+const { serviceVersion: caller } = await client.mintMachineToken({});
+
+// A refresher on the same file finds the CLI's token good: no second RPC.
+const refresher = startTokenRefresher({ backend: tokenServer.backend, certPem: "bot-cert.pem", keyPem: "bot-key.pem", tokenFile });
+const same = (await refresher.getToken()) === (await tokens.getToken());
+await refresher.stop();
+service.closeAllConnections();
+service.close();
+await tokenServer.close();
+console.log(JSON.stringify({ caller, same, rpcs: tokenServer.requests.length }));
 `;
 
 /** How consumers set up TypeScript: Node's own resolution (two generations) and bundlers. */
@@ -72,10 +159,13 @@ describe("library consumers of the packed packages", () => {
       join(app, "package.json"),
       '{ "name": "consumer", "version": "1.0.0", "private": true }\n',
     );
-    await npmInstall(
-      tarballs.map((t) => t.path),
-      app,
+    // The consumer's own Connect dependencies (the credentials script builds a client and a
+    // service), at the versions core depends on.
+    const core = JSON.parse(await readFile(join(ROOT, "packages/core/package.json"), "utf8"));
+    const connect = ["@connectrpc/connect", "@connectrpc/connect-node"].map(
+      (name) => `${name}@${core.dependencies[name]}`,
     );
+    await npmInstall([...tarballs.map((t) => t.path), ...connect], app);
   }, 120_000);
   afterAll(() => rm(app, { recursive: true, force: true }));
 
@@ -123,6 +213,7 @@ describe("library consumers of the packed packages", () => {
       duration: "1m30s",
       backend: true,
       runTokend: "function",
+      credentials: "function,function,function,function",
     };
     for (const file of ["esm.mjs", "cjs.cjs"]) {
       const r = await node(file);
@@ -131,9 +222,18 @@ describe("library consumers of the packed packages", () => {
     }
   });
 
+  it("give a service the token the CLI keeps: token source and interceptor against the dev server", async () => {
+    // ES module only: CommonJS gets the same functions (see "work from … CommonJS" above).
+    await writeFile(join(app, "credentials.mjs"), CREDENTIALS);
+    const r = await node("credentials.mjs");
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(r.stdout)).toEqual({ caller: "bot:bot-1.example.com", same: true, rpcs: 1 });
+  });
+
   it("run the examples of their READMEs", async () => {
     await writeFile(join(app, "cert.pem"), "CERT\n");
     await writeFile(join(app, "key.pem"), "PKEY\n");
+    await writeMachineToken(join(app, "machine-token.json"));
     const outputs: string[] = [];
     for (const name of PACKAGES) {
       const readme = await readFile(join(app, "node_modules", name, "README.md"), "utf8");
@@ -146,6 +246,7 @@ describe("library consumers of the packed packages", () => {
       }
     }
     expect(outputs).toEqual([
+      "bot-1.example.com\n",
       "NEW_TOKEN\n",
       "1m30s\n",
       expect.stringMatching(/^token server at 127\.0\.0\.1:\d+\n$/),
@@ -186,3 +287,17 @@ describe("library consumers of the packed packages", () => {
     expect(results).toEqual(Object.keys(TS_SETUPS).map((setup) => [setup, ""]));
   }, 120_000);
 });
+
+/** A token file for the README's credentials example, kept by a real run against the dev server. */
+async function writeMachineToken(path: string): Promise<void> {
+  const { pki, server } = await startTestTokenServer();
+  const fx = await createTokendFixture(pki);
+  try {
+    const report = await runTokend(fx.options(server.backend));
+    expect(report.updateOutcome).toBe("UPDATE_SUCCESS");
+    await copyFile(fx.tokenPath, path);
+  } finally {
+    await server.close();
+    await fx.cleanup();
+  }
+}
