@@ -3,7 +3,7 @@ import { type FileHandle, lstat, open } from "node:fs/promises";
 import { hostname } from "node:os";
 import { errnoCode, fsErrorReason } from "./fs-errors.js";
 import { formatGoDuration } from "./go-duration.js";
-import { fileTypeName } from "./read-token-file.js";
+import { fileTypeName, isTrustedOwner } from "./open-regular-file.js";
 import { processIsAlive } from "./stale-temp-files.js";
 
 /** What a lock file says about its owner (the body a run writes). */
@@ -78,11 +78,6 @@ export async function inspectRunLock(
   } finally {
     await handle.close();
   }
-}
-
-/** Trusted lock owners: this user and root. Elsewhere (Windows) every file reads as uid 0. */
-function isTrustedOwner(uid: number): boolean {
-  return uid === 0 || uid === (process.getuid?.() ?? 0);
 }
 
 /** A lock whose body cannot be used: stale once past the grace for a lock still being written. */

@@ -1,10 +1,12 @@
-import { constants, type Stats } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
 import { isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { openRegularFile } from "./open-regular-file.js";
 import { parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
+
+export { fileTypeName, NotRegularFileError } from "./open-regular-file.js";
 
 /** Token files are a few hundred bytes; anything past this is damage, not a token. */
 export const MAX_TOKEN_FILE_BYTES = 1 << 20;
@@ -58,22 +60,23 @@ export async function readTokenFile(
 }
 
 /**
- * Reads a whole regular file, refusing anything larger than `limit` bytes. A FIFO, device, socket
- * or directory (also behind a symlink) is refused before it is opened, and again after opening
- * (the path may have been swapped): reading one could block forever (a FIFO with no writer) or
- * never end (/dev/zero). The open is non-blocking, and the cap counts the bytes actually read,
- * not what stat says (/proc files say 0). Every file a run reads goes through here.
+ * Reads a whole regular file, refusing anything larger than `limit` bytes. The path is opened
+ * safely ({@link openRegularFile}): a FIFO, device, socket or directory is refused before it is
+ * opened (reading one could block forever or never end, opening some has side effects), and a
+ * symlink is followed only when this user or root owns it. The cap counts the bytes actually
+ * read, not what stat says (/proc files say 0). Every file a run reads goes through here.
  */
 export async function readCapped(path: string, limit = MAX_TOKEN_FILE_BYTES): Promise<Uint8Array> {
-  refuseIrregular(await stat(path));
-  // O_NONBLOCK: if the path became a FIFO since the stat, the open returns at once instead of
-  // parking a libuv thread until a writer comes (which also blocks process exit).
-  const handle = await open(
-    path,
-    constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0),
-  );
+  return (await readRegularFile(path, limit)).bytes;
+}
+
+/** {@link readCapped}, also giving the file's fstat (its owner, for callers that trust only some). */
+export async function readRegularFile(
+  path: string,
+  limit = MAX_TOKEN_FILE_BYTES,
+): Promise<{ bytes: Uint8Array; stats: Stats }> {
+  const { handle, stats } = await openRegularFile(path);
   try {
-    refuseIrregular(await handle.stat());
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -84,34 +87,10 @@ export async function readCapped(path: string, limit = MAX_TOKEN_FILE_BYTES): Pr
       total += bytesRead;
       if (total > limit) throw new Error(`file is larger than ${limit} bytes`);
     }
-    return new Uint8Array(Buffer.concat(chunks, total));
+    return { bytes: new Uint8Array(Buffer.concat(chunks, total)), stats };
   } finally {
     await handle.close();
   }
 }
 
 const READ_CHUNK_BYTES = 64 * 1024;
-
-/** What {@link readCapped} throws for a path that is not a regular file. */
-export class NotRegularFileError extends Error {
-  override name = "NotRegularFileError";
-  constructor(readonly fileType: string) {
-    super(`not a regular file (it is ${fileType})`);
-  }
-}
-
-function refuseIrregular(stats: Stats): void {
-  if (!stats.isFile()) throw new NotRegularFileError(fileTypeName(stats));
-}
-
-/** What kind of file `stats` describes, for error messages: "a FIFO", "a directory", … */
-export function fileTypeName(stats: Stats): string {
-  if (stats.isFile()) return "a regular file";
-  if (stats.isDirectory()) return "a directory";
-  if (stats.isFIFO()) return "a FIFO";
-  if (stats.isCharacterDevice()) return "a character device";
-  if (stats.isBlockDevice()) return "a block device";
-  if (stats.isSocket()) return "a socket";
-  if (stats.isSymbolicLink()) return "a symbolic link";
-  return "not a file";
-}

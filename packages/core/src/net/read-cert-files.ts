@@ -1,7 +1,7 @@
-import { closeSync, constants, fstatSync, opendirSync, openSync, readlinkSync, readSync } from "node:fs";
+import { closeSync, opendirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { openRegularFileSync } from "../open-regular-file.js";
 import { decodePemBlocks } from "../pem.js";
-import { fileTypeName, NotRegularFileError } from "../read-token-file.js";
 
 /** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
 export const MAX_CERT_FILE_BYTES = 4 << 20;
@@ -10,19 +10,15 @@ export const MAX_CERT_DIR_BYTES = 16 << 20;
 /** The most entries looked at in one certificate directory (/etc/ssl/certs holds a few hundred). */
 export const MAX_CERT_DIR_ENTRIES = 10_000;
 
-// O_NONBLOCK: opening a FIFO must not hang the run; the fstat below then refuses it.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
-
 /**
  * The synchronous twin of `readCapped` (read-token-file.ts), with its errors: reads a regular file whole,
- * refusing anything else (a directory, a FIFO, a device) and files over `maxBytes`. Synchronous
- * because trust roots are read when a client is made, and createTokenMinterClient is.
+ * refusing anything else (a directory, a FIFO, a device: unopened) and files over `maxBytes`, and
+ * following only symlinks of this user or root. Synchronous because trust roots are read when a
+ * client is made, and createTokenMinterClient is.
  */
 export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES): Buffer {
-  const fd = openSync(path, OPEN_FLAGS);
+  const { handle: fd, stats: info } = openRegularFileSync(path);
   try {
-    const info = fstatSync(fd);
-    if (!info.isFile()) throw new NotRegularFileError(fileTypeName(info));
     // Sized from fstat, but read to EOF: the file may grow meanwhile (one byte more tells).
     let buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
     let total = 0;

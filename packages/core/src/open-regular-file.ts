@@ -1,0 +1,148 @@
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from "node:fs";
+import { type FileHandle, lstat, open, readlink } from "node:fs/promises";
+import { dirname, isAbsolute, sep } from "node:path";
+import { errnoCode } from "./fs-errors.js";
+
+/**
+ * Opens files a privileged run reads in directories others may write, without letting them choose
+ * what is opened. The entry is judged with lstat before anything is opened: a FIFO, device, socket
+ * or directory is refused unopened (opening /dev/watchdog arms it; opening a FIFO wakes its
+ * writer); a symlink is followed only when this user or root owns it (its target judged the same
+ * way, link by link); a regular file is opened with O_NOFOLLOW|O_NONBLOCK and its handle must be
+ * the file judged. If the entry is swapped between the lstat and the open, the open cannot follow a
+ * new symlink, cannot block on a FIFO, and the handle is refused; the path is then judged again.
+ */
+
+const OPEN_FLAGS =
+  constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+/** Symlinks followed from one path, as the kernel's own limit for a path is 40. */
+const MAX_LINKS = 8;
+/** Times a path is judged when it changes under us (a tokend renaming a new file over it). */
+const MAX_TRIES = 3;
+
+/** What {@link openRegularFile} throws for a path that is not a regular file. */
+export class NotRegularFileError extends Error {
+  override name = "NotRegularFileError";
+  constructor(readonly fileType: string) {
+    super(`not a regular file (it is ${fileType})`);
+  }
+}
+
+/** What {@link openRegularFile} throws for a symlink that another user owns: it is not followed. */
+export class UntrustedSymlinkError extends Error {
+  override name = "UntrustedSymlinkError";
+  constructor(readonly uid: number) {
+    super(`a symbolic link owned by uid ${uid} (not this user or root), not followed`);
+  }
+}
+
+/** Owners whose files and symlinks are trusted: this user and root. Elsewhere (Windows) every file reads as uid 0. */
+export function isTrustedOwner(uid: number): boolean {
+  return uid === 0 || uid === (process.getuid?.() ?? 0);
+}
+
+/** What kind of file `stats` describes, for error messages: "a FIFO", "a directory", … */
+export function fileTypeName(stats: Stats): string {
+  if (stats.isFile()) return "a regular file";
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isSymbolicLink()) return "a symbolic link";
+  return "not a file";
+}
+
+/** An open regular file and its fstat. */
+export interface OpenedFile<H> {
+  handle: H;
+  stats: Stats;
+}
+
+/** Opens the regular file at `path` (see the module comment); the caller closes the handle. */
+export async function openRegularFile(path: string): Promise<OpenedFile<FileHandle>> {
+  for (let tries = 1; ; tries++) {
+    let current = path;
+    let entry = await lstat(current);
+    for (let links = 0; followLink(entry, links); links++) {
+      current = linkTarget(current, await readlink(current));
+      entry = await lstat(current);
+    }
+    const handle = await open(current, OPEN_FLAGS).catch(swappedToLink);
+    if (handle !== undefined) {
+      const stats = await handle.stat().catch(async (err: unknown) => {
+        await handle.close();
+        throw err;
+      });
+      if (isJudgedFile(entry, stats)) return { handle, stats };
+      await handle.close();
+    }
+    if (tries >= MAX_TRIES) throw changedError(path);
+  }
+}
+
+/** The synchronous {@link openRegularFile} (trust roots are read when a client is made, synchronously). */
+export function openRegularFileSync(path: string): OpenedFile<number> {
+  for (let tries = 1; ; tries++) {
+    let current = path;
+    let entry = lstatSync(current);
+    for (let links = 0; followLink(entry, links); links++) {
+      current = linkTarget(current, readlinkSync(current));
+      entry = lstatSync(current);
+    }
+    let fd: number | undefined;
+    try {
+      fd = openSync(current, OPEN_FLAGS);
+    } catch (err) {
+      swappedToLink(err);
+    }
+    if (fd !== undefined) {
+      let stats: Stats;
+      try {
+        stats = fstatSync(fd);
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      if (isJudgedFile(entry, stats)) return { handle: fd, stats };
+      closeSync(fd);
+    }
+    if (tries >= MAX_TRIES) throw changedError(path);
+  }
+}
+
+/**
+ * Whether the entry is a symlink to follow; throws for a symlink of another user, one link too
+ * many, or an entry that is not a regular file (refused before it is opened).
+ */
+function followLink(entry: Stats, links: number): boolean {
+  if (entry.isSymbolicLink()) {
+    if (!isTrustedOwner(entry.uid)) throw new UntrustedSymlinkError(entry.uid);
+    if (links >= MAX_LINKS) {
+      throw Object.assign(new Error("ELOOP: too many levels of symbolic links"), { code: "ELOOP" });
+    }
+    return true;
+  }
+  if (!entry.isFile()) throw new NotRegularFileError(fileTypeName(entry));
+  return false;
+}
+
+/** Where a symlink at `path` points, relative to its directory as the kernel reads it (no `..` folding). */
+function linkTarget(path: string, target: string): string {
+  return isAbsolute(target) ? target : `${dirname(path)}${sep}${target}`;
+}
+
+/** True when an opened file is the regular file lstat judged (not a FIFO swapped in since). */
+function isJudgedFile(entry: Stats, opened: Stats): boolean {
+  return opened.isFile() && opened.dev === entry.dev && opened.ino === entry.ino;
+}
+
+/** An open that met a symlink (the entry was swapped since the lstat): undefined, to judge again. */
+function swappedToLink(err: unknown): undefined {
+  if (errnoCode(err) === "ELOOP") return undefined;
+  throw err;
+}
+
+function changedError(path: string): Error {
+  return new Error(`${path} kept changing while it was being opened`);
+}
