@@ -37,7 +37,7 @@ export async function assessToken(
   deps: { now: Now; logger: Logger },
 ): Promise<Assessment> {
   const { logger } = deps;
-  const { token, state } = await readTokenFile(options.tokenFile, { logger });
+  const { token, state } = await readTokenFile(options.tokenFile, { logger, ownFilesOnly: true });
   let signer: X509Signer;
   try {
     const passphrase = options.pkeyPassphraseFile

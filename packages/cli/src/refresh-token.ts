@@ -1,8 +1,7 @@
-import { access, constants, stat } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   createTokenMinterClient,
-  fileTypeName,
   MintTokenError,
   mintedTokenFile,
   mintToken,
@@ -10,6 +9,7 @@ import {
   printableError,
   type StatusReport,
   type TokenMinterClient,
+  tokenPathProblem,
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { runExecHook } from "./exec-hook.js";
@@ -121,13 +121,14 @@ function createClient(options: TokendOptions, deps: RunDeps): TokenMinterClient 
   });
 }
 
-/** Why the primary token file cannot be replaced (its directory is missing, read-only or not ours; it is a directory, FIFO or device). */
+/**
+ * Why the primary token file cannot be replaced: its directory is missing, read-only or not ours,
+ * or the entry is one a token write refuses (a directory; our own FIFO or device: see
+ * tokenPathProblem). Another user's FIFO or symlink there is no reason: the write replaces it.
+ */
 async function checkPrimaryWritable(path: string): Promise<Error | undefined> {
-  const info = await stat(path).catch(() => undefined);
-  if (info?.isDirectory()) {
-    return Object.assign(new Error(`${path} is a directory, not a token file`), { code: "EISDIR" });
-  }
-  if (info && !info.isFile()) return new Error(`${path} is ${fileTypeName(info)}, not a token file`);
+  const problem = await tokenPathProblem(path);
+  if (problem) return problem;
   try {
     await access(dirname(path), constants.W_OK);
     return undefined;

@@ -142,7 +142,7 @@ export {
   type VerifyMachineTokenOptions,
   verifyMachineToken,
 } from "./verify-machine-token.js";
-export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+export { tokenPathProblem, type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
 export {
   createX509Signer,
   KeyLoadError,

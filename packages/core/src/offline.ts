@@ -45,5 +45,5 @@ export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from 
 export { type StatusReport, statusReportToJson } from "./status-report.js";
 export { encodeTokenFile, makeTokenFile, parseTokenFile } from "./token-file.js";
 export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
-export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+export { tokenPathProblem, type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
 export { createX509Signer, KeyLoadError, type Signer, type X509Signer } from "./x509-signer.js";

@@ -28,11 +28,18 @@ export class NotRegularFileError extends Error {
   }
 }
 
-/** What {@link openRegularFile} throws for a symlink that another user owns: it is not followed. */
-export class UntrustedSymlinkError extends Error {
-  override name = "UntrustedSymlinkError";
-  constructor(readonly uid: number) {
-    super(`a symbolic link owned by uid ${uid} (not this user or root), not followed`);
+/**
+ * A file or symlink that another user (not this user, not root) owns, where only ours count:
+ * {@link openRegularFile} does not follow such a symlink.
+ */
+export class UntrustedFileError extends Error {
+  override name = "UntrustedFileError";
+  constructor(
+    readonly uid: number,
+    kind: "a symbolic link" | "a file",
+  ) {
+    const verdict = kind === "a file" ? "not trusted" : "not followed";
+    super(`${kind} owned by uid ${uid} (not this user or root), ${verdict}`);
   }
 }
 
@@ -117,7 +124,7 @@ export function openRegularFileSync(path: string): OpenedFile<number> {
  */
 function followLink(entry: Stats, links: number): boolean {
   if (entry.isSymbolicLink()) {
-    if (!isTrustedOwner(entry.uid)) throw new UntrustedSymlinkError(entry.uid);
+    if (!isTrustedOwner(entry.uid)) throw new UntrustedFileError(entry.uid, "a symbolic link");
     if (links >= MAX_LINKS) {
       throw Object.assign(new Error("ELOOP: too many levels of symbolic links"), { code: "ELOOP" });
     }

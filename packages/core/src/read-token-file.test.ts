@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, stat, symlink, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_FILE_BYTES, readCapped, readTokenFile } from "./read-token-file.js";
+import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
 import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import {
@@ -100,6 +101,24 @@ describe("readTokenFile", () => {
     expect(await readTokenFile(path, { logger })).toEqual({});
     expect(logger.at("warning")[0]).toMatch(
       /^Failed to read token file from .* - file is larger than 1048576 bytes$/,
+    );
+  });
+});
+
+describe.skipIf(!canActAsNobody)("readTokenFile with ownFilesOnly (a tokend's own token)", () => {
+  it("treats a token file another user planted as no token, with a warning; shows it otherwise", async () => {
+    await chmod(tmp.dir, 0o1777);
+    await writeFile(tmp.path("ours.json"), GO_TOKEN_FILE);
+    await chmod(tmp.path("ours.json"), 0o644);
+    shAsNobody("cp ours.json token.json", tmp.dir);
+    const path = tmp.path("token.json");
+    expect(await readTokenFile(path, { logger, ownFilesOnly: true })).toEqual({});
+    expect(logger.at("warning")).toEqual([
+      `Failed to read token file from "${path}" - a file owned by uid 65534 (not this user or root), not trusted`,
+    ]);
+    expect((await readTokenFile(path)).token?.luciMachineToken).toBe(GOLDEN_TOKEN);
+    expect((await readTokenFile(tmp.path("ours.json"), { ownFilesOnly: true })).token?.luciMachineToken).toBe(
+      GOLDEN_TOKEN,
     );
   });
 });

@@ -2,7 +2,7 @@ import type { Stats } from "node:fs";
 import { isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { openRegularFile } from "./open-regular-file.js";
+import { isTrustedOwner, openRegularFile, UntrustedFileError } from "./open-regular-file.js";
 import { parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
 
@@ -17,6 +17,12 @@ export interface ReadTokenFileOptions {
   logger?: Logger;
   /** Reads the file; default node:fs with a size cap. Inject to simulate faults. */
   readFile?: (path: string) => Promise<Uint8Array>;
+  /**
+   * Treat a file another user owns (not this user, not root) as no token, with a warning: a tokend
+   * must not keep serving a token planted in a directory others can write. Default false (tools
+   * that only show a file).
+   */
+  ownFilesOnly?: boolean;
 }
 
 /** What {@link readTokenFile} found: nothing, a token, or a token and its tokend state. */
@@ -37,7 +43,7 @@ export async function readTokenFile(
   const logger = options.logger ?? silentLogger;
   let bytes: Uint8Array;
   try {
-    bytes = await (options.readFile ?? readCapped)(path);
+    bytes = await (options.readFile ?? (options.ownFilesOnly ? readOwnFile : readCapped))(path);
   } catch (err) {
     if (!isNotFoundError(err)) {
       logger.log(
@@ -94,3 +100,13 @@ export async function readRegularFile(
 }
 
 const READ_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * {@link readCapped} for files whose content is trusted: refuses a file that another user (not
+ * this user, not root) owns, as it refuses their symlinks.
+ */
+export async function readOwnFile(path: string, limit = MAX_TOKEN_FILE_BYTES): Promise<Uint8Array> {
+  const { bytes, stats } = await readRegularFile(path, limit);
+  if (!isTrustedOwner(stats.uid)) throw new UntrustedFileError(stats.uid, "a file");
+  return bytes;
+}

@@ -1,13 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { lstat, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nodeAtomicWriteFs } from "./atomic-write.js";
+import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { fsError } from "./testing/fs-faults.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import { GO_TOKEN_FILE, GOLDEN_TOKEN, REFERENCE_DIGEST } from "./testing/vectors.js";
 import { makeTokenFile } from "./token-file.js";
-import { writeTokenFile } from "./write-token-file.js";
+import { tokenPathProblem, writeTokenFile } from "./write-token-file.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeEach(async () => {
@@ -127,18 +128,36 @@ describe("writeTokenFile", () => {
     expect(await readFile(path, "utf8")).toBe("old");
   });
 
-  it("refuses a FIFO, or a symlink to a device, at the path instead of replacing it", async () => {
+  it("refuses our own FIFO, our symlink to a device or a directory, and a directory, instead of replacing them", async () => {
     const fifo = tmp.path("copy.json");
     execFileSync("mkfifo", [fifo]);
-    await expect(writeTokenFile(fifo, token(), state)).rejects.toThrow(
-      `${fifo}: not a regular file (it is a FIFO)`,
-    );
+    await expect(writeTokenFile(fifo, token(), state)).rejects.toThrow(`${fifo} is a FIFO, not a token file`);
     expect((await lstat(fifo)).isFIFO()).toBe(true);
     const link = tmp.path("null.json");
     await symlink("/dev/null", link);
-    await expect(writeTokenFile(link, token(), state)).rejects.toThrow("(it is a character device)");
+    await expect(writeTokenFile(link, token(), state)).rejects.toThrow(
+      `${link} is a symbolic link to a character device, not a token file`,
+    );
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
-    expect((await readdir(tmp.dir)).sort()).toEqual(["copy.json", "null.json"]);
+    await symlink(tmp.dir, tmp.path("dir.json"));
+    await expect(writeTokenFile(tmp.path("dir.json"), token(), state)).rejects.toMatchObject({
+      code: "EISDIR",
+      message: `${tmp.path("dir.json")} is a symbolic link to a directory, not a token file`,
+    });
+    await mkdir(tmp.path("real-dir.json"));
+    await expect(tokenPathProblem(tmp.path("real-dir.json"))).resolves.toMatchObject({ code: "EISDIR" });
+    expect((await readdir(tmp.dir)).sort()).toEqual(["copy.json", "dir.json", "null.json", "real-dir.json"]);
+  });
+
+  it("replaces our own symlink to a regular file that differs, and keeps it when the content is the same", async () => {
+    await writeFile(tmp.path("real.json"), GO_TOKEN_FILE);
+    await symlink("real.json", tmp.path("same.json"));
+    expect(await writeTokenFile(tmp.path("same.json"), token(), state)).toEqual({ written: false });
+    expect((await lstat(tmp.path("same.json"))).isSymbolicLink()).toBe(true);
+    await writeFile(tmp.path("old.json"), "{}");
+    await symlink("old.json", tmp.path("stale.json"));
+    expect(await writeTokenFile(tmp.path("stale.json"), token(), state)).toEqual({ written: true });
+    expect((await lstat(tmp.path("stale.json"))).isFile()).toBe(true);
   });
 
   it("retries a refused rename (Windows) with the injected sleep and then succeeds", async () => {
@@ -166,5 +185,52 @@ describe("writeTokenFile", () => {
     await expect(writeTokenFile(tmp.path("no/token.json"), token(), state)).rejects.toMatchObject({
       code: "ENOENT",
     });
+  });
+});
+
+describe.skipIf(!canActAsNobody)("writeTokenFile in a directory anyone may write (1777)", () => {
+  beforeEach(() => chmod(tmp.dir, 0o1777));
+
+  it("replaces what another user planted at the path (FIFO, symlinks, files) by our own token file", async () => {
+    await writeFile(tmp.path("ours.json"), GO_TOKEN_FILE);
+    await chmod(tmp.path("ours.json"), 0o644);
+    shAsNobody(
+      [
+        "mkfifo fifo.json",
+        "ln -s /etc etc.json",
+        "ln -s /dev/zero zero.json",
+        "cp ours.json theirs",
+        "ln -s theirs same-via-link.json", // their link to their file with our very bytes
+        "cp ours.json same.json", // their file with our very bytes
+        "ln -s ours.json link-to-ours.json", // their link to our file
+      ].join(" && "),
+      tmp.dir,
+    );
+    for (const name of [
+      "fifo.json",
+      "etc.json",
+      "zero.json",
+      "same-via-link.json",
+      "same.json",
+      "link-to-ours.json",
+    ]) {
+      const path = tmp.path(name);
+      expect(await tokenPathProblem(path)).toBeUndefined();
+      expect(await writeTokenFile(path, token(), state), name).toEqual({ written: true });
+      const entry = await lstat(path);
+      expect([entry.isFile(), entry.uid], name).toEqual([true, 0]);
+      expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
+    }
+  });
+
+  it("keeps an identical file of ours, also behind our own symlink", async () => {
+    await writeFile(tmp.path("ours.json"), GO_TOKEN_FILE);
+    await symlink("ours.json", tmp.path("link.json"));
+    expect(await writeTokenFile(tmp.path("ours.json"), token(), state)).toEqual({ written: false });
+    expect(await writeTokenFile(tmp.path("link.json"), token(), state)).toEqual({ written: false });
+    // Our link to their file with the same bytes: the content is theirs to change, so it is replaced.
+    shAsNobody(`cp ours.json theirs`, tmp.dir);
+    await symlink("theirs", tmp.path("to-theirs.json"));
+    expect(await writeTokenFile(tmp.path("to-theirs.json"), token(), state)).toEqual({ written: true });
   });
 });

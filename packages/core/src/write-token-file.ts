@@ -1,12 +1,17 @@
+import { lstat, stat } from "node:fs/promises";
 import { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { NotRegularFileError, readCapped } from "./read-token-file.js";
+import { fileTypeName, isTrustedOwner } from "./open-regular-file.js";
+import { readOwnFile } from "./read-token-file.js";
 import { encodeTokenFile, parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
 
 /** Options of {@link writeTokenFile}: those of the atomic write, plus how to read the old bytes. */
 export interface WriteTokenFileOptions extends AtomicWriteOptions {
-  /** Reads the current file to skip identical writes; default node:fs (size-capped). */
+  /**
+   * Reads the current file to skip identical writes; default node:fs (size-capped), refusing a
+   * file or symlink of another user (not this user, not root), which is then rewritten.
+   */
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 
@@ -14,9 +19,10 @@ export interface WriteTokenFileOptions extends AtomicWriteOptions {
  * Writes a token file in Go tokend's exact JSON (see {@link encodeTokenFile}), atomically. Skips
  * the write when the file already holds the same content: the same keys with the same JSON values,
  * whatever the spacing (Go builds differ in the spaces after `:`; Go itself compares bytes, so
- * a file Go wrote would otherwise be rewritten once after switching). An unreadable file counts as
- * different. Reports whether it wrote. Refuses a path that is a FIFO, device, socket or directory
- * (also behind a symlink) rather than replacing it. Throws on failure; the old file is intact.
+ * a file Go wrote would otherwise be rewritten once after switching). Only a file of this user or
+ * root (also behind their symlink) can count as the same: another user's is replaced, or they
+ * would choose what bots read. An unreadable file counts as different. Reports whether it wrote.
+ * Refuses the paths {@link tokenPathProblem} names. Throws on failure; the old file is intact.
  */
 export async function writeTokenFile(
   path: string,
@@ -25,13 +31,39 @@ export async function writeTokenFile(
   options: WriteTokenFileOptions = {},
 ): Promise<{ written: boolean }> {
   const bytes = encodeTokenFile(token, state);
-  const current = await (options.readFile ?? readCapped)(path).catch((err: unknown) => {
-    if (err instanceof NotRegularFileError) throw new Error(`${path}: ${err.message}`, { cause: err });
-    return undefined;
-  });
+  const problem = await tokenPathProblem(path);
+  if (problem) throw problem;
+  const current = await (options.readFile ?? readOwnFile)(path).catch(() => undefined);
   if (current !== undefined && sameContent(current, bytes)) return { written: false };
   await writeFileAtomic(path, bytes, options);
   return { written: true };
+}
+
+/**
+ * Why the entry at `path` must not be replaced by a token file, or undefined when it may be (also
+ * when it is missing). Judged by the entry itself (lstat), as the rename replaces the entry: a
+ * directory is refused; so is a FIFO, device or socket of this user or root, or their symlink to
+ * anything but a regular file (a mistake someone should see). Another user's entry of any kind
+ * but a directory is replaced, as Go's rename replaces it: in a directory others can write, a
+ * planted FIFO or symlink must not block token writes forever.
+ */
+export async function tokenPathProblem(path: string): Promise<Error | undefined> {
+  const entry = await lstat(path).catch(() => undefined);
+  if (entry === undefined || entry.isFile()) return undefined;
+  if (entry.isDirectory()) return notATokenFile(path, "a directory", "EISDIR");
+  if (!isTrustedOwner(entry.uid)) return undefined;
+  if (!entry.isSymbolicLink()) return notATokenFile(path, fileTypeName(entry));
+  const target = await stat(path).catch(() => undefined);
+  if (target === undefined || target.isFile()) return undefined;
+  return notATokenFile(
+    path,
+    `a symbolic link to ${fileTypeName(target)}`,
+    target.isDirectory() ? "EISDIR" : undefined,
+  );
+}
+
+function notATokenFile(path: string, what: string, code?: string): Error {
+  return Object.assign(new Error(`${path} is ${what}, not a token file`), code === undefined ? {} : { code });
 }
 
 /**

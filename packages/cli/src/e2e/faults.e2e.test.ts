@@ -1,6 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { symlinkSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -362,6 +373,50 @@ describe.skipIf(!asRoot)("hardening #11: a token directory others can write", ()
     await fx.cleanup();
   });
 
+  it("a FIFO and symlinks another user planted at the token and copy paths are replaced, the token saved", async () => {
+    const fx = await sharedDirFixture(0o1777);
+    await rm(fx.tokenPath);
+    // The reviewer's setup: these used to block every run (exit 1, no RPC) for good.
+    asNobody(`
+      import { execFileSync } from "node:child_process";
+      import { symlinkSync } from "node:fs";
+      execFileSync("mkfifo", [${JSON.stringify(fx.tokenPath)}]);
+      symlinkSync("/etc", ${JSON.stringify(fx.path("copy.json"))});
+    `);
+    const copy = ["-token-file-copy", fx.path("copy.json")];
+    const r = await runCli(fx.args(server.backend, ...copy, "-timeout", "5s"), {
+      onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000),
+    });
+    expect(r.code).toBe(0);
+    expect(await status(fx)).toMatchObject({ update_outcome: "UPDATE_SUCCESS", update_reason: "NEW_TOKEN" });
+    for (const path of [fx.tokenPath, fx.path("copy.json")]) {
+      const entry = await lstat(path);
+      expect([entry.isFile(), entry.uid]).toEqual([true, 0]);
+    }
+    // A copy that is their symlink to their file with our very bytes: rewritten, not "the token is good".
+    asNobody(`
+      import { copyFileSync, symlinkSync } from "node:fs";
+      copyFileSync(${JSON.stringify(fx.tokenPath)}, ${JSON.stringify(fx.path("theirs"))});
+      symlinkSync("theirs", ${JSON.stringify(fx.path("copy2.json"))});
+    `);
+    const good = await runCli(fx.args(server.backend, ...copy, "-token-file-copy", fx.path("copy2.json")));
+    expect(good.code).toBe(0);
+    expect(await status(fx)).toMatchObject({
+      update_outcome: "TOKEN_IS_GOOD",
+      update_reason: "MISSING_TOKEN_COPY",
+    });
+    expect((await lstat(fx.path("copy2.json"))).uid).toBe(0);
+    await record(
+      "FIFO and symlinks of another user at token and copy paths",
+      2,
+      async () =>
+        (await tokenIsWhole(fx.tokenPath)) &&
+        (await tokenIsWhole(fx.path("copy.json"))) &&
+        tokenIsWhole(fx.path("copy2.json")),
+    );
+    await fx.cleanup();
+  });
+
   it("a lock of another user, dated in the far future, neither blocks an unprivileged run nor is removed", async () => {
     const fx = await sharedDirFixture(0o1777, 65534, 65534);
     const lock = `${fx.tokenPath}.lock`;
@@ -513,11 +568,17 @@ describe("hardening #11: killed runs, special files, signals, hooks", () => {
   });
 
   it.each([
-    ["a FIFO", (p: string) => execFileSync("mkfifo", [p]), "a FIFO"],
-    ["a symlink to /dev/zero", (p: string) => symlinkSync("/dev/zero", p), "a character device"],
+    ["a FIFO", (p: string) => execFileSync("mkfifo", [p]), "a FIFO", "a FIFO"],
+    [
+      "a symlink to /dev/zero",
+      (p: string) => symlinkSync("/dev/zero", p),
+      "a character device",
+      "a symbolic link to a character device",
+    ],
   ])(
-    "%s at the token path: a clear error within -timeout, no RPC, nothing read",
-    async (what, make, kind) => {
+    "%s of our own at the token path: a clear error within -timeout, no RPC, nothing read",
+    async (what, make, kind, entry) => {
+      // Our own (or root's) special file is a mistake to show; another user's is replaced (hardening #11).
       const fx = await withGoodToken();
       const path = fx.path("special.json");
       make(path);
@@ -531,9 +592,9 @@ describe("hardening #11: killed runs, special files, signals, hooks", () => {
         `Failed to read token file from "${path}" - not a regular file (it is ${kind})`,
       );
       expect((await status(fx)).update_outcome).toBe("UNKNOWN_SAVE_TOKEN_ERROR");
-      expect((await status(fx)).failure_error).toBe(`${path} is ${kind}, not a token file`);
+      expect((await status(fx)).failure_error).toBe(`${path} is ${entry}, not a token file`);
       expect(server.requests).toHaveLength(0);
-      await record(`${what} at the token path`, 1, () => tokenIsWhole(fx.tokenPath));
+      await record(`${what} of our own at the token path`, 1, () => tokenIsWhole(fx.tokenPath));
       await fx.cleanup();
     },
   );

@@ -67,7 +67,7 @@ export async function refreshMachineToken(
   });
   try {
     await removeStaleTempFiles(s.tokenFile, { now: s.now(), logger: s.logger });
-    const onDisk = await readTokenFile(s.tokenFile, { logger: s.logger });
+    const onDisk = await readTokenFile(s.tokenFile, { logger: s.logger, ownFilesOnly: true });
     const newer = (held.token?.lastUpdate ?? -1n) > (onDisk.token?.lastUpdate ?? -1n) ? held : onDisk;
     const result = await decideAndMint(s, newer, locking, deadline, client, signal);
     const token = result.token;

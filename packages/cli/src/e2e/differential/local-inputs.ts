@@ -1,7 +1,8 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, lstat, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
-import { beforeAll, describe, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   type DiffWorkspace,
   expectSame,
@@ -51,6 +52,41 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
       await inEachDir("token.json", "");
       await run();
     });
+    describe.skipIf(process.getuid?.() !== 0)(
+      "planted by another user in a directory anyone may write (1777)",
+      () => {
+        /** Makes each implementation's directory 1777 and runs `command` there as nobody. */
+        const plantAsNobody = async (command: string) => {
+          await chmod(suite.ws.root, 0o755);
+          for (const impl of IMPLS) {
+            await chmod(suite.ws.dir(impl), 0o1777);
+            execFileSync(UNPRIVILEGED[0] as string, [...UNPRIVILEGED.slice(1), "sh", "-c", command], {
+              cwd: suite.ws.dir(impl),
+            });
+          }
+        };
+        it("a symlink to a directory at the token path is replaced by the token file", async () => {
+          await plantAsNobody("ln -s /etc token.json");
+          await run();
+        });
+        it("a symlink to their file holding the token's bytes at a copy: Go keeps it, we replace it", async () => {
+          const { ctx, ws } = suite;
+          await run();
+          await plantAsNobody("cp token.json theirs && ln -s theirs copy.json");
+          const args = (impl: Impl) => [
+            ...ws.args(impl, ctx.dev.backend),
+            "-token-file-copy",
+            join(ws.dir(impl), "copy.json"),
+          ];
+          const r = await runBoth(ws, args, { serverCalls: ctx.mints });
+          expectSame(r, { "status/update_reason": { go: "TOKEN_IS_GOOD", ts: "MISSING_TOKEN_COPY" } });
+          for (const impl of IMPLS) {
+            const copy = await lstat(join(ws.dir(impl), "copy.json"));
+            expect(copy.isSymbolicLink(), impl).toBe(impl === "go");
+          }
+        });
+      },
+    );
     it("a token path in a directory that does not exist", () => {
       const { ctx, ws } = suite;
       const args = (impl: Impl) => [
