@@ -1,8 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
 import { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
 import { mintToken } from "../mint-token.js";
@@ -83,6 +85,22 @@ describe("machineTokenInterceptor", () => {
     expect(service.calls.length).toBe(before);
   });
 
+  it("does not send the token over plain HTTP to another machine", async () => {
+    const client = createClient(
+      TokenMinter,
+      createConnectTransport({
+        baseUrl: "http://192.0.2.1:8080",
+        httpVersion: "1.1",
+        interceptors: [machineTokenInterceptor(createMachineTokenSource({ tokenFile }))],
+      }),
+    );
+    await expect(client.mintMachineToken({})).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+      rawMessage:
+        "not sending the machine token to http://192.0.2.1:8080: only https URLs (or http to localhost) may carry it",
+    });
+  });
+
   it("is what the service needs: without the interceptor the call is refused", async () => {
     const bare = createClient(
       TokenMinter,
@@ -116,6 +134,119 @@ describe("withMachineToken", () => {
       [true, "kept"],
       [true, "req"],
     ]);
+  });
+
+  it("refuses URLs that are neither https nor loopback http, before reading the token", async () => {
+    let reads = 0;
+    let sent = 0;
+    const counting = {
+      getToken: () => {
+        reads++;
+        return source().getToken();
+      },
+    };
+    const luciFetch = withMachineToken(counting, async () => {
+      sent++;
+      return new Response("x");
+    });
+    for (const url of ["http://example.com/api", "http://10.0.0.1:8080/", "ftp://localhost/"]) {
+      await expect(luciFetch(url)).rejects.toThrow(
+        /^not sending the machine token to \S+: only https URLs \(or http to localhost\) may carry it$/,
+      );
+    }
+    expect([reads, sent]).toEqual([0, 0]);
+    for (const url of [
+      "https://example.com/",
+      "http://localhost:1/",
+      "http://127.0.0.2/",
+      "http://[::1]:1/",
+    ]) {
+      await luciFetch(url);
+    }
+    expect([reads, sent]).toEqual([4, 4]);
+  });
+
+  describe("redirects", () => {
+    const token = () => readFile(tokenFile, "utf8").then((t) => JSON.parse(t).luci_machine_token as string);
+    /** A server that records what reached it and redirects `?to=<url>` (or `?self`: to itself) with `?status=` (default 302). */
+    const startRecorder = async () => {
+      const seen: Array<{ path: string; method: string; token?: string; body: string; type?: string }> = [];
+      const server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (d: Buffer) => {
+          body += d;
+        });
+        req.on("end", () => {
+          const url = new URL(req.url ?? "/", "http://x");
+          const raw = req.headers["x-luci-machine-token"];
+          seen.push({
+            path: url.pathname,
+            method: req.method ?? "",
+            body,
+            ...(typeof raw === "string" && { token: raw }),
+            ...(req.headers["content-type"] && { type: req.headers["content-type"] }),
+          });
+          const to = url.searchParams.has("self") ? (req.url ?? "") : url.searchParams.get("to");
+          if (to === null) return res.end("final");
+          res.writeHead(Number(url.searchParams.get("status") ?? 302), { Location: to }).end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      return { seen, base, close: () => new Promise((r) => server.close(r)) };
+    };
+    let service: Awaited<ReturnType<typeof startRecorder>>;
+    let evil: Awaited<ReturnType<typeof startRecorder>>;
+    beforeAll(async () => {
+      [service, evil] = await Promise.all([startRecorder(), startRecorder()]);
+    });
+    afterAll(() => Promise.all([service.close(), evil.close()]));
+    beforeEach(() => {
+      service.seen.length = 0;
+      evil.seen.length = 0;
+    });
+
+    it("does not follow a redirect to another origin: the 3xx comes back and the other host gets nothing", async () => {
+      const luciFetch = withMachineToken(source());
+      // Another port of the same host is another origin; so would be https → http.
+      for (const to of [`${evil.base}/steal`, `http://localhost:${new URL(evil.base).port}/steal`]) {
+        const res = await luciFetch(`${service.base}/api?to=${encodeURIComponent(to)}`);
+        expect([res.status, res.headers.get("Location")]).toEqual([302, to]);
+      }
+      expect(evil.seen).toEqual([]);
+      expect(service.seen.map((s) => s.token === undefined)).toEqual([false, false]);
+    });
+
+    it("follows redirects within the origin with the token, as fetch would (303 → GET, 307 keeps the body)", async () => {
+      const luciFetch = withMachineToken(source());
+      const hop = (to: string, status: number) => `/hop?status=${status}&to=${encodeURIComponent(to)}`;
+      const post = { method: "POST", body: "payload", headers: { "Content-Type": "text/plain" } };
+      const seeOther = await luciFetch(`${service.base}${hop(hop("/final", 303), 307)}`, post);
+      expect([seeOther.status, await seeOther.text(), seeOther.url]).toEqual([
+        200,
+        "final",
+        `${service.base}/final`,
+      ]);
+      const t = await token();
+      expect(service.seen).toEqual([
+        { path: "/hop", method: "POST", token: t, body: "payload", type: "text/plain" },
+        { path: "/hop", method: "POST", token: t, body: "payload", type: "text/plain" },
+        { path: "/final", method: "GET", token: t, body: "" },
+      ]);
+      await expect(luciFetch(`${service.base}/loop?self`)).rejects.toThrow(
+        /^more than 20 redirects from http:\/\/127\.0\.0\.1:\d+$/,
+      );
+    });
+
+    it('honours redirect: "manual" and "error"', async () => {
+      const luciFetch = withMachineToken(source());
+      const url = `${service.base}/api?to=/final`;
+      expect((await luciFetch(url, { redirect: "manual" })).status).toBe(302);
+      await expect(luciFetch(new Request(url, { redirect: "error" }))).rejects.toThrow(
+        'redirected to /final (redirect: "error")',
+      );
+      expect(service.seen.map((s) => s.path)).toEqual(["/api", "/api"]);
+    });
   });
 
   it("rejects with the source's error and sends nothing when there is no token", async () => {

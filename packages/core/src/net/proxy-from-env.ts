@@ -31,7 +31,8 @@ export function proxyForUrl(url: URL, env: ProxyEnv = process.env as ProxyEnv): 
   }
 }
 
-function isLoopback(host: string): boolean {
+/** True for `localhost` (and `*.localhost`), 127.0.0.0/8 (also IPv4-mapped) and ::1; `host` without brackets, lower case. */
+export function isLoopback(host: string): boolean {
   if (host === "localhost" || host.endsWith(".localhost")) return true;
   const ip = ipBytes(host);
   if (ip === undefined) return false;
