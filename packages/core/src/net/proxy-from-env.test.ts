@@ -60,6 +60,22 @@ describe("proxyForUrl: the proxy value", () => {
     );
   });
 
+  it.each([
+    ["http://bob:s3cretPW@proxy.corp:99999", "http://***@proxy.corp:99999"],
+    ["bob:s3cretPW@[bad", "***@[bad"],
+    ["http://bob:s3cret/PW@x@[bad", "http://***@[bad"],
+  ])("never prints the user info of a bad proxy address: %j", (raw, shown) => {
+    const error = (() => {
+      try {
+        proxied("https://a.example.com/", { HTTPS_PROXY: raw });
+      } catch (err) {
+        return String(err);
+      }
+    })();
+    expect(error).toBe(`Error: invalid proxy address ${JSON.stringify(shown)} in the environment`);
+    expect(error).not.toMatch(/s3cret|bob/);
+  });
+
   it("reads process.env by default", () => {
     const saved = { ...process.env };
     try {

@@ -27,8 +27,16 @@ export function proxyForUrl(url: URL, env: ProxyEnv = process.env as ProxyEnv): 
   try {
     return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
   } catch {
-    throw new Error(`invalid proxy address ${JSON.stringify(raw)} in the environment`);
+    throw new Error(`invalid proxy address ${JSON.stringify(withoutUserInfo(raw))} in the environment`);
   }
+}
+
+/**
+ * A proxy value fit to print: any `user:password@` (up to the last `@`, as a value that does not
+ * parse may hold one anywhere) becomes `***@`. Logs and the status file are world-readable.
+ */
+function withoutUserInfo(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, "$1***@");
 }
 
 /** True for `localhost` (and `*.localhost`), 127.0.0.0/8 (also IPv4-mapped) and ::1; `host` without brackets, lower case. */
