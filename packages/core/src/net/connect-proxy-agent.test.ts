@@ -147,10 +147,10 @@ describe("ConnectProxyAgent", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const url = new URL(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
     try {
-      const via = new ConnectProxyAgent(url, { ca: [ca.certPem], answerTimeoutMs: 50 });
+      const via = new ConnectProxyAgent(url, { ca: [ca.certPem], tunnelTimeoutMs: 50 });
       agents.push(via);
       await expect(fetchVia(via, `https://tokens.test:${server.port}/`)).rejects.toThrow(
-        `proxy ${url.host}: no answer to CONNECT in 50 ms`,
+        `proxy ${url.host}: no tunnel opened in 50 ms`,
       );
     } finally {
       for (const s of accepted) s.destroy();

@@ -1,17 +1,14 @@
 import { request as httpRequest } from "node:http";
-import type { AgentOptions } from "node:https";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { TunnelAgent } from "./tunnel-agent.js";
+import { TunnelAgent, type TunnelAgentOptions } from "./tunnel-agent.js";
 
-/** Options of {@link ConnectProxyAgent}: the agent's, plus TLS options for an `https://` proxy. */
-export interface ConnectProxyAgentOptions extends AgentOptions {
+/** Options of {@link ConnectProxyAgent}: the tunnel agent's, plus TLS options for an `https://` proxy. */
+export interface ConnectProxyAgentOptions extends TunnelAgentOptions {
   /** How the proxy's own certificate is verified (trust roots), for an `https://` proxy. */
   proxyTls?: Pick<ConnectionOptions, "secureContext" | "ca">;
-  /** How long a CONNECT may go unanswered; default 30 s, as the socks package's timeout. */
-  answerTimeoutMs?: number;
 }
 
 /**
@@ -26,7 +23,6 @@ export interface ConnectProxyAgentOptions extends AgentOptions {
  */
 export class ConnectProxyAgent extends TunnelAgent {
   readonly #proxyTls: ConnectProxyAgentOptions["proxyTls"];
-  readonly #answerTimeoutMs: number;
 
   constructor(proxy: URL, options: ConnectProxyAgentOptions = {}) {
     if (proxy.protocol !== "http:" && proxy.protocol !== "https:") {
@@ -34,13 +30,13 @@ export class ConnectProxyAgent extends TunnelAgent {
         `unsupported proxy scheme ${JSON.stringify(proxy.protocol.replace(/:$/, ""))}: use http or https`,
       );
     }
-    const { proxyTls, answerTimeoutMs = 30_000, ...agentOptions } = options;
+    const { proxyTls, ...agentOptions } = options;
     super(proxy, agentOptions);
     this.#proxyTls = proxyTls;
-    this.#answerTimeoutMs = answerTimeoutMs;
   }
 
-  protected override openTunnel(host: string, port: number): Promise<Duplex> {
+  protected override openTunnel(host: string, port: number, signal: AbortSignal): Promise<Duplex> {
+    signal.throwIfAborted();
     // An IPv6 literal goes in brackets (Go's net.JoinHostPort): `[2001:db8::1]:443`.
     const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const headers: Record<string, string> = { Host: target };
@@ -60,7 +56,11 @@ export class ConnectProxyAgent extends TunnelAgent {
       // server's from the Host header. An empty servername checks an IP address, without SNI.
       ...(tls && { ...this.#proxyTls, servername: isIP(proxy.host) ? "" : proxy.host }),
     });
-    return new Promise((resolve, reject) => {
+    // On abort the CONNECT request and its socket are destroyed: a proxy trickling its answer
+    // would otherwise hold them open (an idle timeout never fires while bytes arrive).
+    const abort = () => req.destroy(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    return new Promise<Duplex>((resolve, reject) => {
       req.once("connect", (res, socket) => {
         if (res.statusCode === 200) {
           resolve(socket);
@@ -70,12 +70,7 @@ export class ConnectProxyAgent extends TunnelAgent {
         reject(new Error(`refused CONNECT to ${target}: HTTP ${res.statusCode}`));
       });
       req.once("error", reject);
-      // The request that asked for the tunnel is bounded by its deadline, but a CONNECT left
-      // unanswered would hold a socket open after it.
-      req.setTimeout(this.#answerTimeoutMs, () =>
-        req.destroy(new Error(`no answer to CONNECT in ${this.#answerTimeoutMs} ms`)),
-      );
       req.end();
-    });
+    }).finally(() => signal.removeEventListener("abort", abort));
   }
 }

@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { TunnelAgent } from "./tunnel-agent.js";
 
@@ -12,21 +14,36 @@ import { TunnelAgent } from "./tunnel-agent.js";
  * imports it eagerly, and wrapping that agent lazily would take more code than this file).
  */
 export class Socks5ProxyAgent extends TunnelAgent {
-  protected override async openTunnel(host: string, port: number): Promise<Duplex> {
+  protected override async openTunnel(host: string, port: number, signal: AbortSignal): Promise<Duplex> {
     const { SocksClient } = await loadSocks();
-    const { socket } = await SocksClient.createConnection({
-      command: "connect",
-      destination: { host, port },
-      proxy: {
-        ...this.proxyAddress(1080),
-        type: 5,
-        ...(this.proxy.username !== "" && {
-          userId: decodeURIComponent(this.proxy.username),
-          password: decodeURIComponent(this.proxy.password),
-        }),
-      },
-    });
-    return socket;
+    signal.throwIfAborted();
+    // The TCP connection is ours, so an abort can destroy it at any step of the handshake.
+    const address = this.proxyAddress(1080);
+    const tcp = connect(address);
+    const abort = () => tcp.destroy(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      await once(tcp, "connect");
+      const { socket } = await SocksClient.createConnection({
+        command: "connect",
+        destination: { host, port },
+        existing_socket: tcp,
+        proxy: {
+          ...address,
+          type: 5,
+          ...(this.proxy.username !== "" && {
+            userId: decodeURIComponent(this.proxy.username),
+            password: decodeURIComponent(this.proxy.password),
+          }),
+        },
+      });
+      return socket;
+    } catch (err) {
+      tcp.destroy();
+      throw signal.aborted ? signal.reason : err;
+    } finally {
+      signal.removeEventListener("abort", abort);
+    }
   }
 }
 
