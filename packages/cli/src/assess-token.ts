@@ -67,7 +67,8 @@ export async function assessToken(
   return { token, state, signer, inputsDigest, reason };
 }
 
-async function readPassphrase(path: string): Promise<string> {
+/** The passphrase in `path` (one trailing newline dropped), read as every file a run reads; the error names the flag. */
+export async function readPassphrase(path: string): Promise<string> {
   try {
     return new TextDecoder().decode(await readCapped(path, MAX_PASSPHRASE_BYTES)).replace(/\r?\n$/, "");
   } catch (err) {

@@ -78,7 +78,7 @@ describe("readTokenFile", () => {
     expect(await readTokenFile(path, { logger })).toEqual({});
     expect(logger.at("warning")).toHaveLength(1);
     expect(logger.at("warning")[0]).toMatch(
-      new RegExp(`^Failed to unmarshal token file "${escapeRegExp(path)}" - .*unknown field "extra"`),
+      new RegExp(`^Failed to unmarshal token file "${escapeRegExp(path)}" - .*unknown field at line 1$`),
     );
   });
 

@@ -71,19 +71,33 @@ export type TokenFileFromJson =
  * Parses TokenFile JSON strictly, like Go's protojson: the value must be an object whose keys are
  * known fields, each at most once; `null` leaves a field unset; strings must be strings, int64 a
  * JSON integer or a decimal string within range, bytes standard or URL-safe base64 with or without
- * padding. `duplicateKey` is the first repeated key of the text (JSON.parse hides repeats).
+ * padding. `duplicateKey` is the first repeated key of the text (JSON.parse hides repeats);
+ * `lineOf` gives a key's line in the text, for errors. Errors never quote the file: an unknown key
+ * or a value may be part of a token (or of another file a symlink pointed at), so they give the
+ * kind and the line, and name only the fields of TokenFile.
  */
-export function tokenFileFromJson(value: unknown, duplicateKey?: string): TokenFileFromJson {
+export function tokenFileFromJson(
+  value: unknown,
+  duplicateKey?: string,
+  lineOf?: (key: string) => number | undefined,
+): TokenFileFromJson {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { error: `expecting a JSON object, got ${describe(value)}` };
   }
-  if (duplicateKey !== undefined)
-    return { error: `field ${JSON.stringify(duplicateKey)} is set more than once` };
+  const at = (key: string) => {
+    const line = lineOf?.(key);
+    return line === undefined ? "" : ` at line ${line}`;
+  };
+  const known = (key: string) => TOKEN_FILE_FIELDS.find((f) => f.key === key);
+  if (duplicateKey !== undefined) {
+    const name = known(duplicateKey) ? `field ${JSON.stringify(duplicateKey)}` : "an unknown field";
+    return { error: `${name} is set more than once${at(duplicateKey)}` };
+  }
   const token = newTokenFile();
   const fields = token as unknown as Record<string, unknown>;
   for (const [key, raw] of Object.entries(value)) {
-    const field = TOKEN_FILE_FIELDS.find((f) => f.key === key);
-    if (field === undefined) return { error: `unknown field ${JSON.stringify(key)}` };
+    const field = known(key);
+    if (field === undefined) return { error: `unknown field${at(key)}` };
     if (raw === null) continue;
     const converted = convert(field.kind, raw);
     if ("error" in converted) return { error: `field ${JSON.stringify(key)}: ${converted.error}` };
@@ -103,7 +117,7 @@ function convert(kind: FieldKind, raw: unknown): { value: string | bigint | Uint
       if (typeof raw === "number" && Number.isInteger(raw)) n = BigInt(raw);
       else if (typeof raw === "string" && /^-?\d+$/.test(raw)) n = BigInt(raw);
       else return { error: `expecting an integer, got ${describe(raw)}` };
-      if (n < INT64_MIN || n > INT64_MAX) return { error: `${raw} is out of the int64 range` };
+      if (n < INT64_MIN || n > INT64_MAX) return { error: "out of the int64 range" };
       return { value: n };
     }
     case "bytes": {
@@ -116,9 +130,9 @@ function convert(kind: FieldKind, raw: unknown): { value: string | bigint | Uint
   }
 }
 
+/** The kind of a JSON value, never the value: "a number", "a string", … */
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return "a string";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`.slice(0, 40);
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

@@ -119,8 +119,23 @@ describe("parseTokenFile", () => {
     expect(parsed.stateError).toBe("unexpected end of JSON input");
   });
 
+  it("never quotes the file in its errors (it may hold a token, or be another file behind a symlink)", () => {
+    const secrets = [
+      ['{\n  "luci_machine_token": "t",\n  "root_only_secret_key_name_x": 1\n}', "unknown field at line 3"],
+      ['{"expiry": 31415926535897.5}', 'field "expiry": expecting an integer, got a number'],
+      ['{"expiry": "31415926535897000000000"}', 'field "expiry": out of the int64 range'],
+      ['{"root_only_secret": 1,\n"root_only_secret": 2}', "an unknown field is set more than once at line 2"],
+      ['{"expiry": true}', 'field "expiry": expecting an integer, got a boolean'],
+      ["root:$6$SECRET:19000:0:99999:7:::", "invalid JSON"],
+    ];
+    for (const [input, error] of secrets) {
+      expect(parse(input ?? "").error).toBe(error);
+      expect(parse(input ?? "").error).not.toMatch(/secret|31415|root/i);
+    }
+  });
+
   it.each([
-    ["an unknown key", '{"luci_machine_token":"t","extra":1}', /unknown field "extra"/],
+    ["an unknown key", '{"luci_machine_token":"t","extra":1}', /^unknown field at line 1$/],
     ["a camelCase key", '{"luciMachineToken":"t"}', /unknown field/],
     ["a duplicate key", '{"expiry":"1","expiry":"2"}', /"expiry"/],
     ["a number token", '{"luci_machine_token":5}', /luci_machine_token/],

@@ -50,7 +50,8 @@ export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
   } catch (e) {
     return { error: jsonSyntaxError(e) };
   }
-  const parsed = tokenFileFromJson(json, findDuplicateTopLevelKey(text));
+  const keys = scanTopLevelKeys(text);
+  const parsed = tokenFileFromJson(json, keys.duplicate, (key) => keys.lines.get(key));
   if (parsed.error !== undefined) return { error: parsed.error };
   const token = parsed.token;
   const decoded = decodeTokendState(token.tokendState);
@@ -58,23 +59,26 @@ export function parseTokenFile(bytes: Uint8Array): ParsedTokenFile {
 }
 
 /**
- * Go's protojson rejects an object that names a field twice, while JSON.parse keeps the last one.
- * The token file is one flat object, so checking its top-level keys is enough.
+ * The line of each top-level key of `text` (its first use) and the first repeated key: Go's
+ * protojson rejects an object that names a field twice, while JSON.parse keeps the last one. The
+ * token file is one flat object, so its top-level keys are enough.
  */
-function findDuplicateTopLevelKey(text: string): string | undefined {
+function scanTopLevelKeys(text: string): { lines: Map<string, number>; duplicate?: string } {
   // Called on valid JSON only, so a plain scan that skips strings and tracks nesting is exact.
-  const seen = new Set<string>();
+  const lines = new Map<string, number>();
+  let line = 1;
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    if (c === "\n") line++;
     if (c === '"') {
       let j = i + 1;
       while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
       if (depth === 1 && expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (seen.has(key)) return key;
-        seen.add(key);
+        if (lines.has(key)) return { lines: new Map([...lines, [key, line]]), duplicate: key };
+        lines.set(key, line);
         expectKey = false;
       }
       i = j;
@@ -87,7 +91,7 @@ function findDuplicateTopLevelKey(text: string): string | undefined {
       expectKey = true;
     }
   }
-  return undefined;
+  return { lines };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rmdir } from "node:fs/promises";
+import { mkdtemp, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
 import {
@@ -12,8 +12,10 @@ import {
   formatGoDuration,
   machineFqdn,
   PRPC_BINARY_CONTENT_TYPE,
+  readCapped,
   systemNow,
 } from "@luci-machine-tokend/core";
+import { readPassphrase } from "../assess-token.js";
 import type { CliIo } from "../main.js";
 import { parseSubcommand } from "./yargs-program.js";
 
@@ -49,10 +51,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { args } = parsed;
   const now = io.deps?.now ?? systemNow;
   const results: CheckResult[] = [];
-  const passphrase = args["pkey-passphrase-file"]
-    ? (await readFile(args["pkey-passphrase-file"], "utf8")).replace(/\r?\n$/, "")
+  const passphraseFile = args["pkey-passphrase-file"];
+  // A bad passphrase file fails the key check (one line naming the flag), not the command.
+  const passphrase = passphraseFile
+    ? await readPassphrase(passphraseFile).catch((err: unknown) => new Error(errorMessage(err)))
     : undefined;
-  results.push(await checkKeyPair(args["pkey-pem"], args["cert-pem"], passphrase));
+  results.push(
+    passphrase instanceof Error
+      ? { name: "key and certificate", status: "FAIL", detail: passphrase.message }
+      : await checkKeyPair(args["pkey-pem"], args["cert-pem"], passphrase),
+  );
   results.push(...(await checkCertificate(args["cert-pem"], now())));
   if (args["token-file"]) results.push(await checkTokenDirectory(args["token-file"]));
   results.push(...(await checkBackend(args.backend, args["ca-bundle"], now)));
@@ -83,7 +91,7 @@ async function checkKeyPair(keyPath: string, certPath: string, passphrase?: stri
 async function checkCertificate(certPath: string, now: Date): Promise<CheckResult[]> {
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(await readFile(certPath));
+    cert = new X509Certificate(await readCapped(certPath));
   } catch (err) {
     return [
       {

@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -36,6 +37,19 @@ async function cli(argv: string[], now = NOW) {
     deps: { now: () => now },
   });
   return { code, stdout, stderr };
+}
+
+/** The promise's value, or "hung" after 3 s (reading a FIFO waits for a writer forever). */
+async function orHung<T>(promise: Promise<T>): Promise<T | "hung"> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    timer = setTimeout(resolve, 3000, "hung");
+  });
+  try {
+    return await Promise.race([promise, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A machine token like the token server's (unsigned signature bytes: inspect does not verify). */
@@ -149,10 +163,41 @@ describe("inspect", () => {
     expect(text.stdout).toContain(`last error:  denied${escaped}\n`);
     expect(text.stdout).toContain("expires:     9223372036854775807 s since 1970 (beyond any date)\n");
     expect(escapeForLog(text.stdout.replaceAll("\n", " "))).toBe(text.stdout.replaceAll("\n", " "));
-    // Parse errors of the token file quote its keys: escaped too.
+    // Parse errors of the token file never quote it (a key may be part of a secret).
     await writeFile(fx.tokenPath, JSON.stringify({ [`k${forged}`]: "v" }));
     const junk = await cli(["inspect", "-token-file", fx.tokenPath, "--json"]);
-    expect(JSON.parse(junk.stdout).problem).toContain("\\u001b[2J\\u202e");
+    expect(JSON.parse(junk.stdout).problem).toMatch(/ - unknown field at line 1$/);
+  });
+
+  it("never quotes what it read, and reads no FIFO (it used to hang), also as the status file", async () => {
+    await writeFile(
+      fx.tokenPath,
+      '{\n"luci_machine_token": "t",\n"root_only_secret_key_name_x": 31415926535897\n}',
+    );
+    await writeFile(fx.path("shadow"), "root:$6$SECRETHASH:19000:0:99999:7:::\n");
+    await symlink(fx.path("shadow"), fx.path("status-link.json"));
+    const json = await cli([
+      "inspect",
+      "-token-file",
+      fx.tokenPath,
+      "-status-file",
+      fx.path("status-link.json"),
+      "--json",
+    ]);
+    const report = JSON.parse(json.stdout);
+    expect(report.problem).toMatch(/ - unknown field at line 3$/);
+    expect(report.last_status).toEqual({ failure_error: "cannot read the status file: not valid JSON" });
+    expect(json.stdout).not.toMatch(/SECRET|31415|root_only/);
+    execFileSync("mkfifo", [fx.path("fifo")]);
+    const r = await orHung(
+      cli(["inspect", "-token-file", fx.path("fifo"), "-status-file", fx.path("fifo"), "--json"]),
+    );
+    if (r === "hung") expect.unreachable("inspect hung on a FIFO");
+    const fifoReport = JSON.parse(r.stdout);
+    expect(fifoReport.problem).toMatch(/not a regular file \(it is a FIFO\)$/);
+    expect(fifoReport.last_status.failure_error).toMatch(
+      /^cannot read the status file: .*not a regular file \(it is a FIFO\)$/,
+    );
   });
 
   it("exits 2 with the usage for a bad flag, 0 for --help", async () => {
@@ -286,6 +331,19 @@ describe("check", () => {
     expect(r.stdout).toMatch(/^FAIL key and certificate: .*doesn't match the private key.* \(fix: /m);
     expect(r.stdout).toMatch(/^FAIL backend: 127\.0\.0\.1:\d+ answered HTTP 502 without pRPC headers/m);
     expect(r.stdout).toMatch(/^FAIL clock: this machine is 11m0s ahead of the server \(fix: sync the clock/m);
+  });
+
+  it("reads the certificate and passphrase like a run: a FIFO is one FAIL line, not a hang", async () => {
+    execFileSync("mkfifo", [fx.path("fifo")]);
+    const args = ["check", "-backend", "127.0.0.1:1", "-pkey-pem", fx.keyPath, "-pkey-passphrase-file"];
+    const r = await orHung(cli([...args, fx.path("fifo"), "-cert-pem", fx.path("fifo")]));
+    if (r === "hung") expect.unreachable("check hung on a FIFO");
+    const { stdout, code } = r;
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `FAIL key and certificate: -pkey-passphrase-file ${fx.path("fifo")}: not a regular file (it is a FIFO)\n`,
+    );
+    expect(stdout).toContain(`FAIL certificate: ${fx.path("fifo")}: not a regular file (it is a FIFO)`);
   });
 
   it("fails for an expired certificate and a dot-less name", async () => {

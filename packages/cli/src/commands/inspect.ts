@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import {
   type DecodedMachineToken,
   decodeMachineToken,
@@ -6,6 +5,7 @@ import {
   formatGoDuration,
   MAX_MESSAGE_TEXT,
   printableError,
+  readCapped,
   readTokenFile,
   systemNow,
 } from "@luci-machine-tokend/core";
@@ -95,8 +95,18 @@ export async function inspectTokenFile(path: string, now: Date): Promise<Inspect
 }
 
 async function readLastStatus(path: string): Promise<InspectReport["last_status"]> {
+  let status: Record<string, unknown>;
   try {
-    const status = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    // Read safely (no FIFO, no other user's symlink), and never quote it: it may not be ours.
+    const parsed: unknown = JSON.parse(
+      new TextDecoder().decode(await readCapped(path, MAX_STATUS_FILE_BYTES)),
+    );
+    status = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch (err) {
+    const why = err instanceof SyntaxError ? "not valid JSON" : printableError(err);
+    return { failure_error: `cannot read the status file: ${why}` };
+  }
+  try {
     return {
       outcome: printableField(status.update_outcome),
       reason: printableField(status.update_reason),
@@ -108,6 +118,9 @@ async function readLastStatus(path: string): Promise<InspectReport["last_status"
     return { failure_error: `cannot read the status file: ${printableError(err)}` };
   }
 }
+
+/** A status file is a few KiB (its log_dump); past this it is not one. */
+const MAX_STATUS_FILE_BYTES = 4 << 20;
 
 /** A string field of the status file, escaped; anything else is left out. */
 function printableField(value: unknown): string | undefined {

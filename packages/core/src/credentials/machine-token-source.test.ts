@@ -117,7 +117,7 @@ describe("createMachineTokenSource", () => {
     [
       "damaged",
       () => writeFile(path, '{"luci_machine_token": "x", "extra": 1}'),
-      /^not a token file - .*extra/,
+      /^not a token file - unknown field at line 1$/,
     ],
     ["unreadable", () => mkdir(path), "not a regular file (it is a directory)"],
     [
