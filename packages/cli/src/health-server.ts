@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type AddressInfo, isIP } from "node:net";
+import { hostname } from "node:os";
 import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core/offline";
 import { prometheusText } from "./metrics/prometheus-text.js";
 
@@ -18,18 +19,43 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
+/** How much the health server takes from the daemon, whatever its clients do. */
+export interface HealthServerLimits {
+  /** Connections open at once; more are closed as they come. Default 32. */
+  maxConnections?: number;
+  /**
+   * A connection idle this long is closed, and a request's headers must arrive within it (its
+   * whole request within twice it), so trickled bytes do not keep it either. Default 5 s.
+   */
+  idleTimeoutMs?: number;
+}
+
 /**
  * Serves `/healthz` (200 while the primary token is unexpired, else 503; the body says why) and
  * `/metrics` (the last run's gauges in Prometheus text, plus a counter of runs by outcome).
+ * A flood of connections cannot take the daemon's file descriptors (see {@link HealthServerLimits}),
+ * and only requests whose Host is an IP address, `localhost`, the listen host or this machine's
+ * name are answered (421 otherwise): a web page cannot read /metrics by rebinding its own name
+ * to this address.
  */
 export async function startHealthServer(
   listen: string,
   tokenFile: string,
   state: HealthState,
   now: Now,
+  limits: HealthServerLimits = {},
 ): Promise<HealthServer> {
-  const server: Server = createServer(async (req, res) => {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  const host = m?.[1] ?? m?.[2] ?? "127.0.0.1";
+  const idleMs = limits.idleTimeoutMs ?? 5_000;
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (!isOwnHost(req.headers.host, host)) {
+      res
+        .writeHead(421, { "Content-Type": "text/plain; charset=utf-8" })
+        .end("misdirected request: unknown Host\n");
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
       return;
@@ -60,9 +86,18 @@ export async function startHealthServer(
     res
       .writeHead(404, { "Content-Type": "text/plain; charset=utf-8" })
       .end("not found: try /healthz or /metrics\n");
-  });
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  const host = m?.[1] ?? m?.[2] ?? "127.0.0.1";
+  };
+  const server: Server = createServer(
+    {
+      headersTimeout: idleMs,
+      requestTimeout: 2 * idleMs,
+      keepAliveTimeout: idleMs,
+      connectionsCheckingInterval: Math.min(1_000, idleMs),
+    },
+    answer,
+  );
+  server.maxConnections = limits.maxConnections ?? 32;
+  server.timeout = idleMs; // an idle socket is destroyed (no 'timeout' listener)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(Number(m?.[3] ?? 0), host, resolve);
@@ -76,4 +111,20 @@ export async function startHealthServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * True for a Host header naming this server: an IP address or `localhost` (DNS rebinding needs a
+ * name the attacker controls), the listen host, or this machine's name (full or short). A
+ * request without Host (HTTP/1.0) is not from a browser.
+ */
+function isOwnHost(header: string | undefined, listenHost: string): boolean {
+  if (header === undefined) return true;
+  const name = header
+    .replace(/:\d*$/, "")
+    .replace(/^\[(.*)\]$/, "$1")
+    .toLowerCase();
+  const machine = hostname().toLowerCase();
+  const own = [listenHost.toLowerCase(), "localhost", machine, machine.split(".")[0]];
+  return isIP(name) !== 0 || own.includes(name);
 }

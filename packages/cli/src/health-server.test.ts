@@ -1,0 +1,87 @@
+import { request } from "node:http";
+import { connect, type Socket } from "node:net";
+import { hostname } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { type HealthServer, startHealthServer } from "./health-server.js";
+
+let health: HealthServer | undefined;
+afterEach(async () => {
+  await health?.close();
+  health = undefined;
+});
+
+const start = (limits?: Parameters<typeof startHealthServer>[4]) =>
+  startHealthServer(
+    "127.0.0.1:0",
+    "/nonexistent/token.json",
+    { runsByOutcome: new Map() },
+    () => new Date(),
+    limits,
+  );
+
+/** GET `path` with the given Host header; resolves with the status. */
+function get(address: string, path: string, host: string): Promise<number> {
+  const [h, port] = [address.replace(/:\d+$/, ""), Number(address.replace(/^.*:/, ""))];
+  return new Promise((resolve, reject) => {
+    request({ host: h, port, path, headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+/** Resolves once `done()` holds, polling every 10 ms; rejects after `ms`. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`still not done after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("startHealthServer", () => {
+  it("holds at most maxConnections, closes idle and trickling ones, and answers again after a flood", async () => {
+    health = await start({ maxConnections: 8, idleTimeoutMs: 300 });
+    const port = Number(health.address.replace(/^.*:/, ""));
+    let closed = 0;
+    const open = (): Socket => {
+      const s = connect(port, "127.0.0.1");
+      s.on("error", () => {});
+      s.once("close", () => closed++);
+      return s;
+    };
+    // First, a request whose headers trickle in, one byte every 50 ms: its idle timer never fires.
+    const trickler = open();
+    let tricklerClosed = false;
+    trickler.once("close", () => {
+      tricklerClosed = true;
+    });
+    await new Promise((resolve) => trickler.once("connect", resolve));
+    trickler.write("GET /metrics HTTP/1.1\r\nX-Slow: ");
+    const trickle = setInterval(() => trickler.write("x"), 50);
+    const flood = Array.from({ length: 40 }, open);
+    try {
+      await until(() => closed >= 40 + 1 - 8, 2000); // the excess is closed as it comes
+      await until(() => closed === 41, 3000); // the rest when idle or slow too long (was: 95 s and more)
+      expect(tricklerClosed).toBe(true);
+    } finally {
+      clearInterval(trickle);
+      for (const s of [...flood, trickler]) s.destroy();
+    }
+    expect(await get(health.address, "/metrics", health.address)).toBe(200);
+  });
+
+  it("answers only requests naming an IP address, localhost or this machine (no DNS rebinding)", async () => {
+    health = await start();
+    const port = health.address.replace(/^.*:/, "");
+    for (const host of ["rebind.attacker.example", `evil.example:${port}`, "localhost.attacker.example"]) {
+      expect(await get(health.address, "/metrics", host), host).toBe(421);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "10.1.2.3", hostname()]) {
+      expect(await get(health.address, "/metrics", host), host).toBe(200);
+    }
+    expect(await get(health.address, "/healthz", `localhost:${port}`)).toBe(503); // no token file
+  });
+});
