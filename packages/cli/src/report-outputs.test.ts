@@ -112,6 +112,34 @@ describe("run outputs", () => {
     ]);
   });
 
+  it("a bad ts-mon endpoint is one warning, and the status file is still written (it used to crash the run)", async () => {
+    const status = join(dir, "status.json");
+    const config = join(dir, "ts-mon.json");
+    await writeFile(config, '{"endpoint": 5, "hostname": "root_only_secret"}');
+    const cases: Array<[string[], string]> = [
+      [
+        ["-ts-mon-config-file", config],
+        `warning: Failed to parse ts-mon config ${config} - "endpoint" is not a string; the file is ignored`,
+      ],
+      [
+        ["-ts-mon-endpoint", "file:///tmp/a%2fb", "-ts-mon-config-file", join(dir, "x")],
+        'warning: ts-mon endpoint "file:///tmp/a%2fb" names no file (File URL path must not include encoded / characters); metrics not written',
+      ],
+    ];
+    for (const [flags, warning] of cases) {
+      lines = [];
+      await rm(status, { force: true });
+      await writeReportOutputs(report, options("-status-file", status, ...flags), logger, () => new Date());
+      expect(lines).toEqual([warning]);
+      expect(JSON.parse(await readFile(status, "utf8")).update_outcome).toBe("UPDATE_SUCCESS");
+    }
+    // A config that is not JSON is not quoted either.
+    await writeFile(config, "root:$6$SECRET:19000::::::");
+    lines = [];
+    await writeReportOutputs(report, options("-ts-mon-config-file", config), logger, () => new Date());
+    expect(lines).toEqual([`warning: Failed to parse ts-mon config ${config} - not valid JSON`]);
+  });
+
   it("writes the status file and a node_exporter textfile", async () => {
     const status = join(dir, "status.json");
     const prom = join(dir, "tokend.prom");

@@ -4,6 +4,7 @@ import {
   fsErrorReason,
   isNotFoundError,
   type Logger,
+  printableError,
   readCapped,
   type StatusReport,
   writeFileAtomic,
@@ -22,13 +23,22 @@ interface TsMonConfig {
  * Reports the run's metrics the way Go tokend's ts-mon setup does: off unless an endpoint comes
  * from `-ts-mon-endpoint` or the config file; `file://PATH` writes a JSON dump of the gauges and
  * the task target; other endpoints (ProdX over https) are not implemented and only log a warning.
- * Never fails the run: every problem is logged.
+ * Never fails the run and never throws: every problem is logged (as Go logs them), so the status
+ * file is still written after it.
  */
 export async function pushTsMonMetrics(
   report: StatusReport,
   options: TsMonOptions,
   logger: Logger,
 ): Promise<void> {
+  try {
+    await push(report, options, logger);
+  } catch (err) {
+    logger.log("warning", `ts-mon metrics not sent - ${printableError(err)}`);
+  }
+}
+
+async function push(report: StatusReport, options: TsMonOptions, logger: Logger): Promise<void> {
   const config = await readTsMonConfig(options.configFile, logger);
   const endpoint = options.endpoint || config.endpoint || "";
   if (endpoint === "" || endpoint === "none") return;
@@ -39,7 +49,17 @@ export async function pushTsMonMetrics(
     );
     return;
   }
-  const path = endpoint.startsWith("file:///") ? fileURLToPath(endpoint) : endpoint.slice("file://".length);
+  let path: string;
+  try {
+    path = endpoint.startsWith("file:///") ? fileURLToPath(endpoint) : endpoint.slice("file://".length);
+  } catch (err) {
+    // e.g. an encoded slash ("file:///tmp/a%2fb"): Node has no file path for it.
+    logger.log(
+      "warning",
+      `ts-mon endpoint ${JSON.stringify(endpoint)} names no file (${printableError(err)}); metrics not written`,
+    );
+    return;
+  }
   if (path === "") {
     logger.log("warning", "ts-mon endpoint file:// names no file; metrics not written");
     return;
@@ -84,11 +104,25 @@ async function readTsMonConfig(path: string, logger: Logger): Promise<TsMonConfi
       logger.log("warning", `Failed to read ts-mon config ${path} - ${fsErrorReason(err)}`);
     return {};
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === "object" && parsed !== null ? (parsed as TsMonConfig) : {};
-  } catch (err) {
-    logger.log("warning", `Failed to parse ts-mon config ${path} - ${(err as Error).message}`);
+    parsed = JSON.parse(text);
+  } catch {
+    // V8's message would quote the file.
+    logger.log("warning", `Failed to parse ts-mon config ${path} - not valid JSON`);
     return {};
   }
+  const config = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  // As Go's decoder: these keys are strings (null leaves one unset); otherwise the file is not used.
+  const bad = CONFIG_STRINGS.find((k) => config[k] != null && typeof config[k] !== "string");
+  if (bad !== undefined) {
+    logger.log(
+      "warning",
+      `Failed to parse ts-mon config ${path} - "${bad}" is not a string; the file is ignored`,
+    );
+    return {};
+  }
+  return config as TsMonConfig;
 }
+
+const CONFIG_STRINGS = ["endpoint", "hostname", "region"] as const;
