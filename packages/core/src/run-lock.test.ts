@@ -265,6 +265,52 @@ describe("acquireRunLock", () => {
     await lock.release();
   });
 
+  it("keeps a live holder's lock through clock steps either way (judged by its process, not the date)", async () => {
+    const child = await childHoldingLock();
+    const owner = JSON.parse(await readFile(lockPath, "utf8"));
+    expect(owner).toMatchObject({ pid: child.pid, startTime: expect.stringMatching(/^\d+$/) }); // from /proc
+    for (const stepMs of [11 * 60_000, 24 * 3600_000, -6_000, -365 * 24 * 3600_000]) {
+      const clock = createFakeClock(owner.createdMs + stepMs);
+      const stepped = {
+        deadline: new Date(clock.ms() + 1000),
+        pollMs: 100,
+        now: clock.now,
+        sleep: clock.sleep,
+        logger,
+      };
+      expect((await acquireRunLock(token, stepped)).refused, `clock stepped ${stepMs} ms`).toBe("timeout");
+    }
+    expect(logger.at("warning").filter((w) => w.startsWith("Broke"))).toEqual([]);
+    expect(JSON.parse(await readFile(lockPath, "utf8")).nonce).toBe(owner.nonce);
+  });
+
+  it("breaks a live holder's lock held past staleAfterMs by the boot clock (a stuck process), whatever the wall clock", async () => {
+    const child = await childHoldingLock();
+    const owner = JSON.parse(await readFile(lockPath, "utf8"));
+    expect(owner.bootMs).toBeGreaterThan(0);
+    await writeLock(JSON.stringify({ ...owner, bootMs: owner.bootMs - 61_000 }));
+    const { options } = fakeOpts({ staleAfterMs: 60_000 });
+    const lock = held(await acquireRunLock(token, options));
+    expect(logger.at("warning")).toEqual([
+      expect.stringMatching(/^Broke a stale lock .* \(it was taken 1m\d.*s ago\)$/),
+    ]);
+    expect(child.exitCode).toBeNull(); // alive all along
+    await lock.release();
+  });
+
+  it("breaks a lock whose live pid started at another time (the pid was reused), without waiting", async () => {
+    const child = await childHoldingLock();
+    const owner = JSON.parse(await readFile(lockPath, "utf8"));
+    await writeLock(JSON.stringify({ ...owner, startTime: String(Number(owner.startTime) - 1) }));
+    const { clock, options } = fakeOpts();
+    const lock = held(await acquireRunLock(token, options));
+    expect(clock.delays).toEqual([]);
+    expect(logger.at("warning")).toEqual([
+      `Broke a stale lock ${lockPath} (its process ${child.pid} is gone (the pid was reused))`,
+    ]);
+    await lock.release();
+  });
+
   it("counts a lock's age from when it was taken, not from when its taker started waiting", async () => {
     const holder = held(await acquireRunLock(token, opts()));
     const { clock, options } = fakeOpts({ deadline: new Date(Date.now() + 60 * 60_000), pollMs: 60_000 });

@@ -15,8 +15,9 @@
  *   killed run blocks the next one for the stale time.
  * So: a lock file created with O_EXCL|O_NOFOLLOW (never through a symlink or an existing file),
  * whole at once (written under an unpredictable name, then hard-linked into place), trusted only
- * when owned by this user or root (fstat), judged by liveness (pid alive on this host, a nonce per
- * lock, an age limit, no time from the future), broken by a rename to an unpredictable name that
+ * when owned by this user or root (fstat), judged by liveness (pid alive on this host with the
+ * start time it had, a nonce per lock; by date only when that cannot be checked: an age limit,
+ * no time from the future), broken by a rename to an unpredictable name that
  * is checked and undone if it caught a fresh lock, with every wait bounded by the run's deadline,
  * and the leftovers of killed runs removed. (How a lock is judged: inspect-run-lock.ts.)
  */
@@ -27,7 +28,14 @@ import { hostname } from "node:os";
 import { basename, dirname } from "node:path";
 import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
 import { errnoCode, fsErrorReason } from "./fs-errors.js";
-import { type FileId, inspectRunLock, type LockOwner, type LockState } from "./inspect-run-lock.js";
+import {
+  type FileId,
+  inspectRunLock,
+  type LockOwner,
+  type LockState,
+  msSinceBoot,
+  processStartTime,
+} from "./inspect-run-lock.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { removeLeftoverFiles } from "./stale-temp-files.js";
 
@@ -64,6 +72,10 @@ export interface RunLockOptions {
   logger?: Logger;
   /** True when a process id belongs to a running process; default `kill(pid, 0)`. */
   isAlive?: (pid: number) => boolean;
+  /** When a process started (to tell a live lock from a reused pid); default from /proc. */
+  startTimeOf?: (pid: number) => Promise<string | undefined>;
+  /** Milliseconds since boot (the age of a live holder's lock); default from /proc. */
+  bootClock?: () => Promise<number | undefined>;
 }
 
 /** Tries in a row without sleeping after progress (a lock that went away or was broken). */
@@ -79,7 +91,8 @@ const heldNonces = new Set<string>();
  * Takes the per-token-file lock `<tokenPath>.lock` so only one run at a time reads, mints and
  * writes that token; a second run waits (sleeping `pollMs` between tries, never past the deadline)
  * and then finds the fresh token instead of minting again. A lock whose process is gone (same
- * host), that is older than `staleAfterMs`, dated in the future or unreadable is broken; a lock
+ * host: dead, or its pid reused) or unreadable is broken, as is one whose process cannot be
+ * checked (another host, no /proc) once older than `staleAfterMs` or dated in the future; a lock
  * owned by another user (not us, not root) is never waited for and never removed. Returns the lock,
  * or why the run goes on without it; everything it decides is logged.
  */
@@ -91,6 +104,7 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
   let announced = false;
   let quickTries = 0;
   let last: LockState = { state: "gone" };
+  const ownStartTime = (options.startTimeOf ?? processStartTime)(process.pid);
   for (;;) {
     // Made per attempt: the age of a lock counts from when it was taken, not from when we started.
     const owner: LockOwner = {
@@ -98,6 +112,8 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
       host: hostname(),
       createdMs: now().getTime(),
       nonce: randomBytes(16).toString("hex"),
+      startTime: await ownStartTime,
+      bootMs: await (options.bootClock ?? msSinceBoot)(),
     };
     let id: FileId | undefined;
     // Known as ours before the lock appears: another taker in this process may judge it at once.
