@@ -23,11 +23,8 @@ export function checkMintedToken(
   token: string,
   expiry: { seconds: bigint; nanos: number },
 ): string | undefined {
-  if (token === "") return "the machine token is empty";
-  if (token.length > MAX_MACHINE_TOKEN_CHARS) {
-    return `the machine token has ${token.length} characters, more than the ${MAX_MACHINE_TOKEN_CHARS} a token file may hold`;
-  }
-  if (!BASE64.test(token)) return "the machine token is not base64 text";
+  const problem = machineTokenProblem(token);
+  if (problem !== undefined) return problem;
   if (
     expiry.seconds < MIN_SECONDS ||
     expiry.seconds > MAX_SECONDS ||
@@ -36,5 +33,18 @@ export function checkMintedToken(
   ) {
     return `the expiry (seconds ${expiry.seconds}, nanos ${expiry.nanos}) is not a valid timestamp`;
   }
+  return undefined;
+}
+
+/**
+ * Why `token` cannot be a LUCI machine token (empty, longer than a token file holds, not base64
+ * text), or undefined when it may be. Never quotes the token. Pure.
+ */
+export function machineTokenProblem(token: string): string | undefined {
+  if (token === "") return "the machine token is empty";
+  if (token.length > MAX_MACHINE_TOKEN_CHARS) {
+    return `the machine token has ${token.length} characters, more than the ${MAX_MACHINE_TOKEN_CHARS} a token file may hold`;
+  }
+  if (!BASE64.test(token)) return "the machine token is not base64 text";
   return undefined;
 }

@@ -11,6 +11,7 @@ import {
   type MachineTokenSourceError,
   type MachineTokenSourceOptions,
 } from "./machine-token-source.js";
+import { withMachineToken } from "./with-machine-token.js";
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 const HOUR = 3_600_000;
@@ -103,6 +104,25 @@ describe("createMachineTokenSource", () => {
     expect(logger.at("warning")).toEqual([
       `token file ${path}: the token expires at ${new Date(T0 + 10 * MIN).toISOString()} and was not refreshed yet (is the tokend running?)`,
     ]);
+  });
+
+  it("refuses a token no machine token looks like, without ever quoting it (it would end up in an error)", async () => {
+    for (const token of ["SECRET\u0001TOKEN", "SECRET TOKEN", "SECRET\nX-Evil: 1"]) {
+      await tokenFile(token);
+      const tokens = source();
+      const err = await rejection(tokens.getToken());
+      expect([err.problem, err.message]).toEqual([
+        "damaged",
+        `token file ${path}: the machine token is not base64 text`,
+      ]);
+      // What withMachineToken would have done with it: Headers.set throws, quoting the value.
+      const sent = await withMachineToken(
+        tokens,
+        async () => new Response(),
+      )("https://x.example/").catch((e: unknown) => e);
+      expect(String(sent)).not.toContain("SECRET");
+      expect(sent).toBe(err);
+    }
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { machineTokenProblem } from "../check-minted-token.js";
 import { type Now, systemNow } from "../clock.js";
 import { errnoCode, errorMessage, fsErrorReason, isNotFoundError } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
@@ -180,6 +181,9 @@ function parseToken(path: string, bytes: Uint8Array): { token: string; expiryMs:
   if (luciMachineToken === "") {
     throw new MachineTokenSourceError(path, "damaged", "no luci_machine_token in the file");
   }
+  // A control character would make Headers.set throw with the token in its message.
+  const problem = machineTokenProblem(luciMachineToken);
+  if (problem !== undefined) throw new MachineTokenSourceError(path, "damaged", problem);
   if (expiry <= 0n) throw new MachineTokenSourceError(path, "damaged", "no expiry in the file");
   return { token: luciMachineToken, expiryMs: Number(expiry) * 1000 };
 }

@@ -1,4 +1,5 @@
 import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
+import { machineTokenProblem } from "../check-minted-token.js";
 import type { Now, Random, Sleep } from "../clock.js";
 import { decideUpdateReason } from "../decide-update-reason.js";
 import { errorMessage } from "../fs-errors.js";
@@ -8,7 +9,7 @@ import type { TokenMinterClient } from "../mint-token.js";
 import { mintedTokenFile } from "../minted-token-file.js";
 import type { UpdateReason } from "../outcome.js";
 import type { Protocol } from "../protocols.js";
-import { readTokenFile } from "../read-token-file.js";
+import { type ReadTokenFileResult, readTokenFile } from "../read-token-file.js";
 import { acquireRunLock, type RunLockResult } from "../run-lock.js";
 import { removeStaleTempFiles } from "../stale-temp-files.js";
 import type { TokendState } from "../tokend-state.js";
@@ -67,7 +68,11 @@ export async function refreshMachineToken(
   });
   try {
     await removeStaleTempFiles(s.tokenFile, { now: s.now(), logger: s.logger });
-    const onDisk = await readTokenFile(s.tokenFile, { logger: s.logger, ownFilesOnly: true });
+    const onDisk = usableToken(
+      await readTokenFile(s.tokenFile, { logger: s.logger, ownFilesOnly: true }),
+      s.tokenFile,
+      s.logger,
+    );
     const newer = (held.token?.lastUpdate ?? -1n) > (onDisk.token?.lastUpdate ?? -1n) ? held : onDisk;
     const result = await decideAndMint(s, newer, locking, deadline, client, signal);
     const token = result.token;
@@ -156,4 +161,17 @@ async function decideAndMint(
 /** `err` if it is an Error, else an Error with its text. */
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(errorMessage(err));
+}
+
+/**
+ * The token file's content, or nothing when its token cannot be a machine token (another tokend,
+ * such as Go's, writes whatever the server sent): it would be handed out, and a control character
+ * in it makes Headers.set throw with the token in the message.
+ */
+function usableToken(read: ReadTokenFileResult, path: string, logger: Logger): ReadTokenFileResult {
+  const token = read.token?.luciMachineToken ?? "";
+  const problem = token === "" ? undefined : machineTokenProblem(token);
+  if (problem === undefined) return read;
+  logger.log("warning", `Token file ${JSON.stringify(path)}: ${problem}; a new token is needed`);
+  return {};
 }

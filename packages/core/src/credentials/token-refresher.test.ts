@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { Code } from "@connectrpc/connect";
 import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -180,6 +180,22 @@ describe("startTokenRefresher", () => {
     await clock.sleeping();
     clock.advance(30 * MIN + 1000);
     expect(await again.next()).toMatchObject({ info: { reason: "TOKEN_EXPIRES", minted: true } });
+    expect(server.requests.length).toBe(2);
+  });
+
+  it("does not hand out a token from the file that no machine token looks like (Go writes what it got): it mints", async () => {
+    const tokenFile = tmp.path("token.json");
+    const first = start(recordEvents(), { tokenFile });
+    await first.getToken();
+    await first.stop();
+    const file = JSON.parse(await readFile(tokenFile, "utf8"));
+    await writeFile(tokenFile, JSON.stringify({ ...file, luci_machine_token: "SECRET\u0001TOKEN" }));
+    const events = recordEvents();
+    const r = start(events, { tokenFile });
+    const token = await r.getToken();
+    expect(token).not.toContain("SECRET");
+    expect(await events.next()).toMatchObject({ info: { reason: "NEW_TOKEN", minted: true } });
+    expect(identity(token)).toBe("bot-1.example.com");
     expect(server.requests.length).toBe(2);
   });
 
