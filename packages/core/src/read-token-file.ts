@@ -67,7 +67,7 @@ export async function readTokenFile(
 
 /**
  * Reads a whole regular file, refusing anything larger than `limit` bytes. The path is opened
- * safely ({@link openRegularFile}): a FIFO, device, socket or directory is refused before it is
+ * safely (open-regular-file.ts): a FIFO, device, socket or directory is refused before it is
  * opened (reading one could block forever or never end, opening some has side effects), and a
  * symlink is followed only when this user or root owns it. The cap counts the bytes actually
  * read, not what stat says (/proc files say 0). Every file a run reads goes through here.
