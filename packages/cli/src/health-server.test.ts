@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
+import { until } from "../../core/src/testing/until.js";
 import { type HealthServer, startHealthServer } from "./health-server.js";
 
 let health: HealthServer | undefined;
@@ -30,15 +31,6 @@ function get(address: string, path: string, host: string): Promise<number> {
       .on("error", reject)
       .end();
   });
-}
-
-/** Resolves once `done()` holds, polling every 10 ms; rejects after `ms`. */
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`still not done after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("startHealthServer", () => {

@@ -38,9 +38,9 @@ function opts(extra: Partial<RunLockOptions> = {}): RunLockOptions {
   return { deadline: new Date(Date.now() + 2000), pollMs: 5, logger, ...extra };
 }
 
-/** Options on a fake clock: sleeping moves the clock, so a deadline passes without waiting. */
-function fakeOpts(extra: Partial<RunLockOptions> = {}) {
-  const clock = createFakeClock(Date.now());
+/** Options on a fake clock (from `startMs`): sleeping moves the clock, so a deadline passes without waiting. */
+function fakeOpts(extra: Partial<RunLockOptions> = {}, startMs = Date.now()) {
+  const clock = createFakeClock(startMs);
   const options: RunLockOptions = {
     deadline: new Date(clock.ms() + 1000),
     pollMs: 100,
@@ -270,15 +270,8 @@ describe("acquireRunLock", () => {
     const owner = JSON.parse(await readFile(lockPath, "utf8"));
     expect(owner).toMatchObject({ pid: child.pid, startTime: expect.stringMatching(/^\d+$/) }); // from /proc
     for (const stepMs of [11 * 60_000, 24 * 3600_000, -6_000, -365 * 24 * 3600_000]) {
-      const clock = createFakeClock(owner.createdMs + stepMs);
-      const stepped = {
-        deadline: new Date(clock.ms() + 1000),
-        pollMs: 100,
-        now: clock.now,
-        sleep: clock.sleep,
-        logger,
-      };
-      expect((await acquireRunLock(token, stepped)).refused, `clock stepped ${stepMs} ms`).toBe("timeout");
+      const { options } = fakeOpts({}, owner.createdMs + stepMs);
+      expect((await acquireRunLock(token, options)).refused, `clock stepped ${stepMs} ms`).toBe("timeout");
     }
     expect(logger.at("warning").filter((w) => w.startsWith("Broke"))).toEqual([]);
     expect(JSON.parse(await readFile(lockPath, "utf8")).nonce).toBe(owner.nonce);

@@ -1,6 +1,7 @@
 import { request } from "node:https";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../testing/until.js";
 import { createTokenMinterClient } from "../token-minter-client.js";
 import { ConnectProxyAgent } from "./connect-proxy-agent.js";
 import { Socks5ProxyAgent } from "./socks-proxy-agent.js";
@@ -41,15 +42,6 @@ async function startHostileProxy(kind: "connect" | "socks5"): Promise<HostilePro
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Resolves once `done()` holds, polling every 10 ms; rejects after `ms`. */
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`still not done after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const proxies: Record<"connect" | "socks5", HostileProxy> = {} as never;
