@@ -9,12 +9,18 @@ export default defineConfig({
     // Tests run against the sources, not dist (child-process CLI tests use the built bin).
     alias: [
       { find: /^@luci-machine-tokend\/core$/, replacement: src("core", "index") },
-      { find: /^@luci-machine-tokend\/core\/offline$/, replacement: src("core", "offline") },
+      { find: /^@luci-machine-tokend\/core\/gen$/, replacement: src("core", "gen") },
+      { find: /^@luci-machine-tokend\/core\/internal$/, replacement: src("core", "internal") },
+      {
+        find: /^@luci-machine-tokend\/core\/protocol-prpc$/,
+        replacement: src("core", "protocol-prpc/index"),
+      },
       { find: /^@luci-machine-tokend\/dev-server$/, replacement: src("dev-server", "index") },
     ],
   },
   test: {
-    include: ["packages/*/src/**/*.test.ts"],
+    // bench/: the fleet simulation's correctness test (its timing runs in `npm run bench` only).
+    include: ["packages/*/src/**/*.test.ts", "bench/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 30_000,

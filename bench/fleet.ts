@@ -1,4 +1,4 @@
-import { type FleetScenario, seededRandom, simulateFleet } from "../packages/cli/src/fleet/fleet-sim.js";
+import { type FleetScenario, seededRandom, simulateFleet } from "./fleet-sim.js";
 import { count, fmt, type Row } from "./table.js";
 
 const BASE = {

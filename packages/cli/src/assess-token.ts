@@ -1,18 +1,20 @@
+import type {
+  Logger,
+  Now,
+  TokendState,
+  TokenFile,
+  UpdateReason,
+  X509Signer,
+} from "@luci-machine-tokend/core";
 import {
   calcDigest,
   createX509Signer,
   decideUpdateReason,
   fsErrorReason,
-  type Logger,
-  type Now,
   readCapped,
   readTokenFile,
-  type TokendState,
-  type TokenFile,
   tokendDigestInputs,
-  type UpdateReason,
-  type X509Signer,
-} from "@luci-machine-tokend/core/offline";
+} from "@luci-machine-tokend/core/internal";
 import { warnIfKeyIsExposed } from "./key-permissions.js";
 import type { TokendOptions } from "./tokend-options.js";
 

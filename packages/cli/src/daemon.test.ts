@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger, Sleep } from "@luci-machine-tokend/core/offline";
+import type { Logger, Sleep } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { nextRefreshAt, retryDelayMs, runDaemon } from "./daemon.js";

@@ -1,11 +1,5 @@
-import {
-  type Logger,
-  type Now,
-  type Random,
-  type Sleep,
-  systemNow,
-  systemSleep,
-} from "@luci-machine-tokend/core/offline";
+import type { Logger, Now, Random, Sleep } from "@luci-machine-tokend/core";
+import { systemNow, systemSleep } from "@luci-machine-tokend/core/internal";
 import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { runTokend, type TokendDeps } from "./run-tokend.js";

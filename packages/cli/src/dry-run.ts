@@ -1,4 +1,5 @@
-import { encodeTokenFile, type Logger, type Now, readCapped } from "@luci-machine-tokend/core/offline";
+import type { Logger, Now } from "@luci-machine-tokend/core";
+import { encodeTokenFile, readCapped } from "@luci-machine-tokend/core/internal";
 import { assessToken } from "./assess-token.js";
 import type { TokendOptions } from "./tokend-options.js";
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core/offline";
+import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core";
 import { prometheusText } from "./metrics/prometheus-text.js";
 
 /** What the daemon tells its health server after each run. */

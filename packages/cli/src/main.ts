@@ -1,4 +1,5 @@
-import { type Logger, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
+import type { Logger } from "@luci-machine-tokend/core";
+import { systemNow, systemSleep } from "@luci-machine-tokend/core/internal";
 import { parseGoFlags } from "./go-flags.js";
 import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";

@@ -2,20 +2,18 @@ import { access, constants, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import {
   createTokenMinterClient,
-  fileTypeName,
-  formatGoDuration,
   MintTokenError,
   makeTokenFile,
   mintToken,
   nextUpdateTime,
   outcomeFromError,
-  printableError,
   type StatusReport,
   TOKEND_VERSION,
   type TokendState,
   type TokenMinterClient,
   type X509Signer,
 } from "@luci-machine-tokend/core";
+import { fileTypeName, formatGoDuration, printableError } from "@luci-machine-tokend/core/internal";
 import { runExecHook } from "./exec-hook.js";
 import { microsSince } from "./micros-since.js";
 import type { RunDeps } from "./run-tokend.js";

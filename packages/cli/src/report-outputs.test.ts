@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger, StatusReport } from "@luci-machine-tokend/core/offline";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGoFlags } from "./go-flags.js";
 import { prometheusText } from "./metrics/prometheus-text.js";

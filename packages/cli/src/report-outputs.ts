@@ -1,9 +1,5 @@
-import {
-  type Logger,
-  type StatusReport,
-  statusReportToJson,
-  writeFileAtomic,
-} from "@luci-machine-tokend/core/offline";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
+import { statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
 import type { TokendOptions } from "./tokend-options.js";

@@ -1,14 +1,14 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  acquireRunLock,
   calcDigest,
-  ErrorCode,
   type Logger,
   readTokenFile,
   statusReportToJson,
   tokendDigestInputs,
 } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
+import { acquireRunLock } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";

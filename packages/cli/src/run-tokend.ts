@@ -1,23 +1,26 @@
-import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-tokend/core";
+import type {
+  AtomicWriteFs,
+  Logger,
+  Now,
+  Random,
+  Sleep,
+  StatusReport,
+  TokendState,
+  TokenFile,
+  TokenMinterClient,
+  TokenMinterClientOptions,
+  UpdateOutcome,
+} from "@luci-machine-tokend/core";
 import {
-  type AtomicWriteFs,
   acquireRunLock,
   errorMessage,
-  type Logger,
   type Monotonic,
-  type Now,
-  type Random,
   type RunLockResult,
   removeStaleTempFiles,
-  type Sleep,
-  type StatusReport,
   systemMonotonic,
   systemNow,
   TOKEND_VERSION,
-  type TokendState,
-  type TokenFile,
-  type UpdateOutcome,
-} from "@luci-machine-tokend/core/offline";
+} from "@luci-machine-tokend/core/internal";
 import { assessToken } from "./assess-token.js";
 import { checkHint } from "./check-hint.js";
 import { microsSince } from "./micros-since.js";

@@ -1,12 +1,5 @@
-import {
-  errorMessage,
-  isPermissionError,
-  type StatusReport,
-  type TokendState,
-  type TokenFile,
-  type UpdateOutcome,
-  writeTokenFile,
-} from "@luci-machine-tokend/core/offline";
+import type { StatusReport, TokendState, TokenFile, UpdateOutcome } from "@luci-machine-tokend/core";
+import { errorMessage, isPermissionError, writeTokenFile } from "@luci-machine-tokend/core/internal";
 import type { RunDeps } from "./run-tokend.js";
 import type { TokendOptions } from "./tokend-options.js";
 

@@ -1,4 +1,5 @@
-import { backendBaseUrl, type Protocol } from "@luci-machine-tokend/core/offline";
+import type { Protocol } from "@luci-machine-tokend/core";
+import { backendBaseUrl } from "@luci-machine-tokend/core/internal";
 import { FLAGS, REQUIRED_FLAGS } from "./flags.js";
 import { type FlagValues, flagDefault } from "./go-flags.js";
 import { goQuote } from "./go-quote.js";

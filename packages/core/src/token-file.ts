@@ -1,21 +1,8 @@
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { newTokenFile, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
+import { tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
 
 const encoder = new TextEncoder();
-
-/** The fields tokend writes into a token file; int64 values are Unix seconds. */
-export interface TokenFileInit {
-  luciMachineToken: string;
-  expiry: bigint;
-  lastUpdate: bigint;
-  nextUpdate: bigint;
-}
-
-/** Builds a TokenFile message from the fields tokend writes. */
-export function makeTokenFile(init: TokenFileInit): TokenFile {
-  return newTokenFile(init);
-}
 
 /**
  * Serializes a token file exactly as Go tokend lays it out: proto3 JSON with the snake_case keys

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Code } from "@connectrpc/connect";
-import { ErrorCode, parseGoDuration } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
+import { parseGoDuration } from "@luci-machine-tokend/core/internal";
 import { errorMessage } from "./error-message.js";
 import type { FaultSettings, HttpFault } from "./faults.js";
 import { formatLogLine } from "./log-line.js";

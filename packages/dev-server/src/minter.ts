@@ -8,7 +8,7 @@ import {
   type MintMachineTokenRequest,
   type MintMachineTokenResponse,
   MintMachineTokenResponseSchema,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
 import { checkCertTrust } from "./cert-trust.js";
 import { errorMessage } from "./error-message.js";
 import type { FaultPlan } from "./faults.js";

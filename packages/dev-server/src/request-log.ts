@@ -1,4 +1,4 @@
-import type { PrpcFormat } from "@luci-machine-tokend/core";
+import type { PrpcFormat } from "@luci-machine-tokend/core/protocol-prpc";
 import type { HttpFault } from "./faults.js";
 import type { MintOutcome } from "./minter.js";
 import type { RequestSummary } from "./request-summary.js";

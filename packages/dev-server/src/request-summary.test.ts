@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { createTokenMinterClient, MachineTokenType, SignatureAlgorithm } from "@luci-machine-tokend/core";
+import { createTokenMinterClient } from "@luci-machine-tokend/core";
+import { MachineTokenType, SignatureAlgorithm } from "@luci-machine-tokend/core/gen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_LOGGED_TEXT } from "./request-summary.js";
 import type { DevServer } from "./start-dev-server.js";

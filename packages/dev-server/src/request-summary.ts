@@ -5,7 +5,7 @@ import type {
   MachineTokenType,
   MintMachineTokenRequest,
   SignatureAlgorithm,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
 import type { RequestOutcome } from "./request-log.js";
 
 /**

@@ -10,7 +10,7 @@ import {
   type MintMachineTokenRequest,
   SignatureAlgorithm,
   SignatureAlgorithmSchema,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
 import { errorMessage } from "./error-message.js";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate.js";
 

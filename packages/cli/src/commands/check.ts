@@ -2,18 +2,20 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
+import { createX509Signer } from "@luci-machine-tokend/core";
 import {
-  type BackendConnection,
   certificateNames,
-  createBackendConnection,
-  createX509Signer,
   errorMessage,
-  explainConnectionError,
   formatGoDuration,
   machineFqdn,
-  PRPC_BINARY_CONTENT_TYPE,
   systemNow,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/internal";
+import {
+  type BackendConnection,
+  createBackendConnection,
+  explainConnectionError,
+  PRPC_BINARY_CONTENT_TYPE,
+} from "@luci-machine-tokend/core/protocol-prpc";
 import type { CliIo } from "../main.js";
 import { parseSubcommand } from "./yargs-program.js";
 

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatGoDuration, verifyMachineToken } from "@luci-machine-tokend/core";
+import { verifyMachineToken } from "@luci-machine-tokend/core";
+import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import { commandLine } from "../command-line.js";
 import type { CliIo } from "../main.js";
@@ -146,13 +147,13 @@ async function verifySignature(tokenPath: string, server: DevServer): Promise<st
   const file = JSON.parse(await readFile(tokenPath, "utf8")) as { luci_machine_token: string };
   const res = await fetch(`${server.url}/auth/api/v1/server/certificates`);
   try {
-    const token = verifyMachineToken(file.luci_machine_token, {
+    const token = await verifyMachineToken(file.luci_machine_token, {
       certificates: await res.json(),
       now: new Date(),
     });
     return `valid, checked with the server's published certificate for key ${token.keyId}`;
   } catch (err) {
-    return `NOT valid: ${(err as Error).message}`;
+    return `NOT valid: ${errorMessage(err)}`;
   }
 }
 

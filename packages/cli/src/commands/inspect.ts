@@ -1,14 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { type DecodedMachineToken, decodeMachineToken, readTokenFile } from "@luci-machine-tokend/core";
 import {
-  type DecodedMachineToken,
-  decodeMachineToken,
   escapeForLog,
   formatGoDuration,
   MAX_MESSAGE_TEXT,
   printableError,
-  readTokenFile,
   systemNow,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/internal";
 import type { CliIo } from "../main.js";
 import { parseSubcommand } from "./yargs-program.js";
 
@@ -66,7 +64,7 @@ export async function inspectTokenFile(path: string, now: Date): Promise<Inspect
   let decoded: DecodedMachineToken | undefined;
   let problem: string | undefined;
   try {
-    decoded = decodeMachineToken(token.luciMachineToken);
+    decoded = await decodeMachineToken(token.luciMachineToken);
   } catch (err) {
     problem = printableError(err);
   }

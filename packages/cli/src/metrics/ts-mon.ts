@@ -1,13 +1,12 @@
 import { hostname as osHostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import {
   fsErrorReason,
   isNotFoundError,
-  type Logger,
   readCapped,
-  type StatusReport,
   writeFileAtomic,
-} from "@luci-machine-tokend/core/offline";
+} from "@luci-machine-tokend/core/internal";
 import type { TsMonOptions } from "../tokend-options.js";
 import { tokendMetrics } from "./tokend-metrics.js";
 

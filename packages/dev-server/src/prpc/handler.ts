@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
-import { decodePrpcTimeout, type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core";
+import { type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core/gen";
+import { decodePrpcTimeout } from "@luci-machine-tokend/core/protocol-prpc";
 import { errorMessage } from "../error-message.js";
 import type { FaultPlan } from "../faults.js";
 import { type RawReply, rawReply } from "../http/reply.js";

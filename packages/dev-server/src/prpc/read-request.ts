@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { Code } from "@connectrpc/connect";
-import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core";
+import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core/protocol-prpc";
 import type { PrpcError } from "./errors.js";
 
 const gunzipAsync = promisify(gunzip);
