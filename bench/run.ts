@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { loadDevServer } from "./dev-server-load.js";
 import { createBenchFixture } from "./fixture.js";
 import { fleetRows } from "./fleet.js";
+import { importCostRows } from "./import-cost.js";
 import { peerRows } from "./peer.js";
 import { rsaBound } from "./rsa-bound.js";
 import { startupRows } from "./startup.js";
@@ -18,6 +19,7 @@ const mib = (kib: number) => fmt(kib / 1024, 0);
 const fx = await createBenchFixture();
 try {
   rows.push(...startupRows(fx, RUNS));
+  rows.push(...importCostRows(RUNS));
   rows.push(...peerRows(fx, RUNS));
 
   // 4. The dev server in its own process under a keep-alive pRPC load.

@@ -11,7 +11,7 @@ export interface WriteTokenFileOptions extends AtomicWriteOptions {
 }
 
 /**
- * Writes a token file in Go tokend's exact JSON (see {@link encodeTokenFile}), atomically. Skips
+ * Writes a token file in Go tokend's exact JSON (`encodeTokenFile`), atomically. Skips
  * the write when the file already holds the same content: the same keys with the same JSON values,
  * whatever the spacing (Go builds differ in the spaces after `:`; Go itself compares bytes, so
  * a file Go wrote would otherwise be rewritten once after switching). An unreadable file counts as

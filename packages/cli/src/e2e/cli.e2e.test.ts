@@ -5,7 +5,8 @@ import { decodeMachineToken, verifyMachineToken } from "@luci-machine-tokend/cor
 import { TokenFileSchema } from "@luci-machine-tokend/core/gen";
 import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../testing/run-cli.js";
+import { loadedModules } from "../../../core/src/testing/loaded-modules.js";
+import { BIN, runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
@@ -72,6 +73,22 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     expect(token2).not.toBe(token1);
     for (const f of ["copy1.json", "copy2.json"]) expect(await tokenOf(fx.path(f))).toBe(token2);
     expect(mints()).toBe(2);
+  });
+
+  it("loads no protobuf-es and no Connect code when the token is good, nor for -h", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    for (const args of [fx.args(server.backend), ["-h"]]) {
+      const run = await loadedModules([BIN, ...args]);
+      expect(run.code).toBe(0);
+      const files = run.urls.filter((u) => u.startsWith("file:"));
+      expect(files.length).toBeGreaterThan(2);
+      // The bundle keeps each module's origin as a comment: `// ../../node_modules/@bufbuild/…`.
+      for (const file of files) {
+        const text = await readFile(new URL(file), "utf8");
+        expect([file, /node_modules\/@(bufbuild|connectrpc)\//.test(text)]).toEqual([file, false]);
+      }
+    }
+    expect(mints()).toBe(1);
   });
 
   it("refreshes a token whose next_update has passed (TOKEN_EXPIRES), keeping Go's file format", async () => {

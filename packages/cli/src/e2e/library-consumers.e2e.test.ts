@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { calcDigest } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadedModules, packagesOf } from "../../../core/src/testing/loaded-modules.js";
 import { importsOf, npmInstall, type PackedTarball, packWorkspaces, ROOT } from "../testing/npm-pack.js";
 import { runProgram } from "../testing/run-cli.js";
 
@@ -14,7 +15,9 @@ const PACKAGES = ["@luci-machine-tokend/core", "@luci-machine-tokend/dev-server"
 /** Uses every entry point; the same lines as ESM (`import`) and CommonJS (`require`). */
 const USE = `
 const digest = core.calcDigest({ a: "b" });
-const duration = offline.formatGoDuration(core.parseGoDuration("1m30s").value);
+const duration = internal.formatGoDuration(internal.parseGoDuration("1m30s").value);
+const file = gen.TokenFileSchema.typeName;
+const prpc = protocolPrpc.PRPC_BINARY_CONTENT_TYPE;
 const pki = await devServer.createTestPki({ fqdn: "bot-1.example.com" });
 const server = await devServer.startDevServer({
   caCertificates: [pki.caCertPem],
@@ -22,24 +25,30 @@ const server = await devServer.startDevServer({
   grpcPort: false,
 });
 await server.close();
-console.log(JSON.stringify({ digest, duration, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend }));
+console.log(JSON.stringify({ digest, duration, file, prpc, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend }));
 `;
 
 const ESM = `import * as core from "@luci-machine-tokend/core";
-import * as offline from "@luci-machine-tokend/core/offline";
+import * as gen from "@luci-machine-tokend/core/gen";
+import * as internal from "@luci-machine-tokend/core/internal";
+import * as protocolPrpc from "@luci-machine-tokend/core/protocol-prpc";
 import * as devServer from "@luci-machine-tokend/dev-server";
 import * as cli from "luci-machine-tokend";
 ${USE}`;
 
 const CJS = `const core = require("@luci-machine-tokend/core");
-const offline = require("@luci-machine-tokend/core/offline");
+const gen = require("@luci-machine-tokend/core/gen");
+const internal = require("@luci-machine-tokend/core/internal");
+const protocolPrpc = require("@luci-machine-tokend/core/protocol-prpc");
 const devServer = require("@luci-machine-tokend/dev-server");
 const cli = require("luci-machine-tokend");
 (async () => {${USE}})();`;
 
 /** Typed uses of each entry point; `@ts-expect-error` fails if a type resolved to `any`. */
-const TYPED = `import { calcDigest, parseGoDuration, type StatusReport } from "@luci-machine-tokend/core";
-import { decideUpdateReason, type UpdateReason } from "@luci-machine-tokend/core/offline";
+const TYPED = `import { calcDigest, decideUpdateReason, type StatusReport, type UpdateReason } from "@luci-machine-tokend/core";
+import { type TokenFile, TokenFileSchema } from "@luci-machine-tokend/core/gen";
+import { parseGoDuration } from "@luci-machine-tokend/core/internal";
+import { type PrpcFormat, prpcFormatFromMediaType } from "@luci-machine-tokend/core/protocol-prpc";
 import { type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import { runTokend, type TokendOptions } from "luci-machine-tokend";
 
@@ -47,6 +56,8 @@ export const digest: string = calcDigest({ a: "b" });
 export const reason: UpdateReason = decideUpdateReason({ token: undefined, state: undefined, inputsDigest: digest, now: new Date() });
 export const start: () => Promise<DevServer> = startDevServer;
 export const run: (options: TokendOptions) => Promise<StatusReport> = runTokend;
+export const fileName: TokenFile["$typeName"] = TokenFileSchema.typeName;
+export const format: { format: PrpcFormat } | { error: string } = prpcFormatFromMediaType("application/json");
 // @ts-expect-error a duration is not a string
 export const wrong: string = parseGoDuration("1s").value;
 `;
@@ -121,6 +132,8 @@ describe("library consumers of the packed packages", () => {
     const expected = {
       digest: calcDigest({ a: "b" }),
       duration: "1m30s",
+      file: "tokenserver.TokenFile",
+      prpc: "application/prpc; encoding=binary",
       backend: true,
       runTokend: "function",
     };
@@ -129,6 +142,22 @@ describe("library consumers of the packed packages", () => {
       expect([file, r.code, r.stderr]).toEqual([file, 0, ""]);
       expect(JSON.parse(r.stdout)).toEqual(expected);
     }
+  });
+
+  it("load no npm package with the package root or /internal (protobuf-es and Connect wait for first use)", async () => {
+    for (const entry of ["@luci-machine-tokend/core", "@luci-machine-tokend/core/internal"]) {
+      const run = await loadedModules(["--input-type=module", "-e", `import ${JSON.stringify(entry)};`], {
+        cwd: app,
+      });
+      expect([entry, run.code, packagesOf(run.urls)]).toEqual([entry, 0, ["@luci-machine-tokend/core"]]);
+    }
+    const gen = await loadedModules(
+      ["--input-type=module", "-e", 'import "@luci-machine-tokend/core/gen";'],
+      {
+        cwd: app,
+      },
+    );
+    expect(packagesOf(gen.urls)).toEqual(["@bufbuild/protobuf", "@luci-machine-tokend/core"]);
   });
 
   it("run the examples of their READMEs", async () => {
@@ -147,7 +176,7 @@ describe("library consumers of the packed packages", () => {
     }
     expect(outputs).toEqual([
       "NEW_TOKEN\n",
-      "1m30s\n",
+      "1800\n",
       expect.stringMatching(/^token server at 127\.0\.0\.1:\d+\n$/),
       `${tarballs[0]?.version}\n`,
     ]);

@@ -16,7 +16,7 @@ export interface BackendConnection extends BackendTarget {
 
 /**
  * Sets up the connection to a `-backend` as Go's HTTP client would (see
- * {@link resolveBackendTarget}); a resolved `target` is used as it is.
+ * `resolveBackendTarget`); a resolved `target` is used as it is.
  *
  * @throws Error for a bad `-backend`, a bad proxy address in the environment, or an unreadable `caBundle`.
  */

@@ -3,7 +3,7 @@ import { type Logger, silentLogger } from "../logger.js";
 import { proxyForUrl } from "./proxy-from-env.js";
 import { loadTrustRoots, readCaBundle, type SystemRootLocations, type TrustRoots } from "./trust-roots.js";
 
-/** Options of {@link resolveBackendTarget}. */
+/** How to connect to a backend: extra trust roots, the environment (see createTokenMinterClient). */
 export interface BackendConnectionOptions {
   /** `-ca-bundle FILE`: extra trust roots (PEM). */
   caBundle?: string;
@@ -14,7 +14,7 @@ export interface BackendConnectionOptions {
    * SSL_CERT_DIR and NODE_EXTRA_CA_CERTS are read. Default `process.env`; `{}` ignores them all.
    */
   env?: Record<string, string | undefined>;
-  /** Where the system's trust roots are; default Go's Linux lists (see {@link loadTrustRoots}). */
+  /** Where the system's trust roots are; default Go's lists for Linux (root_linux.go). */
   systemRoots?: SystemRootLocations;
   logger?: Logger;
 }
