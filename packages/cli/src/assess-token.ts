@@ -16,7 +16,7 @@ import {
   tokendDigestInputs,
 } from "@luci-machine-tokend/core/internal";
 import { warnIfKeyIsExposed } from "./key-permissions.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /** What a run knows before it touches the network: the current token and what to do about it. */
 export type Assessment =
@@ -35,7 +35,7 @@ export type Assessment =
  * failure is reported even when the token is fresh), digest the inputs and decide. No writes.
  */
 export async function assessToken(
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: { now: Now; logger: Logger },
 ): Promise<Assessment> {
   const { logger } = deps;

@@ -1,8 +1,8 @@
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
+import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
-import type { TokendOptions } from "./tokend-options.js";
 
 const encoder = new TextEncoder();
 
@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
  */
 export async function writeReportOutputs(
   report: StatusReport,
-  options: TokendOptions,
+  options: CliOptions,
   logger: Logger,
   now: () => Date,
 ): Promise<void> {

@@ -11,7 +11,8 @@ import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { acquireRunLock } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
+import type { TokendDeps } from "./run-deps.js";
+import { exitCodeOf, runTokend } from "./run-tokend.js";
 import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
 import { createFakeMinter, type FakeMinter, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
@@ -59,6 +60,25 @@ async function digest(backend = BACKEND): Promise<string> {
 }
 
 describe("runTokend: LUCI's main_test scenarios with exact values", () => {
+  it("needs only the four paths Go requires; the rest has Go's defaults", async () => {
+    const options = { pkeyPem: fx.keyPath, certPem: fx.certPath, backend: BACKEND, tokenFile: fx.tokenPath };
+    const clients: unknown[] = [];
+    const createClient: TokendDeps["createClient"] = (backend, clientOptions) => {
+      clients.push({ backend, ...clientOptions });
+      return minter.client;
+    };
+    const report = await runTokend(options, deps({ createClient }));
+    expect(report).toMatchObject({ updateOutcome: "UPDATE_SUCCESS", updateReason: "NEW_TOKEN" });
+    expect(clients).toEqual([
+      { backend: BACKEND, protocol: "prpc", caBundle: undefined, logger: expect.anything() },
+    ]);
+    expect(minter.requests).toHaveLength(1);
+    expect(await readTokenFile(fx.tokenPath)).toMatchObject({ token: { luciMachineToken: "token-1" } });
+    await expect(runTokend({ ...options, backend: "" }, deps())).rejects.toThrow(
+      "runTokend: backend is required",
+    );
+  });
+
   it("mints a new token and writes Go's file and status", async () => {
     const report = await runTokend(fx.options(BACKEND), deps());
     expect(exitCodeOf(report)).toBe(0);

@@ -16,7 +16,7 @@ import {
   explainConnectionError,
   PRPC_BINARY_CONTENT_TYPE,
 } from "@luci-machine-tokend/core/protocol-prpc";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /** One line of `check`: what was checked, how it went, and what to do about it. */

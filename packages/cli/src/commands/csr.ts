@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { createPrivateKey, webcrypto } from "node:crypto";
 import { open, unlink } from "node:fs/promises";
 import * as x509 from "@peculiar/x509";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /**

@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { verifyMachineToken } from "@luci-machine-tokend/core";
 import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
+import type { CliIo } from "../cli-io.js";
 import { commandLine } from "../command-line.js";
-import type { CliIo } from "../main.js";
 import { inspectTokenFile } from "./inspect.js";
 
 /** The demo machine's name, in the demo server's only domain. */

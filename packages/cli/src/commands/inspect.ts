@@ -7,7 +7,7 @@ import {
   printableError,
   systemNow,
 } from "@luci-machine-tokend/core/internal";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /** What `inspect` reports; `--json` prints exactly this object. */

@@ -7,7 +7,7 @@ import {
   readCapped,
   writeFileAtomic,
 } from "@luci-machine-tokend/core/internal";
-import type { TsMonOptions } from "../tokend-options.js";
+import type { TsMonOptions } from "../cli-options.js";
 import { tokendMetrics } from "./tokend-metrics.js";
 
 /** The keys of ts-mon's JSON config file that matter here. */

@@ -1,6 +1,6 @@
 import type { Logger } from "@luci-machine-tokend/core";
 import type { TestPki } from "@luci-machine-tokend/dev-server";
-import type { TokendDeps } from "../run-tokend.js";
+import type { TokendDeps } from "../run-deps.js";
 import { createFakeClock, type FakeClock } from "./fake-clock.js";
 import { createFakeMinter, type FakeMinter, tokenReply } from "./fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./tokend-fixture.js";
