@@ -5,7 +5,6 @@ import { cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
 import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";
-import type { TokendDeps } from "./run-deps.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
 import { usageText } from "./usage.js";
