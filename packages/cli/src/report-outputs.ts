@@ -1,5 +1,5 @@
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
-import { statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
+import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
@@ -34,6 +34,6 @@ async function writeOrLog(path: string, text: string, what: string, logger: Logg
   try {
     await writeFileAtomic(path, encoder.encode(text));
   } catch (err) {
-    logger.log("error", `Failed to write the ${what} ${path} - ${(err as Error).message}`);
+    logger.log("error", `Failed to write the ${what} ${path} - ${errorMessage(err)}`);
   }
 }

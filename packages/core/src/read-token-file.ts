@@ -1,5 +1,6 @@
 import { constants, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
+import { errorMessage } from "./error-message.js";
 import { isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -38,10 +39,7 @@ export async function readTokenFile(
     bytes = await (options.readFile ?? readCapped)(path);
   } catch (err) {
     if (!isNotFoundError(err)) {
-      logger.log(
-        "warning",
-        `Failed to read token file from ${JSON.stringify(path)} - ${(err as Error).message}`,
-      );
+      logger.log("warning", `Failed to read token file from ${JSON.stringify(path)} - ${errorMessage(err)}`);
     }
     return {};
   }

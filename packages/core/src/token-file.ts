@@ -1,3 +1,4 @@
+import { errorMessage } from "./error-message.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
@@ -82,7 +83,7 @@ function findDuplicateTopLevelKey(text: string): string | undefined {
  * only the position.
  */
 function jsonSyntaxError(err: unknown): string {
-  const message = String((err as Error).message ?? err);
+  const message = errorMessage(err);
   if (message.startsWith("Unexpected end of JSON input")) return "unexpected end of JSON input";
   const position = /position (\d+)/.exec(message)?.[1];
   return position === undefined ? "invalid JSON" : `invalid JSON at position ${position}`;

@@ -21,6 +21,7 @@ import {
   MintMachineTokenRequestSchema,
   SignatureAlgorithm,
 } from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "./index.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
@@ -75,7 +76,7 @@ async function mintWith(leaf: TestLeaf, protocol: (typeof PROTOCOLS)[number] = "
     });
     return { minted };
   } catch (err) {
-    return { outcome: outcomeFromError(err), message: (err as Error).message, err: err as MintTokenError };
+    return { outcome: outcomeFromError(err), message: errorMessage(err), err: err as MintTokenError };
   }
 }
 

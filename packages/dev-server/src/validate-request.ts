@@ -11,7 +11,7 @@ import {
   SignatureAlgorithm,
   SignatureAlgorithmSchema,
 } from "@luci-machine-tokend/core/gen";
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate.js";
 
 /** Accepted distance between the client's issued_at and the server clock, both ways. */

@@ -76,7 +76,7 @@ async function checkKeyPair(keyPath: string, certPath: string, passphrase?: stri
     return {
       name,
       status: "FAIL",
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       hint: "give the RSA key the certificate was issued for, as PEM (`luci-machine-tokend csr` makes a pair)",
     };
   }
@@ -91,7 +91,7 @@ async function checkCertificate(certPath: string, now: Date): Promise<CheckResul
       {
         name: "certificate",
         status: "FAIL",
-        detail: `${certPath}: ${(err as Error).message}`,
+        detail: `${certPath}: ${errorMessage(err)}`,
         hint: "give a PEM certificate",
       },
     ];
@@ -153,7 +153,7 @@ async function checkTokenDirectory(tokenPath: string): Promise<CheckResult> {
     return {
       name: "token directory",
       status: "FAIL",
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       hint: `create ${dir} and let this user write to it`,
     };
   }

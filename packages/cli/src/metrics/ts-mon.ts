@@ -2,6 +2,7 @@ import { hostname as osHostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import {
+  errorMessage,
   fsErrorReason,
   isNotFoundError,
   readCapped,
@@ -56,7 +57,7 @@ export async function pushTsMonMetrics(
   try {
     await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(dump, null, 2)}\n`));
   } catch (err) {
-    logger.log("error", `Failed to flush ts-mon metrics to ${path} - ${(err as Error).message}`);
+    logger.log("error", `Failed to flush ts-mon metrics to ${path} - ${errorMessage(err)}`);
   }
 }
 
@@ -87,7 +88,7 @@ async function readTsMonConfig(path: string, logger: Logger): Promise<TsMonConfi
     const parsed = JSON.parse(text) as unknown;
     return typeof parsed === "object" && parsed !== null ? (parsed as TsMonConfig) : {};
   } catch (err) {
-    logger.log("warning", `Failed to parse ts-mon config ${path} - ${(err as Error).message}`);
+    logger.log("warning", `Failed to parse ts-mon config ${path} - ${errorMessage(err)}`);
     return {};
   }
 }

@@ -1,4 +1,5 @@
-import { errnoCode, errorMessage } from "../fs-errors.js";
+import { errorMessage } from "../error-message.js";
+import { errnoCode } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
 import {

@@ -1,8 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { decodePrpcTimeout } from "@luci-machine-tokend/core/protocol-prpc";
-import { errorMessage } from "../error-message.js";
 import type { FaultPlan } from "../faults.js";
 import { type RawReply, rawReply } from "../http/reply.js";
 import type { Minter } from "../minter.js";
