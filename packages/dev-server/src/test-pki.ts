@@ -1,5 +1,6 @@
 import { sign } from "node:crypto";
-import { concatBytes, derChildren, encodeDerElement, readDerElement } from "./der.js";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
 import { generateRsaKeyPair, type RsaKeyPair, rsaKeyPairFromPem } from "./rsa-keys.js";
 import { twosComplementFromBigint } from "./serial.js";
 import { x509 } from "./x509.js";
@@ -242,31 +243,12 @@ async function makeCaCertificate(
   });
 }
 
-/**
- * Rewrites the serial INTEGER of a certificate and signs it again (sha256WithRSAEncryption, as
- * the original). Certificate = SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }.
- */
+/** Rewrites the serial INTEGER of a certificate and signs it again (sha256WithRSAEncryption, as the original). */
 function withSerial(certDer: Uint8Array, serial: bigint, signer: RsaKeyPair): Uint8Array {
-  const [tbs, algorithm] = derChildren(certDer, readDerElement(certDer, 0));
-  if (!tbs || !algorithm) throw new Error("certificate without TBS");
-  const tbsFields = derChildren(certDer, tbs);
-  // An explicit [0] version tag comes before the serial in v3 certificates.
-  const serialIndex = tbsFields[0]?.tag === 0xa0 ? 1 : 0;
-  const newTbsContent = concatBytes(
-    tbsFields.map((f, i) =>
-      i === serialIndex
-        ? encodeDerElement(0x02, twosComplementFromBigint(serial))
-        : certDer.slice(f.start, f.end),
-    ),
-  );
-  const newTbs = encodeDerElement(0x30, newTbsContent);
-  const signature = sign("sha256", newTbs, signer.privateKey);
-  return encodeDerElement(
-    0x30,
-    concatBytes([
-      newTbs,
-      certDer.slice(algorithm.start, algorithm.end),
-      encodeDerElement(0x03, concatBytes([new Uint8Array([0]), signature])),
-    ]),
-  );
+  const cert = AsnConvert.parse(certDer, Certificate);
+  cert.tbsCertificate.serialNumber = twosComplementFromBigint(serial).slice().buffer;
+  cert.tbsCertificateRaw = undefined; // or the serializer writes the original bytes back
+  const tbs = new Uint8Array(AsnConvert.serialize(cert.tbsCertificate));
+  cert.signatureValue = new Uint8Array(sign("sha256", tbs, signer.privateKey)).buffer;
+  return new Uint8Array(AsnConvert.serialize(cert));
 }
