@@ -2,8 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger, Sleep } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
 import { createRetryBackoff, nextRefreshAt, runDaemon } from "./daemon.js";
-import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
 import { createFakeMinter, type FakeReply, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 
@@ -72,7 +72,7 @@ describe("daemon mode", () => {
     // next_update is 30 min after a mint; the daemon wakes 1 s after it (no jitter with random 0).
     expect(gaps).toEqual([HOUR / 2 + 1000, HOUR / 2 + 1000]);
     // It slept in steps of at most 15 s, so a suspended machine notices the time soon after waking.
-    expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(15_000);
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(15_000);
     expect(lines).toContain("info: Stopping");
   });
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeMachineToken, MachineTokenFormatError } from "./decode-machine-token.js";
 import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "./gen/tokenserver/machine_token_pb.js";
 import { parseMachineToken } from "./machine-token.js";
-import { makeSelfSignedIdentity, type TestIdentity } from "./testing/pki.js";
+import { makeTestPki, type TestIdentity } from "./testing/pki.js";
 import { GOLDEN_TOKEN } from "./testing/vectors.js";
 import {
   MachineTokenVerifyError,
@@ -47,7 +47,7 @@ describe("verifyMachineToken", () => {
   let server: TestIdentity;
   let other: TestIdentity;
   beforeAll(async () => {
-    [server, other] = await Promise.all([makeSelfSignedIdentity("server"), makeSelfSignedIdentity("other")]);
+    ({ leaf: server, other } = await makeTestPki());
   });
 
   /** A token for host.example.com issued at `issuedAt` (s) for 1 h, signed by `signer`. */
@@ -180,7 +180,7 @@ describe("parseMachineToken: more forms", () => {
 describe("verifyMachineToken: window, signature and certificates", () => {
   let signer: TestIdentity;
   beforeAll(async () => {
-    signer = await makeSelfSignedIdentity("token-server.example.com");
+    signer = (await makeTestPki()).leaf;
   });
 
   const T = 1_600_000_000;

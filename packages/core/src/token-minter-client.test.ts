@@ -17,7 +17,7 @@ import { resolveBackendTarget } from "./net/backend-target.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import { PROTOCOLS } from "./protocols.js";
 import { createFakeClock } from "./testing/fake-clock.js";
-import { makeSelfSignedIdentity } from "./testing/pki.js";
+import { makeTestPki } from "./testing/pki.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import { createTokenMinterClient } from "./token-minter-client.js";
 import { createTokenMinterTransport } from "./token-minter-transport.js";
@@ -68,7 +68,7 @@ describe("createTokenMinterClient over the Connect protocol", () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 
   beforeAll(async () => {
-    const [identity, dir] = await Promise.all([makeSelfSignedIdentity(), makeTempDir()]);
+    const [identity, dir] = await Promise.all([makeTestPki().then((pki) => pki.leaf), makeTempDir()]);
     tmp = dir;
     await writeFile(tmp.path("key.pem"), identity.pkcs8Pem);
     await writeFile(tmp.path("cert.pem"), identity.certPem);
