@@ -45,6 +45,20 @@ export interface FleetScenario {
   random: Random;
 }
 
+/**
+ * The fleet of BENCHMARKS.md, machines and schedule aside: a 10-minute cron, 1 h tokens, Go's 60 s
+ * -timeout, a 5-minute outage, 3 simulated hours, 50 ms start-up and 20 ms calls.
+ */
+export const STANDARD_FLEET = {
+  cronMs: 600_000,
+  outageMs: 300_000,
+  durationMs: 3 * 3_600_000,
+  tokenLifetimeMs: 3_600_000,
+  timeoutMs: 60_000,
+  startupMs: 50,
+  rpcMs: 20,
+} as const satisfies Partial<FleetScenario>;
+
 /** What the fleet did. */
 export interface FleetResult {
   /** MintMachineToken calls, failed ones included. */
