@@ -3,8 +3,7 @@ import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
-import { errorMessage } from "./error-message.js";
-import { errnoCode, fsErrorOn } from "./fs-errors.js";
+import { errnoCode, errorMessage, fsErrorOn } from "./fs-errors.js";
 import type { Logger } from "./logger.js";
 
 /** The file operations an atomic write uses; inject them to simulate faults. */

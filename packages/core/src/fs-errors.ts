@@ -1,5 +1,3 @@
-import { errorMessage } from "./error-message.js";
-
 /**
  * Classifies file system errors in one place, the way Go's os.IsPermission does, so outcomes such
  * as SAVE_TOKEN_PERM_ERROR come out the same on every path.
@@ -23,6 +21,14 @@ export function isPermissionError(err: unknown): boolean {
 /** True when a file simply does not exist (Go tokend stays silent about a missing token file). */
 export function isNotFoundError(err: unknown): boolean {
   return errnoCode(err) === "ENOENT";
+}
+
+/**
+ * The message of anything thrown, never `undefined`: an Error's message, or the value as text (a
+ * thrown string, a rejected number). The one way this project reads a caught value's message.
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -6,7 +6,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "./fs-errors.js";
 import { MintMachineTokenResponseSchema, TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { mintToken } from "./mint-token.js";
 import { MintTokenError } from "./mint-token-error.js";

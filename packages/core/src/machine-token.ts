@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type DecodedMachineToken, MachineTokenFormatError } from "./decode-machine-token.js";
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "./fs-errors.js";
 import {
   type MachineTokenBody,
   MachineTokenBodySchema,

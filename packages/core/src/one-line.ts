@@ -1,4 +1,4 @@
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "./fs-errors.js";
 
 /** Longest text {@link escapeForLog} keeps by default (Go's pRPC client keeps 4096 bytes of an error body). */
 export const MAX_LOG_TEXT = 4096;

@@ -1,7 +1,6 @@
 import { constants, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { errorMessage } from "./error-message.js";
-import { isNotFoundError } from "./fs-errors.js";
+import { errorMessage, isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { parseTokenFile } from "./token-file.js";

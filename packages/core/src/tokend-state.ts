@@ -1,4 +1,4 @@
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "./fs-errors.js";
 /** The tokend version written into `tokend_state` and the status file; Go tokend's current one. */
 export const TOKEND_VERSION = "1.3";
 

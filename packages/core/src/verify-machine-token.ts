@@ -1,6 +1,6 @@
 import { verify, X509Certificate } from "node:crypto";
 import type { DecodedMachineToken } from "./decode-machine-token.js";
-import { errorMessage } from "./error-message.js";
+import { errorMessage } from "./fs-errors.js";
 import { loadMachineTokenParser } from "./lazy-imports.js";
 
 /** Token server signing certificates by key id, as published at /auth/api/v1/server/certificates. */

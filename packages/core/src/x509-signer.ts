@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
-import { errorMessage } from "./error-message.js";
-import { fsErrorReason } from "./fs-errors.js";
+import { errorMessage, fsErrorReason } from "./fs-errors.js";
 import type { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { oneLine } from "./one-line.js";
 import { decodePemBlocks } from "./pem.js";

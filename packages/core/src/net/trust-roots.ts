@@ -1,5 +1,4 @@
-import { errorMessage } from "../error-message.js";
-import { errnoCode } from "../fs-errors.js";
+import { errnoCode, errorMessage } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
 import {

@@ -3,7 +3,7 @@ import { Agent, type AgentOptions } from "node:https";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import { errorMessage } from "../error-message.js";
+import { errorMessage } from "../fs-errors.js";
 
 /**
  * An HTTPS agent whose connections go through a proxy tunnel (HTTP CONNECT, SOCKS5): a subclass

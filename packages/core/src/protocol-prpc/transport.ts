@@ -12,7 +12,7 @@ import {
 } from "@connectrpc/connect";
 import { createMethodUrl, runUnaryCall, type UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createNodeHttpClient } from "@connectrpc/connect-node";
-import { errorMessage } from "../error-message.js";
+import { errorMessage } from "../fs-errors.js";
 import { formatGoDuration } from "../go-duration.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
