@@ -282,7 +282,7 @@ describe("faults", () => {
 /** Runs a command as nobody (65534); the tokend runs as root in production, attackers do not. */
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const asRoot = process.getuid?.() === 0;
-const coreDist = fileURLToPath(new URL("../../../core/dist/offline.js", import.meta.url));
+const coreDist = fileURLToPath(new URL("../../../core/dist/bundle/internal.js", import.meta.url));
 
 /** Runs `script` (ESM) in a child node process as nobody, e.g. an attacker planting files. */
 function asNobody(script: string): void {
