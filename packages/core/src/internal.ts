@@ -9,35 +9,29 @@
  * Like the root, it loads neither protobuf-es nor Connect, and it must not re-export anything that
  * reaches them (src/lazy-imports.ts): the CLI's token-is-good path imports core through this entry
  * only, so that its bundle's start-up chunks stay free of them (a test checks it:
- * packages/cli/src/e2e/cli.e2e.test.ts).
+ * packages/cli/src/e2e/cli.e2e.test.ts). That is why the root's functions that path runs
+ * (readTokenFile, calcDigest, decideUpdateReason, writeTokenFile, …) are here too: esbuild's code
+ * splitting puts everything an entry file re-exports, used anywhere, where that file is imported.
  *
  * @module @luci-machine-tokend/core/internal
  */
 
 export { writeFileAtomic } from "./atomic-write.js";
 export { backendBaseUrl } from "./backend-url.js";
-export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
-// The root's functions that the CLI's token-is-good path runs, for the reason above.
+export { type Backoff, createBackoff } from "./backoff.js";
 export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
 export { type Monotonic, systemMonotonic, systemNow, systemSleep } from "./clock.js";
 export { decideUpdateReason } from "./decide-update-reason.js";
-export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
-export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
-export { silentLogger } from "./logger.js";
-export { certificateNames, type MachineFqdn, machineFqdn } from "./machine-fqdn.js";
-export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
+export { errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { formatGoDuration, parseGoDuration } from "./go-duration.js";
+export { certificateNames, machineFqdn } from "./machine-fqdn.js";
+export { escapeForLog, MAX_MESSAGE_TEXT, printableError } from "./one-line.js";
 export { PROTOCOLS } from "./protocols.js";
 export { fileTypeName, readCapped, readTokenFile } from "./read-token-file.js";
-export {
-  acquireRunLock,
-  type RunLock,
-  type RunLockOptions,
-  type RunLockRefusal,
-  type RunLockResult,
-} from "./run-lock.js";
-export { removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
+export { acquireRunLock, type RunLockResult } from "./run-lock.js";
+export { removeStaleTempFiles } from "./stale-temp-files.js";
 export { statusReportToJson } from "./status-report.js";
-export { encodeTokenFile, type ParsedTokenFile, parseTokenFile } from "./token-file.js";
+export { encodeTokenFile, parseTokenFile } from "./token-file.js";
 export { TOKEND_VERSION } from "./tokend-state.js";
 export { writeTokenFile } from "./write-token-file.js";
 export { createX509Signer } from "./x509-signer.js";
