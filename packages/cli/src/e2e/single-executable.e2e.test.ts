@@ -109,6 +109,15 @@ describe.skipIf(SEA === undefined)("the single executable on a machine without N
     }
   });
 
+  it.skipIf(!asRoot)("makes a key and CSR with the bundled @peculiar/x509 and its polyfill", async () => {
+    const csr = await hidden(
+      [goName],
+      ["csr", "--fqdn", "bot-4.example.com", "--key-out", "k.pem", "--csr-out", "c.csr"],
+    );
+    expect([csr.code, csr.stderr]).toEqual([0, ""]);
+    expect(await readFile(join(tmp, "c.csr"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
+  });
+
   it.skipIf(!asRoot)(
     "serves as its own dev server, refreshes against it, then finds the token good",
     async () => {
