@@ -8,6 +8,7 @@ import { createBenchFixture } from "./fixture.js";
 import { fleetRows } from "./fleet.js";
 import { peerRows } from "./peer.js";
 import { rsaBound } from "./rsa-bound.js";
+import { seaRows } from "./sea.js";
 import { startupRows } from "./startup.js";
 import { count, fmt, printTable, type Row } from "./table.js";
 
@@ -19,6 +20,7 @@ const fx = await createBenchFixture();
 try {
   rows.push(...startupRows(fx, RUNS));
   rows.push(...peerRows(fx, RUNS));
+  rows.push(...seaRows(fx, RUNS));
 
   // 4. The dev server in its own process under a keep-alive pRPC load.
   const bound = rsaBound(fx.keyPem);
