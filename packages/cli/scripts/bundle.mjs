@@ -5,7 +5,8 @@
 // Also writes dist/bundle/THIRD-PARTY-LICENSES.txt for the bundled packages.
 //
 // `node scripts/bundle.mjs --cjs FILE` instead writes the bin as one CommonJS file (what a Node
-// single executable application embeds); dist/bundle is left alone.
+// single executable application embeds, see build-sea.mjs), minified, with the licences beside it
+// in THIRD-PARTY-LICENSES.txt; dist/bundle is left alone.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { build } from "esbuild";
@@ -76,15 +77,27 @@ const REQUIRE_BANNER =
 
 const cjsAt = process.argv.indexOf("--cjs");
 if (cjsAt >= 0) {
-  await build({
+  const outfile = resolve(process.argv[cjsAt + 1] ?? "luci-machine-tokend.cjs");
+  const { metafile } = await build({
     ...common,
     entryPoints: ["dist/cli.js"],
-    outfile: resolve(process.argv[cjsAt + 1] ?? "luci-machine-tokend.cjs"),
+    outfile,
     format: "cjs",
+    // One file holds every chunk, so V8 compiles all of it at start: minified (1.9 → 0.9 MB) it
+    // starts ~10 ms sooner with ~2 MiB less peak RSS (BENCHMARKS.md). lineLimit: an uncaught error
+    // quotes one short source line; keepNames: error and class names stay as in the npm bundle.
+    minify: true,
+    lineLimit: 160,
+    keepNames: true,
     // yargs and the demo locate files from import.meta.url, which CommonJS spells __filename.
     define: { ...common.define, "import.meta.url": "__tokendModuleUrl" },
     banner: { js: 'const __tokendModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    metafile: true,
   });
+  await writeFile(
+    resolve(dirname(outfile), "THIRD-PARTY-LICENSES.txt"),
+    await thirdPartyLicenses(metafile, here),
+  );
 } else {
   await rm(new URL("../dist/bundle", import.meta.url), { recursive: true, force: true });
   const { metafile } = await build({

@@ -1,5 +1,12 @@
-import type { Logger, Now, Random, Sleep } from "@luci-machine-tokend/core";
-import { type Backoff, createBackoff, systemNow, systemSleep } from "@luci-machine-tokend/core/internal";
+import type { Logger, Random } from "@luci-machine-tokend/core";
+import {
+  type Backoff,
+  createBackoff,
+  nextRefreshAt,
+  sleepUntil,
+  systemNow,
+  systemSleep,
+} from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
 import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
 import { writeReportOutputs } from "./report-outputs.js";
@@ -16,11 +23,6 @@ export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
   /** Tells who listens where once the health server is up. */
   onListening?: (address: string) => void;
 }
-
-/** Longest single wait, so a suspended machine notices the wall clock jumped soon after it wakes. */
-const WAKE_CHECK_MS = 15_000;
-/** Longest wait for a next_update: one from a hand-edited or absurd file still gets a run a day. */
-const MAX_WAIT_MS = 24 * 3_600_000;
 
 /**
  * `-daemon`: one long-lived process instead of a cron line. Runs, writes the status outputs, then
@@ -63,7 +65,7 @@ export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<
         : new Date(now().getTime() + backoff.next());
       deps.logger.log("info", `Next run at ${target.toISOString()}`);
       wake = new AbortController();
-      await sleepUntil(target, { now, sleep, signals: [deps.signal, wake.signal] });
+      await sleepUntil(target, { now, sleep, signal: AbortSignal.any([deps.signal, wake.signal]) });
     }
   } finally {
     unsubscribe?.();
@@ -73,15 +75,8 @@ export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<
   return 0;
 }
 
-/** next_update plus up to 1 min (or 10% of the wait) of jitter, so a fleet does not refresh in step. */
-export function nextRefreshAt(nextUpdateTs: number, now: Date, random: Random): Date {
-  const target = nextUpdateTs * 1000;
-  // Far futures (and values no date holds) wait a day; the run then decides again.
-  const left = target - now.getTime();
-  const wait = Number.isNaN(left) ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, left));
-  // Strictly after next_update: the run's decision needs now > next_update to refresh.
-  return new Date(now.getTime() + wait + 1000 + random() * Math.min(60_000, wait * 0.1));
-}
+/** The daemon's schedule after a good run (core's, shared with startTokenRefresher). */
+export { nextRefreshAt };
 
 /**
  * Waits after consecutive failed runs: 30 s, 1 min, 2 min, … up to 10 min, each spread over
@@ -89,24 +84,4 @@ export function nextRefreshAt(nextUpdateTs: number, now: Date, random: Random): 
  */
 export function createRetryBackoff(random: Random): Backoff {
   return createBackoff({ initialMs: 30_000, multiplier: 2, maxMs: 10 * 60_000, random });
-}
-
-/**
- * Sleeps until a wall-clock time in short steps, so time lost while the machine was suspended
- * (timers stop, the wall clock does not) is noticed within one step. Returns early on any signal.
- */
-async function sleepUntil(
-  target: Date,
-  deps: { now: Now; sleep: Sleep; signals: AbortSignal[] },
-): Promise<void> {
-  const signal = AbortSignal.any(deps.signals);
-  for (;;) {
-    const left = target.getTime() - deps.now().getTime();
-    if (left <= 0 || signal.aborted) return;
-    try {
-      await deps.sleep(Math.min(left, WAKE_CHECK_MS), signal);
-    } catch {
-      return;
-    }
-  }
 }

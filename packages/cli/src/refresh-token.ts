@@ -3,17 +3,13 @@ import { dirname } from "node:path";
 import {
   createTokenMinterClient,
   MintTokenError,
-  makeTokenFile,
   mintToken,
-  nextUpdateTime,
   outcomeFromError,
   type StatusReport,
-  TOKEND_VERSION,
-  type TokendState,
   type TokenMinterClient,
   type X509Signer,
 } from "@luci-machine-tokend/core";
-import { fileTypeName, formatGoDuration, printableError } from "@luci-machine-tokend/core/internal";
+import { fileTypeName, mintedTokenFile, printableError } from "@luci-machine-tokend/core/internal";
 import { runExecHook } from "./exec-hook.js";
 import { microsSince } from "./micros-since.js";
 import type { RunDeps } from "./run-deps.js";
@@ -88,21 +84,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   report.rpcDurationUs = microsSince(rpcStarted, monotonic());
   report.serviceVersion = minted.serviceVersion;
 
-  const mintedAt = now();
-  const schedule = nextUpdateTime(mintedAt, minted.expiry);
-  if (schedule.clamped) {
-    logger.log(
-      "warning",
-      `Token lifetime is too short (${formatGoDuration(minted.expiry.getTime() - mintedAt.getTime())}), assuming 5m0s`,
-    );
-  }
-  const token = makeTokenFile({
-    luciMachineToken: minted.token,
-    expiry: BigInt(Math.floor(minted.expiry.getTime() / 1000)),
-    lastUpdate: BigInt(Math.floor(mintedAt.getTime() / 1000)),
-    nextUpdate: schedule.nextUpdate,
-  });
-  const state: TokendState = { inputsDigest, version: TOKEND_VERSION };
+  const { token, state } = mintedTokenFile(minted, now(), inputsDigest, logger);
   const failure = await writeTokenFiles(
     [options.tokenFile, ...options.tokenFileCopies],
     token,

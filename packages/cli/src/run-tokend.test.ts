@@ -233,7 +233,7 @@ describe("runTokend: failures", () => {
     const report = await runTokend(fx.options(BACKEND, "-timeout", "10s", "-force-refresh"), deps());
     expect(report.updateOutcome).toBe("GRPC_ERROR_4");
     expect(report.failureError).toBe(
-      "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded",
+      "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded; last attempt: rpc error: code = Unavailable desc = down",
     );
     // Go's schedule until the 10 s deadline: 200+300+450+675+1012.5+1518.75+2278.125 ms, then what is left.
     expect(clock.delays.slice(0, 7)).toEqual([200, 300, 450, 675, 1012.5, 1518.75, 2278.125]);

@@ -17,37 +17,26 @@
  * @module @luci-machine-tokend/core
  */
 
-// Deciding: the inputs digest, the update decision and the next update time.
-export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
-export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export {
-  type DecodedMachineToken,
-  decodeMachineToken,
-  MachineTokenFormatError,
-} from "./decode-machine-token.js";
-// Decoding and verifying machine tokens (a service verifies those it receives).
-export type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
 // Token files: read, build and write them exactly as Go tokend does.
+
 export type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 export { makeTokenFile, type TokenFileInit } from "./make-token-file.js";
+export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
+export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
+export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+
+// Deciding: the inputs digest, the update decision and the next update time.
+
+export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
+export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
+export { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
+
 // Minting: the client, the signer, the call and its errors.
+
 export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
 export { MintTokenError, type MintTokenErrorInit, type MintTokenErrorKind } from "./mint-token-error.js";
-export { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
-// The status report of a run, as Go tokend's status file.
-export type { UpdateOutcome, UpdateReason } from "./outcome.js";
 export { outcomeFromError } from "./outcome-from-error.js";
-export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
-export { type StatusReport, statusReportToJson } from "./status-report.js";
 export { createTokenMinterClient, type TokenMinterClientOptions } from "./token-minter-client.js";
-export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
-export {
-  MachineTokenVerifyError,
-  type SigningCertificates,
-  type VerifyMachineTokenOptions,
-  verifyMachineToken,
-} from "./verify-machine-token.js";
-export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
 export {
   createX509Signer,
   KeyLoadError,
@@ -56,9 +45,46 @@ export {
   type X509SignerOptions,
 } from "./x509-signer.js";
 
-// Credentials: a machine token for the requests of a program.
+// The status report of a run, as Go tokend's status file.
+
+export type { UpdateOutcome, UpdateReason } from "./outcome.js";
+export { type StatusReport, statusReportToJson } from "./status-report.js";
+
+// Decoding and verifying machine tokens (a service verifies those it receives).
+
+export {
+  type DecodedMachineToken,
+  decodeMachineToken,
+  MachineTokenFormatError,
+} from "./decode-machine-token.js";
+export type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
+export {
+  MachineTokenVerifyError,
+  type SigningCertificates,
+  type VerifyMachineTokenOptions,
+  verifyMachineToken,
+} from "./verify-machine-token.js";
+
+// Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
+
+export { MACHINE_TOKEN_HEADER, machineTokenInterceptor } from "./credentials/machine-token-interceptor.js";
+export {
+  createMachineTokenSource,
+  type MachineTokenProblem,
+  type MachineTokenSource,
+  MachineTokenSourceError,
+  type MachineTokenSourceOptions,
+} from "./credentials/machine-token-source.js";
+export {
+  startTokenRefresher,
+  type TokenRefresher,
+  type TokenRefresherOptions,
+  type TokenRefreshInfo,
+} from "./credentials/token-refresher.js";
+export { withMachineToken } from "./credentials/with-machine-token.js";
 
 // Types of the options above.
+
 export type { Now, Random, Sleep } from "./clock.js";
 export type { Logger, LogLevel } from "./logger.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";

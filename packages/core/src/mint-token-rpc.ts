@@ -50,10 +50,11 @@ export async function mintTokenRpc(options: MintTokenOptions): Promise<MintedTok
   const signature = await options.signer.sign(serialized);
   const backoff = createBackoff({ maxMs: timeoutMs, jitter: options.jitter, random: options.random });
 
+  let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw canceled(protocol, signal.reason);
     const remaining = deadline - now().getTime();
-    if (remaining <= 0) throw deadlineExceeded(protocol);
+    if (remaining <= 0) throw deadlineExceeded(protocol, lastError);
     let response: MintMachineTokenResponse;
     try {
       response = await options.client.mintMachineToken(
@@ -64,6 +65,7 @@ export async function mintTokenRpc(options: MintTokenOptions): Promise<MintedTok
       if (signal?.aborted) throw canceled(protocol, err);
       const code = ConnectError.from(err, Code.Internal).code;
       if (!TRANSIENT_CODES.has(code) || isUnusableResponse(err)) throw failureFromCall(err);
+      lastError = err;
       const delay = backoff.next();
       const left = deadline - now().getTime();
       if (left <= 0) throw deadlineExceeded(protocol, err);
@@ -110,12 +112,14 @@ function fromResponse(response: MintMachineTokenResponse, attempts: number): Min
   };
 }
 
-function deadlineExceeded(protocol: Protocol, cause?: unknown): MintTokenError {
-  return rpcFailure(
-    Code.DeadlineExceeded,
-    `${protocol}: overall deadline exceeded: context deadline exceeded`,
-    cause,
-  );
+/**
+ * Go's words for a call out of time, then (ours) the last attempt's error, so that the status
+ * file alone says why: refused, unknown host, an untrusted certificate, a 502.
+ */
+function deadlineExceeded(protocol: Protocol, lastAttempt?: unknown): MintTokenError {
+  const goText = `${protocol}: overall deadline exceeded: context deadline exceeded`;
+  const text = lastAttempt === undefined ? goText : `${goText}; last attempt: ${describe(lastAttempt)}`;
+  return rpcFailure(Code.DeadlineExceeded, text, lastAttempt);
 }
 
 function canceled(protocol: Protocol, cause?: unknown): MintTokenError {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
+import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { verifyMachineToken } from "@luci-machine-tokend/core";
 import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
@@ -157,10 +158,17 @@ async function verifySignature(tokenPath: string, server: DevServer): Promise<st
   }
 }
 
-function runChild(args: string[], io: CliIo): Promise<number> {
+/** This CLI as a command: a single executable is the CLI itself; else node runs the bin. */
+function selfCommand(): string[] {
+  if (isSea()) return [process.execPath];
   if (BIN === undefined) throw new Error("cannot find bin/luci-machine-tokend.js next to the demo");
+  return [process.execPath, BIN];
+}
+
+function runChild(args: string[], io: CliIo): Promise<number> {
+  const [command = "", ...first] = selfCommand();
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, [...first, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d: Buffer) => io.stdout(d.toString()));
     child.stderr.on("data", (d: Buffer) => io.stdout(d.toString()));
     child.once("exit", (code) => resolvePromise(code ?? 1));

@@ -152,12 +152,17 @@ describe("outcomes reached for real", () => {
     server.faults.set({ httpFault: { kind: "proxy-html", status: 503 } });
     const down = await runCli(fx.args(server.backend, "-timeout", "1500ms"));
     expect(down.code).toBe(1);
+    // Go's text, then the last attempt's error (the proxy page, escaped to one line).
     expect(await status()).toMatchObject({
       update_outcome: "GRPC_ERROR_4",
-      failure_error:
-        "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded",
+      failure_error: expect.stringMatching(
+        /^rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded; last attempt: rpc error: code = Unavailable desc = /,
+      ),
     });
     expect(server.requests.length).toBeGreaterThan(2);
+    const refused = await runCli(fx.args("127.0.0.1:9", "-timeout", "500ms"));
+    expect(refused.code).toBe(1);
+    expect((await status()).failure_error).toMatch(/; last attempt: .*connect ECONNREFUSED 127\.0\.0\.1:9$/);
     expect(down.stderr).toMatch(/RPC failed transiently \(retry in /);
     server.requests.length = 0;
     server.faults.set({ httpFault: { kind: "proxy-html", status: 403 } });

@@ -15,6 +15,7 @@ import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { startTlsFront, type TlsFront } from "../testing/tls-front.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
+import { hostileServerFaults } from "./faults/hostile-server.js";
 
 /**
  * The fault-injection suite of the reliability promise: whatever breaks (the process, the disk,
@@ -82,6 +83,14 @@ async function record(fault: string, runs: number, check: () => Promise<boolean>
 
 const status = async (fx: TokendFixture) =>
   JSON.parse(await readFile(fx.statusPath, "utf8")) as Record<string, unknown>;
+
+hostileServerFaults({
+  server: () => server,
+  withGoodToken,
+  status,
+  tokenIsWhole,
+  record,
+});
 
 describe("faults", () => {
   it("kill -9 at any moment of a refresh: the token is the old one or a new one, never damaged; leftovers are cleaned", async () => {
@@ -197,6 +206,10 @@ describe("faults", () => {
     expect(r.code).toBe(1);
     expect((await status(fx)).update_outcome).toBe("GRPC_ERROR_4");
     expect(r.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    // The status file alone says why: Go's text, then the last attempt's error.
+    expect((await status(fx)).failure_error).toMatch(
+      /^rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded; last attempt: .*(ENOTFOUND|EAI_AGAIN) tokend-test\.invalid/,
+    );
     await record("DNS failure", 1, () => tokenIsWhole(fx.tokenPath));
     await fx.cleanup();
   });

@@ -1,14 +1,17 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { builtinModules } from "node:module";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { calcDigest } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadedModules, packagesOf } from "../../../core/src/testing/loaded-modules.js";
+import { runTokend } from "../run-tokend.js";
 import { importsOf, npmInstall, type PackedTarball, packWorkspaces, ROOT } from "../testing/npm-pack.js";
 import { runProgram } from "../testing/run-cli.js";
+import { startTestTokenServer } from "../testing/test-token-server.js";
+import { createTokendFixture } from "../testing/tokend-fixture.js";
 
 const PACKAGES = ["@luci-machine-tokend/core", "@luci-machine-tokend/dev-server", "luci-machine-tokend"];
 
@@ -25,7 +28,8 @@ const server = await devServer.startDevServer({
   grpcPort: false,
 });
 await server.close();
-console.log(JSON.stringify({ digest, duration, file, prpc, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend }));
+const credentials = [core.createMachineTokenSource, core.machineTokenInterceptor, core.withMachineToken, core.startTokenRefresher].map((f) => typeof f).join();
+console.log(JSON.stringify({ digest, duration, file, prpc, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
 `;
 
 const ESM = `import * as core from "@luci-machine-tokend/core";
@@ -45,7 +49,15 @@ const cli = require("luci-machine-tokend");
 (async () => {${USE}})();`;
 
 /** Typed uses of each entry point; `@ts-expect-error` fails if a type resolved to `any`. */
-const TYPED = `import { calcDigest, decideUpdateReason, type StatusReport, type UpdateReason } from "@luci-machine-tokend/core";
+const TYPED = `import {
+  calcDigest,
+  createMachineTokenSource,
+  decideUpdateReason,
+  type MachineTokenSource,
+  machineTokenInterceptor,
+  type StatusReport,
+  type UpdateReason,
+} from "@luci-machine-tokend/core";
 import { type TokenFile, TokenFileSchema } from "@luci-machine-tokend/core/gen";
 import { parseGoDuration } from "@luci-machine-tokend/core/internal";
 import { type PrpcFormat, prpcFormatFromMediaType } from "@luci-machine-tokend/core/protocol-prpc";
@@ -60,6 +72,82 @@ export const fileName: TokenFile["$typeName"] = TokenFileSchema.typeName;
 export const format: { format: PrpcFormat } | { error: string } = prpcFormatFromMediaType("application/json");
 // @ts-expect-error a duration is not a string
 export const wrong: string = parseGoDuration("1s").value;
+export const tokens: MachineTokenSource = createMachineTokenSource({ tokenFile: "token.json" });
+export const interceptor = machineTokenInterceptor(tokens);
+// @ts-expect-error a token is a string
+export const notToken: Promise<number> = tokens.getToken();
+`;
+
+/**
+ * A Node service on a bot: the CLI (the packed bin, as cron runs it) keeps the token file; the
+ * service's Connect client sends the token with createMachineTokenSource + machineTokenInterceptor
+ * to a LUCI service that verifies it against the token server's published certificate; a
+ * refresher on the same file finds the CLI's token good and makes no second RPC.
+ */
+const CREDENTIALS = `import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { promisify } from "node:util";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import {
+  createMachineTokenSource,
+  machineTokenInterceptor,
+  startTokenRefresher,
+  verifyMachineToken,
+} from "@luci-machine-tokend/core";
+import { TokenMinter } from "@luci-machine-tokend/core/gen";
+import { createTestPki, startDevServer } from "@luci-machine-tokend/dev-server";
+
+// The bot: a token server, the machine's key and certificate, and a cron run of the CLI.
+const pki = await createTestPki({ fqdn: "bot-1.example.com" });
+const tokenServer = await startDevServer({
+  caCertificates: [pki.caCertPem],
+  domains: [{ domain: "example.com", lifetimeMs: 3_600_000 }],
+  grpcPort: false,
+});
+await writeFile("bot-cert.pem", pki.certPem);
+await writeFile("bot-key.pem", pki.keyPem, { mode: 0o600 });
+const tokenFile = "bot-token.json";
+const bin = "node_modules/luci-machine-tokend/bin/luci-machine-tokend.js";
+const flags = ["-backend", tokenServer.backend, "-cert-pem", "bot-cert.pem", "-pkey-pem", "bot-key.pem", "-token-file", tokenFile];
+await promisify(execFile)(process.execPath, [bin, ...flags]);
+
+// A LUCI service (any Connect service; TokenMinter's descriptor is at hand) that trusts the
+// token server's published signing certificate and answers with the caller's identity.
+const certificates = await (await fetch(tokenServer.url + "/auth/api/v1/server/certificates")).json();
+const service = createServer(connectNodeAdapter({
+  routes: (router) => router.service(TokenMinter, {
+    async mintMachineToken(_req, ctx) {
+      try {
+        const token = ctx.requestHeader.get("X-Luci-Machine-Token") ?? "";
+        const { body } = await verifyMachineToken(token, { certificates, now: new Date() });
+        return { serviceVersion: "bot:" + body.machineFqdn };
+      } catch (err) {
+        throw new ConnectError(err.message, Code.Unauthenticated);
+      }
+    },
+  }),
+}));
+await new Promise((resolve) => service.listen(0, "127.0.0.1", resolve));
+
+// The consumer: its Connect calls carry the token the CLI keeps.
+const tokens = createMachineTokenSource({ tokenFile });
+const client = createClient(TokenMinter, createConnectTransport({
+  baseUrl: "http://127.0.0.1:" + service.address().port,
+  httpVersion: "1.1",
+  interceptors: [machineTokenInterceptor(tokens)],
+}));
+const { serviceVersion: caller } = await client.mintMachineToken({});
+
+// A refresher on the same file finds the CLI's token good: no second RPC.
+const refresher = startTokenRefresher({ backend: tokenServer.backend, certPem: "bot-cert.pem", keyPem: "bot-key.pem", tokenFile });
+const same = (await refresher.getToken()) === (await tokens.getToken());
+await refresher.stop();
+service.closeAllConnections();
+service.close();
+await tokenServer.close();
+console.log(JSON.stringify({ caller, same, rpcs: tokenServer.requests.length }));
 `;
 
 /** How consumers set up TypeScript: Node's own resolution (two generations) and bundlers. */
@@ -83,15 +171,17 @@ describe("library consumers of the packed packages", () => {
       join(app, "package.json"),
       '{ "name": "consumer", "version": "1.0.0", "private": true }\n',
     );
-    await npmInstall(
-      tarballs.map((t) => t.path),
-      app,
+    // The consumer's own Connect dependencies (the credentials script builds a client and a
+    // service), at the versions core depends on.
+    const core = JSON.parse(await readFile(join(ROOT, "packages/core/package.json"), "utf8"));
+    const connect = ["@connectrpc/connect", "@connectrpc/connect-node"].map(
+      (name) => `${name}@${core.dependencies[name]}`,
     );
+    await npmInstall([...tarballs.map((t) => t.path), ...connect], app);
   }, 120_000);
   afterAll(() => rm(app, { recursive: true, force: true }));
 
   it("ship README, LICENSE, exact versions, every import declared and nothing unused, no source maps", async () => {
-    const builtins = new Set(builtinModules);
     for (const tarball of tarballs) {
       const dir = join(app, "node_modules", tarball.name);
       const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
@@ -110,7 +200,7 @@ describe("library consumers of the packed packages", () => {
       const used = new Set<string>();
       for (const file of tarball.files.filter((f) => /\.(js|d\.ts|d\.cts)$/.test(f))) {
         for (const spec of importsOf(await readFile(join(dir, file), "utf8"))) {
-          if (spec.startsWith(".") || builtins.has(spec.replace(/^node:/, ""))) continue;
+          if (spec.startsWith(".") || isBuiltin(spec)) continue;
           const name = spec
             .split("/")
             .slice(0, spec.startsWith("@") ? 2 : 1)
@@ -136,6 +226,7 @@ describe("library consumers of the packed packages", () => {
       prpc: "application/prpc; encoding=binary",
       backend: true,
       runTokend: "function",
+      credentials: "function,function,function,function",
     };
     for (const file of ["esm.mjs", "cjs.cjs"]) {
       const r = await node(file);
@@ -160,9 +251,18 @@ describe("library consumers of the packed packages", () => {
     expect(packagesOf(gen.urls)).toEqual(["@bufbuild/protobuf", "@luci-machine-tokend/core"]);
   });
 
+  it("give a service the token the CLI keeps: token source and interceptor against the dev server", async () => {
+    // ES module only: CommonJS gets the same functions (see "work from … CommonJS" above).
+    await writeFile(join(app, "credentials.mjs"), CREDENTIALS);
+    const r = await node("credentials.mjs");
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(r.stdout)).toEqual({ caller: "bot:bot-1.example.com", same: true, rpcs: 1 });
+  });
+
   it("run the examples of their READMEs", async () => {
     await writeFile(join(app, "cert.pem"), "CERT\n");
     await writeFile(join(app, "key.pem"), "PKEY\n");
+    await writeMachineToken(join(app, "machine-token.json"));
     const outputs: string[] = [];
     for (const name of PACKAGES) {
       const readme = await readFile(join(app, "node_modules", name, "README.md"), "utf8");
@@ -175,6 +275,7 @@ describe("library consumers of the packed packages", () => {
       }
     }
     expect(outputs).toEqual([
+      "bot-1.example.com\n",
       "NEW_TOKEN\n",
       "1800\n",
       expect.stringMatching(/^token server at 127\.0\.0\.1:\d+\n$/),
@@ -215,3 +316,17 @@ describe("library consumers of the packed packages", () => {
     expect(results).toEqual(Object.keys(TS_SETUPS).map((setup) => [setup, ""]));
   }, 120_000);
 });
+
+/** A token file for the README's credentials example, kept by a real run against the dev server. */
+async function writeMachineToken(path: string): Promise<void> {
+  const { pki, server } = await startTestTokenServer();
+  const fx = await createTokendFixture(pki);
+  try {
+    const report = await runTokend(fx.options(server.backend));
+    expect(report.updateOutcome).toBe("UPDATE_SUCCESS");
+    await copyFile(fx.tokenPath, path);
+  } finally {
+    await server.close();
+    await fx.cleanup();
+  }
+}

@@ -139,8 +139,16 @@ const CASES: Case[] = [
 async function runCase(fx: TokendFixture, c: Case) {
   const args = fx.args(backends[c.backend], "-timeout", c.ok ? "10s" : "1s");
   const result = await runCli(args, { env: { ...CLEAN_ENV, ...c.env() } });
-  const status = JSON.parse(await readFile(fx.statusPath, "utf8")) as { update_outcome?: string };
-  return { code: result.code, outcome: status.update_outcome, stderr: result.stderr };
+  const status = JSON.parse(await readFile(fx.statusPath, "utf8")) as {
+    update_outcome?: string;
+    failure_error?: string;
+  };
+  return {
+    code: result.code,
+    outcome: status.update_outcome,
+    failureError: status.failure_error,
+    stderr: result.stderr,
+  };
 }
 
 describe("trust roots and proxies, as Go's HTTP client", () => {
@@ -152,6 +160,9 @@ describe("trust roots and proxies, as Go's HTTP client", () => {
         c.ok ? { code: 0, outcome: "UPDATE_SUCCESS" } : { code: 1, outcome: "GRPC_ERROR_4" },
       );
       if (c.says) expect(ours.stderr).toContain(c.says());
+      // The status file alone says why: Go's text, then the last attempt's error.
+      if (c.says && !c.ok) expect(ours.failureError).toContain(`exceeded; last attempt: `);
+      if (c.says && !c.ok) expect(ours.failureError).toContain(c.says());
       if (c.env().HTTPS_PROXY?.startsWith("https:"))
         expect(tlsProxy.tunnels.at(-1)?.target).toBe(backends.proxied);
       else if (c.backend === "proxied") expect(socks.requests.at(-1)?.host).toBe("tokens.test");

@@ -40,6 +40,27 @@ export function flagScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): v
     it("an empty -token-file-copy", () => withFlags(standard("-token-file-copy", "")));
   });
 
+  describe("where we differ on purpose (docs/MIGRATING-FROM-GO.md)", () => {
+    it("-version: ours prints the version, Go does not know the flag", () =>
+      withFlags(() => ["-version"], {
+        exitCode: { go: 2, ts: 0 },
+        stdout: { go: "empty", ts: "text" },
+        stderr: { go: "text", ts: "empty" },
+        firstStderrLine: { go: "flag provided but not defined: -version", ts: undefined },
+      }));
+    it("a -backend with a scheme: Go retries until -timeout, we refuse the flag", () =>
+      withFlags((impl) => [...suite.ws.args(impl, `http://${suite.ctx.dev.backend}`), "-timeout", "1s"], {
+        exitCode: { go: 1, ts: 2 },
+        "status/update_outcome": { go: "GRPC_ERROR_4", ts: undefined },
+        firstStderrLine: {
+          go: undefined,
+          ts: `invalid value "http://${suite.ctx.dev.backend}" for flag -backend: expecting host[:port]`,
+        },
+        status: "follows",
+        files: "follows",
+      }));
+  });
+
   describe("values Go accepts", () => {
     it("base-0 integers: hex, octal, binary, underscores", () =>
       withFlags(

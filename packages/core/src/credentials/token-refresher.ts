@@ -1,0 +1,232 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { backendBaseUrl } from "../backend-url.js";
+import { type Backoff, createBackoff } from "../backoff.js";
+import { type Now, type Random, type Sleep, systemNow, systemSleep } from "../clock.js";
+import { errorMessage } from "../fs-errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { TokenMinterClient } from "../mint-token.js";
+import type { UpdateReason } from "../outcome.js";
+import type { Protocol } from "../protocols.js";
+import { nextRefreshAt, sleepUntil } from "../refresh-schedule.js";
+import type { MachineTokenSource } from "./machine-token-source.js";
+import {
+  asError,
+  type HeldToken,
+  type RefreshResult,
+  type RefreshSettings,
+  refreshMachineToken,
+} from "./refresh-machine-token.js";
+
+/** Options of {@link startTokenRefresher}. */
+export interface TokenRefresherOptions {
+  /** The token server as `-backend` takes it: `host[:port]` (plain HTTP only for loopback). */
+  backend: string;
+  /** Path of the machine's certificate (PEM), as `-cert-pem`. Read again at every refresh. */
+  certPem: string;
+  /** Path of the machine's RSA private key (PEM), as `-pkey-pem`. Read again at every refresh. */
+  keyPem: string;
+  /** Passphrase of an encrypted key. */
+  keyPassphrase?: string;
+  /**
+   * The token file to keep, as `-token-file`: read at every refresh (a cron tokend may have
+   * refreshed it, and then no RPC is made) and written after a mint, under the same run lock as
+   * the CLI. Without it the token lives in memory only.
+   */
+  tokenFile?: string;
+  /** Mode of a new token file before the umask. Default 0o644, as Go tokend. */
+  tokenFileMode?: number;
+  /** Wire protocol. Default "prpc", as Go's client. */
+  protocol?: Protocol;
+  /** Extra trust roots (PEM file), as `-ca-bundle`. */
+  caBundle?: string;
+  /** Proxy and trust-root variables (see createTokenMinterClient). Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Deadline of one refresh, retries included, as `-timeout`. Default 60 s. */
+  timeoutMs?: number;
+  /** Longest wait before trying again after failed refreshes (30 s, 1 min, … up to this). Default 10 min. */
+  maxRetryDelayMs?: number;
+  /** Called when the token changes: minted, or found refreshed in the token file. */
+  onRefresh?: (token: string, info: TokenRefreshInfo) => void;
+  /** Called when a refresh fails; the refresher tries again at `retryAt`. */
+  onError?: (error: Error, retryAt: Date) => void;
+  /** Receives what the refresher does (never the token). Default: silent. */
+  logger?: Logger;
+  /** The TokenMinter client; default createTokenMinterClient(backend, { protocol, caBundle, env, logger }). */
+  client?: TokenMinterClient;
+  /** Spread retry delays (default true); false gives exact delays. */
+  jitter?: boolean;
+  now?: Now;
+  /** Every wait; default real timers (unref'd between refreshes, see {@link startTokenRefresher}). */
+  sleep?: Sleep;
+  random?: Random;
+}
+
+/** What {@link TokenRefresherOptions.onRefresh} is told besides the token. */
+export interface TokenRefreshInfo {
+  /** Why the refresh looked at the token; TOKEN_IS_GOOD when it was taken from the token file. */
+  reason: UpdateReason;
+  /** True when the token was minted by this refresher. */
+  minted: boolean;
+  /** When the token expires (the server's clock). */
+  expiry: Date;
+  /** When the refresher looks at the token again. */
+  nextRefresh: Date;
+}
+
+/** A running refresher; also a {@link MachineTokenSource} for the interceptor and fetch wrapper. */
+export interface TokenRefresher extends MachineTokenSource {
+  /**
+   * The current token while it has not expired. Before the first refresh ended it waits for it;
+   * when there is no valid token it rejects at once with the last refresh's error as `cause`.
+   */
+  getToken(): Promise<string>;
+  /**
+   * Stops: cancels a refresh in progress (the RPC, retry waits, the lock wait) and every timer.
+   * Resolves when nothing of the refresher is left running. getToken() rejects afterwards.
+   */
+  stop(): Promise<void>;
+}
+
+const FIRST_RETRY_MS = 30_000;
+const STOPPED = "the token refresher was stopped";
+
+/**
+ * Keeps a LUCI machine token fresh inside a long-running Node service (for machines that cannot
+ * run the tokend from cron): one refresh now, then at each token's next_update (plus up to a
+ * minute of jitter), with the same decision, minting, retries and file writes as the CLI; after a
+ * failure, again after 30 s, 1 min, … up to `maxRetryDelayMs` (jittered). A good token keeps
+ * being served while refreshes fail, until it expires.
+ *
+ * The waits between refreshes use unref'd timers: the refresher alone does not keep a process
+ * alive (a refresh in progress does). Call {@link TokenRefresher.stop} to end it.
+ *
+ * @throws Error for a bad `backend` or `timeoutMs`.
+ */
+export function startTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
+  backendBaseUrl(options.backend);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  if (!(timeoutMs > 0)) throw new Error(`timeoutMs must be positive, not ${timeoutMs}`);
+  const now = options.now ?? systemNow;
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const settings: RefreshSettings = {
+    backend: options.backend,
+    certPem: options.certPem,
+    keyPem: options.keyPem,
+    keyPassphrase: options.keyPassphrase,
+    tokenFile: options.tokenFile,
+    tokenFileMode: options.tokenFileMode,
+    protocol: options.protocol ?? "prpc",
+    timeoutMs,
+    jitter: options.jitter,
+    now,
+    sleep: options.sleep ?? systemSleep,
+    random,
+    logger,
+  };
+  const idleSleep = options.sleep ?? unrefSleep;
+  const stopping = new AbortController();
+  let held: HeldToken = {};
+  let current: { token: string; expiryMs: number } | undefined;
+  let lastError: Error | undefined;
+  let refreshing: Promise<void> | undefined;
+  let client = options.client;
+  const getClient = async () => {
+    if (client) return client;
+    const { createTokenMinterClient } = await import("../token-minter-client.js");
+    client = createTokenMinterClient(options.backend, {
+      protocol: settings.protocol,
+      caBundle: options.caBundle,
+      env: options.env,
+      logger,
+    });
+    return client;
+  };
+  const notify = (what: string, call: () => void) => {
+    try {
+      call();
+    } catch (err) {
+      logger.log("error", `The ${what} callback threw - ${errorMessage(err)}`);
+    }
+  };
+
+  async function refreshOnce(backoff: Backoff | undefined): Promise<{ retry?: Backoff; next: Date }> {
+    const result = await refreshMachineToken(settings, held, getClient, stopping.signal).catch(
+      (err: unknown): RefreshResult => ({ minted: false, error: asError(err) }),
+    );
+    if (stopping.signal.aborted) return { next: now() };
+    if (result.token) held = { token: result.token, state: result.state };
+    const token = result.token?.luciMachineToken ?? "";
+    let next: Date;
+    if (result.error) {
+      lastError = result.error;
+      backoff ??= createBackoff({
+        initialMs: FIRST_RETRY_MS,
+        multiplier: 2,
+        maxMs: options.maxRetryDelayMs ?? 10 * 60_000,
+        jitter: options.jitter,
+        random,
+      });
+      next = new Date(now().getTime() + backoff.next());
+    } else {
+      lastError = undefined;
+      backoff = undefined;
+      next = nextRefreshAt(Number(result.token?.nextUpdate ?? 0n), now(), random);
+    }
+    if (token !== "" && token !== current?.token) {
+      const expiry = new Date(Number(result.token?.expiry ?? 0n) * 1000);
+      current = { token, expiryMs: expiry.getTime() };
+      const info = {
+        reason: result.reason ?? "TOKEN_IS_GOOD",
+        minted: result.minted,
+        expiry,
+        nextRefresh: next,
+      };
+      notify("onRefresh", () => options.onRefresh?.(token, info));
+    }
+    if (result.error) {
+      const error = result.error;
+      logger.log(
+        "error",
+        `Refreshing the machine token failed - ${errorMessage(error)}; retry at ${next.toISOString()}`,
+      );
+      notify("onError", () => options.onError?.(error, next));
+    }
+    return { retry: backoff, next };
+  }
+
+  const loop = (async () => {
+    let backoff: Backoff | undefined;
+    while (!stopping.signal.aborted) {
+      const step = refreshOnce(backoff);
+      refreshing = step.then(() => {});
+      const { retry, next } = await step;
+      refreshing = undefined;
+      backoff = retry;
+      await sleepUntil(next, { now, sleep: idleSleep, signal: stopping.signal });
+    }
+  })();
+
+  return {
+    async getToken() {
+      if (!stopping.signal.aborted && !isValid(current, now()) && refreshing) await refreshing;
+      if (stopping.signal.aborted) throw new Error(STOPPED);
+      if (current && isValid(current, now())) return current.token;
+      const why = lastError
+        ? `the last refresh failed - ${errorMessage(lastError)}`
+        : `the token expired at ${new Date(current?.expiryMs ?? 0).toISOString()}`;
+      throw new Error(`no valid machine token: ${why}`, { cause: lastError });
+    },
+    async stop() {
+      stopping.abort(new Error(STOPPED));
+      await loop;
+    },
+  };
+}
+
+function isValid(current: { expiryMs: number } | undefined, now: Date): boolean {
+  return current !== undefined && now.getTime() < current.expiryMs;
+}
+
+/** A sleep whose timer does not keep the process alive (it rejects with an AbortError when aborted). */
+const unrefSleep: Sleep = (ms, signal) => delay(Math.max(0, ms), undefined, { ref: false, signal });
