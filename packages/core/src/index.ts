@@ -75,12 +75,8 @@ export {
   MachineTokenSourceError,
   type MachineTokenSourceOptions,
 } from "./credentials/machine-token-source.js";
-export {
-  startTokenRefresher,
-  type TokenRefresher,
-  type TokenRefresherOptions,
-  type TokenRefreshInfo,
-} from "./credentials/token-refresher.js";
+export { startTokenRefresher, type TokenRefresher } from "./credentials/token-refresher.js";
+export type { TokenRefresherOptions, TokenRefreshInfo } from "./credentials/token-refresher-options.js";
 export { withMachineToken } from "./credentials/with-machine-token.js";
 
 // Types of the options above.

@@ -14,7 +14,7 @@ import { removeStaleTempFiles } from "../stale-temp-files.js";
 import type { TokendState } from "../tokend-state.js";
 import { writeTokenFile } from "../write-token-file.js";
 import { createX509Signer, type X509Signer } from "../x509-signer.js";
-import type { TokenRefresherOptions } from "./token-refresher.js";
+import type { TokenRefresherOptions } from "./token-refresher-options.js";
 
 /** What one refresh needs: the refresher's options, with defaults where the refresh needs one. */
 export type RefreshSettings = Pick<

@@ -10,12 +10,8 @@ import { createManualClock, type ManualClock } from "../testing/manual-clock.js"
 import { makeTempDir } from "../testing/temp-dir.js";
 import { verifyMachineToken } from "../verify-machine-token.js";
 import { createMachineTokenSource } from "./machine-token-source.js";
-import {
-  startTokenRefresher,
-  type TokenRefresher,
-  type TokenRefresherOptions,
-  type TokenRefreshInfo,
-} from "./token-refresher.js";
+import { startTokenRefresher, type TokenRefresher } from "./token-refresher.js";
+import type { TokenRefresherOptions, TokenRefreshInfo } from "./token-refresher-options.js";
 
 const MIN = 60_000;
 let pki: TestPki;
