@@ -44,10 +44,10 @@ export function loadedModules(args: string[], options: { cwd?: string } = {}): P
   });
 }
 
-/** The npm packages among module URLs (`@scope/name` or `name`), each once. */
+/** The npm packages among module URLs (`@scope/name` or `name`; the innermost when nested), each once. */
 export function packagesOf(urls: string[]): string[] {
   const names = urls.flatMap((u) => {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+    const m = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
     return m?.[1] ? [m[1]] : [];
   });
   return [...new Set(names)].sort();
