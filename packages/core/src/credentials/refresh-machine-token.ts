@@ -4,7 +4,7 @@ import { decideUpdateReason } from "../decide-update-reason.js";
 import { errorMessage } from "../fs-errors.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 import type { Logger } from "../logger.js";
-import type { TokenMinterClient } from "../mint-token.js";
+import { mintToken, type TokenMinterClient } from "../mint-token.js";
 import { mintedTokenFile } from "../minted-token-file.js";
 import type { UpdateReason } from "../outcome.js";
 import type { Protocol } from "../protocols.js";
@@ -127,8 +127,6 @@ async function decideAndMint(
   }
   s.logger.log("info", `Updating the token (reason: ${reason})`);
   try {
-    // Loaded on the first mint only: a refresher that finds its token good needs no protobuf.
-    const { mintToken } = await import("../mint-token.js");
     const minted = await mintToken({
       client: await client(),
       signer,

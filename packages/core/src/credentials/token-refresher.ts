@@ -5,6 +5,7 @@ import { type Sleep, systemNow, systemSleep } from "../clock.js";
 import { errorMessage } from "../fs-errors.js";
 import { silentLogger } from "../logger.js";
 import { nextRefreshAt, sleepUntil } from "../refresh-schedule.js";
+import { createTokenMinterClient } from "../token-minter-client.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
 import {
   asError,
@@ -75,7 +76,6 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   let client = options.client;
   const getClient = async () => {
     if (client) return client;
-    const { createTokenMinterClient } = await import("../token-minter-client.js");
     client = createTokenMinterClient(options.backend, {
       protocol: settings.protocol,
       caBundle: options.caBundle,
