@@ -1,14 +1,17 @@
 import { backendBaseUrl } from "../backend-url.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { silentLogger } from "../logger.js";
 import { proxyForUrl } from "./proxy-from-env.js";
-import { loadTrustRoots, readCaBundle, type SystemRootLocations, type TrustRoots } from "./trust-roots.js";
+import {
+  loadTrustRoots,
+  readCaBundle,
+  type SystemRootLocations,
+  type TrustRootOptions,
+  type TrustRoots,
+} from "./trust-roots.js";
 
 /** How to connect to a backend: extra trust roots, the environment (see createTokenMinterClient). */
-export interface BackendConnectionOptions {
-  /** `-ca-bundle FILE`: extra trust roots (PEM). */
-  caBundle?: string;
-  /** Extra trust roots (PEM text). */
-  extraCaPems?: readonly string[];
+export interface BackendConnectionOptions
+  extends Pick<TrustRootOptions, "caBundle" | "extraCaPems" | "logger"> {
   /**
    * The environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (and lower case), SSL_CERT_FILE,
    * SSL_CERT_DIR and NODE_EXTRA_CA_CERTS are read. Default `process.env`; `{}` ignores them all.
@@ -16,7 +19,6 @@ export interface BackendConnectionOptions {
   env?: Record<string, string | undefined>;
   /** Where the system's trust roots are; default Go's lists for Linux (root_linux.go). */
   systemRoots?: SystemRootLocations;
-  logger?: Logger;
 }
 
 /** Where requests to a backend go and how its certificate is checked. */
