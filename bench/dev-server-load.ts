@@ -8,9 +8,9 @@ import {
   MachineTokenType,
   MintMachineTokenRequestSchema,
   MintMachineTokenResponseSchema,
-  PRPC_BINARY_CONTENT_TYPE,
   SignatureAlgorithm,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
+import { PRPC_BINARY_CONTENT_TYPE } from "@luci-machine-tokend/core/protocol-prpc";
 import { quantile } from "./stats.js";
 
 /** Throughput, latency and memory of the dev server under a keep-alive pRPC load. */

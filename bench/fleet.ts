@@ -1,16 +1,7 @@
-import { type FleetScenario, seededRandom, simulateFleet } from "../packages/cli/src/fleet/fleet-sim.js";
+import { type FleetScenario, STANDARD_FLEET, seededRandom, simulateFleet } from "./fleet-sim.js";
 import { count, fmt, type Row } from "./table.js";
 
-const BASE = {
-  machines: 10_000,
-  cronMs: 600_000,
-  outageMs: 300_000,
-  durationMs: 3 * 3_600_000,
-  tokenLifetimeMs: 3_600_000,
-  timeoutMs: 60_000,
-  startupMs: 50,
-  rpcMs: 20,
-};
+const BASE = { ...STANDARD_FLEET, machines: 10_000 };
 
 /** Two 5-minute outages: one ending between cron runs, one ending while the runs retry. */
 const OUTAGES = [

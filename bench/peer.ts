@@ -7,10 +7,10 @@ import { median } from "./stats.js";
 import { fmt, type Row } from "./table.js";
 
 /** A whole command line: the program and its arguments. */
-type Command = [string, ...string[]];
+export type Command = [string, ...string[]];
 
 /** Wall time (ms) of one run of any program. */
-function wallMs([program, ...args]: Command): number {
+export function wallMs([program, ...args]: Command): number {
   const started = performance.now();
   const r = spawnSync(program, args, { stdio: "ignore" });
   if (r.status === null) throw new Error(`bench process was killed: ${program}`);
@@ -21,7 +21,7 @@ function wallMs([program, ...args]: Command): number {
  * Peak RSS (KiB) of one run, from GNU time's wait4 rusage: the one method that works alike for a
  * Go binary and for Node (the preload of the bare-Node ratios only works inside Node).
  */
-function peakKiB([program, ...args]: Command): number {
+export function peakKiB([program, ...args]: Command): number {
   const file = join(tmpdir(), `bench-peer-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     spawnSync("/usr/bin/time", ["-f", "%M", "-o", file, program, ...args], { stdio: "ignore" });
@@ -32,7 +32,7 @@ function peakKiB([program, ...args]: Command): number {
 }
 
 /** Medians of `measure` over the three commands, run alternately after one warm-up each. */
-function alternate(runs: number, measure: (c: Command) => number, commands: Command[]): number[] {
+export function alternate(runs: number, measure: (c: Command) => number, commands: Command[]): number[] {
   for (const c of commands) measure(c);
   const series = commands.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {

@@ -5,11 +5,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const PRELOAD = fileURLToPath(new URL("./rss-preload.cjs", import.meta.url));
+/** Every measured process runs in the repository, where `@luci-machine-tokend/*` resolve. */
+const CWD = fileURLToPath(new URL("..", import.meta.url));
 
 /** Wall time (ms) of one whole process run, start to exit. */
 export function timeProcess(args: string[], env: Record<string, string> = {}): number {
   const started = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: "ignore", env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, args, {
+    cwd: CWD,
+    stdio: "ignore",
+    env: { ...process.env, ...env },
+  });
   const ms = performance.now() - started;
   if (r.status === null) throw new Error(`bench process was killed: node ${args.join(" ")}`);
   return ms;
@@ -20,6 +26,7 @@ export function peakRssKiB(args: string[]): number {
   const file = join(tmpdir(), `bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     spawnSync(process.execPath, ["--require", PRELOAD, ...args], {
+      cwd: CWD,
       stdio: "ignore",
       env: { ...process.env, BENCH_RSS_FILE: file },
     });

@@ -6,8 +6,10 @@ import { availableParallelism } from "node:os";
 import { loadDevServer } from "./dev-server-load.js";
 import { createBenchFixture } from "./fixture.js";
 import { fleetRows } from "./fleet.js";
+import { importCostRows } from "./import-cost.js";
 import { peerRows } from "./peer.js";
 import { rsaBound } from "./rsa-bound.js";
+import { seaRows } from "./sea.js";
 import { startupRows } from "./startup.js";
 import { count, fmt, printTable, type Row } from "./table.js";
 
@@ -18,7 +20,9 @@ const mib = (kib: number) => fmt(kib / 1024, 0);
 const fx = await createBenchFixture();
 try {
   rows.push(...startupRows(fx, RUNS));
+  rows.push(...importCostRows(RUNS));
   rows.push(...peerRows(fx, RUNS));
+  rows.push(...seaRows(fx, RUNS));
 
   // 4. The dev server in its own process under a keep-alive pRPC load.
   const bound = rsaBound(fx.keyPem);

@@ -1,20 +1,22 @@
+import type {
+  Logger,
+  Now,
+  TokendState,
+  TokenFile,
+  UpdateReason,
+  X509Signer,
+} from "@luci-machine-tokend/core";
 import {
   calcDigest,
   createX509Signer,
   decideUpdateReason,
   fsErrorReason,
-  type Logger,
-  type Now,
   readCapped,
   readTokenFile,
-  type TokendState,
-  type TokenFile,
   tokendDigestInputs,
-  type UpdateReason,
-  type X509Signer,
-} from "@luci-machine-tokend/core/offline";
+} from "@luci-machine-tokend/core/internal";
 import { warnIfKeyIsExposed } from "./key-permissions.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /** What a run knows before it touches the network: the current token and what to do about it. */
 export type Assessment =
@@ -33,7 +35,7 @@ export type Assessment =
  * failure is reported even when the token is fresh), digest the inputs and decide. No writes.
  */
 export async function assessToken(
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: { now: Now; logger: Logger },
 ): Promise<Assessment> {
   const { logger } = deps;

@@ -1,9 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger, Sleep } from "@luci-machine-tokend/core/offline";
+import type { Logger, Sleep } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { nextRefreshAt, retryDelayMs, runDaemon } from "./daemon.js";
-import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
+import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
+import { createRetryBackoff, nextRefreshAt, runDaemon } from "./daemon.js";
 import { createFakeMinter, type FakeReply, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 
@@ -72,7 +72,7 @@ describe("daemon mode", () => {
     // next_update is 30 min after a mint; the daemon wakes 1 s after it (no jitter with random 0).
     expect(gaps).toEqual([HOUR / 2 + 1000, HOUR / 2 + 1000]);
     // It slept in steps of at most 15 s, so a suspended machine notices the time soon after waking.
-    expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(15_000);
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(15_000);
     expect(lines).toContain("info: Stopping");
   });
 
@@ -87,10 +87,11 @@ describe("daemon mode", () => {
     const gaps = targets.slice(1, 4).map((t, i) => t - (targets[i] ?? 0));
     // targets[k] − targets[k−1] = the next run (10 s) + its backoff (30 s, 60 s, 120 s after 2, 3, 4 failures).
     expect(gaps).toEqual([40_000, 70_000, 130_000]);
-    expect(retryDelayMs(1, () => 0.5)).toBe(30_000);
-    expect(retryDelayMs(3, () => 0.5)).toBe(120_000);
-    expect(retryDelayMs(10, () => 0.5)).toBe(600_000);
-    expect(retryDelayMs(10, () => 0.999)).toBeLessThan(900_000);
+    const backoff = createRetryBackoff(() => 0.5);
+    const delays = Array.from({ length: 7 }, () => backoff.next());
+    expect(delays).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000]);
+    const high = createRetryBackoff(() => 0.999);
+    expect(Math.max(...Array.from({ length: 10 }, () => high.next()))).toBe(600_000);
   });
 
   it("refreshes at once on SIGHUP, as -force-refresh", async () => {

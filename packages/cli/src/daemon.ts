@@ -1,9 +1,17 @@
-import { nextRefreshAt, sleepUntil } from "@luci-machine-tokend/core";
-import { type Logger, type Random, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
+import type { Logger, Random } from "@luci-machine-tokend/core";
+import {
+  type Backoff,
+  createBackoff,
+  nextRefreshAt,
+  sleepUntil,
+  systemNow,
+  systemSleep,
+} from "@luci-machine-tokend/core/internal";
+import type { CliOptions } from "./cli-options.js";
 import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
 import { writeReportOutputs } from "./report-outputs.js";
-import { runTokend, type TokendDeps } from "./run-tokend.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { TokendDeps } from "./run-deps.js";
+import { exitCodeOf, runTokend } from "./run-tokend.js";
 
 /** Outside events and world access of the daemon; tests inject all of them. */
 export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
@@ -16,15 +24,12 @@ export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
   onListening?: (address: string) => void;
 }
 
-const FIRST_RETRY_MS = 30_000;
-const MAX_RETRY_MS = 10 * 60_000;
-
 /**
  * `-daemon`: one long-lived process instead of a cron line. Runs, writes the status outputs, then
  * sleeps until the token's next_update (plus a little jitter), or retries with backoff after a
  * failure; SIGHUP refreshes at once (as -force-refresh); SIGTERM ends it with exit 0.
  */
-export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promise<number> {
+export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<number> {
   const now = deps.now ?? systemNow;
   const sleep = deps.sleep ?? systemSleep;
   const random = deps.random ?? Math.random;
@@ -42,7 +47,7 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
     forceNext = true;
     wake?.abort();
   });
-  let failures = 0;
+  let backoff = createRetryBackoff(random);
   try {
     while (!deps.signal.aborted) {
       const runOptions = forceNext ? { ...options, forceRefresh: true } : options;
@@ -53,11 +58,11 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
       state.lastFinished = now();
       const outcome = report.updateOutcome ?? "";
       state.runsByOutcome.set(outcome, (state.runsByOutcome.get(outcome) ?? 0) + 1);
-      const ok = outcome === "TOKEN_IS_GOOD" || outcome === "UPDATE_SUCCESS";
-      failures = ok ? 0 : failures + 1;
+      const ok = exitCodeOf(report) === 0;
+      if (ok) backoff = createRetryBackoff(random);
       const target = ok
         ? nextRefreshAt(report.tokenNextUpdateTs ?? 0, now(), random)
-        : new Date(now().getTime() + retryDelayMs(failures, random));
+        : new Date(now().getTime() + backoff.next());
       deps.logger.log("info", `Next run at ${target.toISOString()}`);
       wake = new AbortController();
       await sleepUntil(target, { now, sleep, signal: AbortSignal.any([deps.signal, wake.signal]) });
@@ -73,8 +78,10 @@ export async function runDaemon(options: TokendOptions, deps: DaemonDeps): Promi
 /** The daemon's schedule after a good run (core's, shared with startTokenRefresher). */
 export { nextRefreshAt };
 
-/** Backoff after consecutive failures: 30 s, 1 min, 2 min, … capped at 10 min, ±50% jitter. */
-export function retryDelayMs(failures: number, random: Random): number {
-  const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, failures - 1));
-  return base * (0.5 + random());
+/**
+ * Waits after consecutive failed runs: 30 s, 1 min, 2 min, … up to 10 min, each spread over
+ * 0.5–1.5× (core's backoff, as the retries of one run use, with longer steps).
+ */
+export function createRetryBackoff(random: Random): Backoff {
+  return createBackoff({ initialMs: 30_000, multiplier: 2, maxMs: 10 * 60_000, random });
 }

@@ -1,13 +1,14 @@
-import { encodeTokenFile, type Logger, type Now, readCapped } from "@luci-machine-tokend/core/offline";
+import type { Logger, Now } from "@luci-machine-tokend/core";
+import { encodeTokenFile, readCapped } from "@luci-machine-tokend/core/internal";
 import { assessToken } from "./assess-token.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /**
  * `-dry-run`: reads and decides like a run and says what it would do, without an RPC or a write.
  * Returns the lines to print and the exit code a real run would start from (1 for a bad key).
  */
 export async function dryRun(
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: { now: Now; logger: Logger },
 ): Promise<{ lines: string[]; exitCode: 0 | 1 }> {
   const a = await assessToken(options, deps);

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger } from "@luci-machine-tokend/core/offline";
+import type { Logger } from "@luci-machine-tokend/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runExecHook } from "./exec-hook.js";
 import { processGone } from "./testing/process-gone.js";

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { errorMessage, formatGoDuration, type Logger } from "@luci-machine-tokend/core/offline";
+import type { Logger } from "@luci-machine-tokend/core";
+import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
 
 /** How long a timed-out hook's process group has between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 1000;

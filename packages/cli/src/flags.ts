@@ -1,4 +1,4 @@
-import { PROTOCOLS } from "@luci-machine-tokend/core/offline";
+import { PROTOCOLS } from "@luci-machine-tokend/core/internal";
 
 /**
  * Every flag of the tokend run, in one table: Go tokend's own flags, the ts-mon flags it registers

@@ -1,4 +1,4 @@
-import { parseGoDuration } from "@luci-machine-tokend/core/offline";
+import { parseGoDuration } from "@luci-machine-tokend/core/internal";
 import { FLAGS, type FlagSpec } from "./flags.js";
 import { parseGoInt } from "./go-int.js";
 import { escapeUnprintable, goQuote } from "./go-quote.js";

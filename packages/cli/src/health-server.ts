@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
 import { hostname } from "node:os";
-import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core/offline";
+import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core";
 import { prometheusText } from "./metrics/prometheus-text.js";
 
 /** What the daemon tells its health server after each run. */

@@ -5,10 +5,22 @@
  * @module luci-machine-tokend
  */
 
+export type { CliIo } from "./cli-io.js";
+export {
+  type CliOptions,
+  type CliOptionsResult,
+  cliOptionsFromFlags,
+  type TsMonOptions,
+} from "./cli-options.js";
 export { parseGoFlags } from "./go-flags.js";
-export { type CliIo, main } from "./main.js";
+export { main } from "./main.js";
 export { prometheusText } from "./metrics/prometheus-text.js";
 export { type TokendMetric, tokendMetrics } from "./metrics/tokend-metrics.js";
-export { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
-export type { TokendOptions, TsMonOptions } from "./tokend-options.js";
-export { tokendOptionsFromFlags } from "./tokend-options.js";
+export type { TokendDeps } from "./run-deps.js";
+export { exitCodeOf, runTokend } from "./run-tokend.js";
+export {
+  type ResolvedTokendOptions,
+  resolveTokendOptions,
+  TOKEND_DEFAULTS,
+  type TokendOptions,
+} from "./tokend-options.js";

@@ -1,25 +1,13 @@
-import { type Logger, systemNow, systemSleep } from "@luci-machine-tokend/core/offline";
+import type { Logger } from "@luci-machine-tokend/core";
+import { systemNow, systemSleep } from "@luci-machine-tokend/core/internal";
+import type { CliIo } from "./cli-io.js";
+import { cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
 import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
-import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
-import { tokendOptionsFromFlags } from "./tokend-options.js";
+import { exitCodeOf, runTokend } from "./run-tokend.js";
 import { usageText } from "./usage.js";
-
-/** Where the CLI writes and what it may be told from outside; tests pass their own. */
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Aborted on the first SIGINT/SIGTERM. */
-  signal?: AbortSignal;
-  /** Clock, sleep, randomness and faults for the run. */
-  deps?: Omit<TokendDeps, "logger" | "signal">;
-  /** Subscribes to SIGHUP (daemon mode: refresh now); returns an unsubscribe function. */
-  onHangup?: (listener: () => void) => () => void;
-  /** Told the health server's address once it listens (daemon mode). */
-  onListening?: (address: string) => void;
-}
 
 /** Subcommands; anything else is a tokend run with Go's flags. */
 const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {
@@ -53,7 +41,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${packageVersion()}\n`);
     return 0;
   }
-  const checked = tokendOptionsFromFlags(parsed.values);
+  const checked = cliOptionsFromFlags(parsed.values);
   if ("error" in checked) {
     io.stderr(`${checked.error}\n${usageText()}`);
     return 2;

@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { escapeForLog, statusReportToJson } from "@luci-machine-tokend/core";
+import { statusReportToJson } from "@luci-machine-tokend/core";
+import { escapeForLog } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exitCodeOf, runTokend } from "./run-tokend.js";

@@ -3,24 +3,22 @@ import { dirname } from "node:path";
 import {
   createTokenMinterClient,
   MintTokenError,
-  mintedTokenFile,
   mintToken,
   outcomeFromError,
-  printableError,
   type StatusReport,
   type TokenMinterClient,
-  tokenPathProblem,
   type X509Signer,
 } from "@luci-machine-tokend/core";
+import { mintedTokenFile, printableError, tokenPathProblem } from "@luci-machine-tokend/core/internal";
 import { runExecHook } from "./exec-hook.js";
 import { microsSince } from "./micros-since.js";
-import type { RunDeps } from "./run-tokend.js";
+import type { RunDeps } from "./run-deps.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /** What the refresh needs from the run. */
 export interface RefreshInput {
-  options: TokendOptions;
+  options: ResolvedTokendOptions;
   deps: RunDeps;
   report: StatusReport;
   /** The run's overall deadline (start + -timeout). */
@@ -113,7 +111,7 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
 }
 
 /** The TokenMinter client; the library applies the proxy and trust roots of the environment. */
-function createClient(options: TokendOptions, deps: RunDeps): TokenMinterClient {
+function createClient(options: ResolvedTokendOptions, deps: RunDeps): TokenMinterClient {
   return (deps.createClient ?? createTokenMinterClient)(options.backend, {
     protocol: options.protocol,
     caBundle: options.caBundle,

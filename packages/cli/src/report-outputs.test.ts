@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger, StatusReport } from "@luci-machine-tokend/core/offline";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CliOptions, cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { writeReportOutputs } from "./report-outputs.js";
-import { type TokendOptions, tokendOptionsFromFlags } from "./tokend-options.js";
 
 let dir: string;
 let lines: string[];
@@ -32,7 +32,7 @@ const report: StatusReport = {
   tokenExpiryTs: 1700003600,
 };
 
-function options(...extra: string[]): TokendOptions {
+function options(...extra: string[]): CliOptions {
   const parsed = parseGoFlags([
     "-pkey-pem",
     "k",
@@ -45,7 +45,7 @@ function options(...extra: string[]): TokendOptions {
     ...extra,
   ]);
   if (parsed.kind !== "values") throw new Error("bad flags");
-  const checked = tokendOptionsFromFlags(parsed.values);
+  const checked = cliOptionsFromFlags(parsed.values);
   if ("error" in checked) throw new Error(checked.error);
   return checked.options;
 }

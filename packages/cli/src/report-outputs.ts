@@ -1,12 +1,8 @@
-import {
-  type Logger,
-  type StatusReport,
-  statusReportToJson,
-  writeFileAtomic,
-} from "@luci-machine-tokend/core/offline";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
+import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
+import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { pushTsMonMetrics } from "./metrics/ts-mon.js";
-import type { TokendOptions } from "./tokend-options.js";
 
 const encoder = new TextEncoder();
 
@@ -16,7 +12,7 @@ const encoder = new TextEncoder();
  */
 export async function writeReportOutputs(
   report: StatusReport,
-  options: TokendOptions,
+  options: CliOptions,
   logger: Logger,
   now: () => Date,
 ): Promise<void> {
@@ -38,6 +34,6 @@ async function writeOrLog(path: string, text: string, what: string, logger: Logg
   try {
     await writeFileAtomic(path, encoder.encode(text));
   } catch (err) {
-    logger.log("error", `Failed to write the ${what} ${path} - ${(err as Error).message}`);
+    logger.log("error", `Failed to write the ${what} ${path} - ${errorMessage(err)}`);
   }
 }

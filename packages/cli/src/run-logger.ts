@@ -1,9 +1,5 @@
-import {
-  escapeForLog,
-  type Logger,
-  type LogLevel,
-  MAX_MESSAGE_TEXT,
-} from "@luci-machine-tokend/core/offline";
+import type { Logger, LogLevel } from "@luci-machine-tokend/core";
+import { escapeForLog, MAX_MESSAGE_TEXT } from "@luci-machine-tokend/core/internal";
 
 /** Longest logged message: an error body with the words around it. */
 const MAX_LINE = MAX_MESSAGE_TEXT;

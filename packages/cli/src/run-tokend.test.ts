@@ -1,18 +1,19 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  acquireRunLock,
   calcDigest,
-  ErrorCode,
   type Logger,
   readTokenFile,
   statusReportToJson,
   tokendDigestInputs,
 } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
+import { acquireRunLock } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { exitCodeOf, runTokend, type TokendDeps } from "./run-tokend.js";
-import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
+import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
+import type { TokendDeps } from "./run-deps.js";
+import { exitCodeOf, runTokend } from "./run-tokend.js";
 import { createFakeMinter, type FakeMinter, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 
@@ -59,6 +60,25 @@ async function digest(backend = BACKEND): Promise<string> {
 }
 
 describe("runTokend: LUCI's main_test scenarios with exact values", () => {
+  it("needs only the four paths Go requires; the rest has Go's defaults", async () => {
+    const options = { pkeyPem: fx.keyPath, certPem: fx.certPath, backend: BACKEND, tokenFile: fx.tokenPath };
+    const clients: unknown[] = [];
+    const createClient: TokendDeps["createClient"] = (backend, clientOptions) => {
+      clients.push({ backend, ...clientOptions });
+      return minter.client;
+    };
+    const report = await runTokend(options, deps({ createClient }));
+    expect(report).toMatchObject({ updateOutcome: "UPDATE_SUCCESS", updateReason: "NEW_TOKEN" });
+    expect(clients).toEqual([
+      { backend: BACKEND, protocol: "prpc", caBundle: undefined, logger: expect.anything() },
+    ]);
+    expect(minter.requests).toHaveLength(1);
+    expect(await readTokenFile(fx.tokenPath)).toMatchObject({ token: { luciMachineToken: "token-1" } });
+    await expect(runTokend({ ...options, backend: "" }, deps())).rejects.toThrow(
+      "runTokend: backend is required",
+    );
+  });
+
   it("mints a new token and writes Go's file and status", async () => {
     const report = await runTokend(fx.options(BACKEND), deps());
     expect(exitCodeOf(report)).toBe(0);
@@ -216,9 +236,9 @@ describe("runTokend: failures", () => {
       "rpc error: code = DeadlineExceeded desc = prpc: overall deadline exceeded: context deadline exceeded; last attempt: rpc error: code = Unavailable desc = down",
     );
     // Go's schedule until the 10 s deadline: 200+300+450+675+1012.5+1518.75+2278.125 ms, then what is left.
-    expect(clock.sleeps.slice(0, 7)).toEqual([200, 300, 450, 675, 1012.5, 1518.75, 2278.125]);
+    expect(clock.delays.slice(0, 7)).toEqual([200, 300, 450, 675, 1012.5, 1518.75, 2278.125]);
     // Dates hold whole milliseconds, so the sleeps add up to the deadline within 1 ms.
-    expect(Math.abs(clock.sleeps.reduce((a, b) => a + b, 0) - 10_000)).toBeLessThan(1);
+    expect(Math.abs(clock.delays.reduce((a, b) => a + b, 0) - 10_000)).toBeLessThan(1);
     expect(report.rpcDurationUs).toBe(10_000_000);
     expect(await readFile(fx.tokenPath, "utf8")).toBe(before);
     expect(report.tokenExpiryTs).toBe(1422936306 + 3600);
@@ -321,7 +341,7 @@ describe("runTokend: the lock", () => {
       ),
     );
     expect(minter.requests).toHaveLength(1); // the first run's only
-    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(clock.delays.reduce((a, b) => a + b, 0)).toBe(3000);
     expect(logs).toContain(`error: Not updating the token (reason: FORCE_REFRESH) - ${report.failureError}`);
     expect(logs.join("\n")).not.toContain("MintMachineToken");
     expect(await readFile(fx.tokenPath, "utf8")).toBe(before);

@@ -1,51 +1,20 @@
-import type { TokenMinterClient, TokenMinterClientOptions } from "@luci-machine-tokend/core";
+import type { StatusReport, TokendState, TokenFile, UpdateOutcome } from "@luci-machine-tokend/core";
 import {
-  type AtomicWriteFs,
   acquireRunLock,
   errorMessage,
-  type Logger,
-  type Monotonic,
-  type Now,
-  type Random,
   type RunLockResult,
   removeStaleTempFiles,
-  type Sleep,
-  type StatusReport,
   systemMonotonic,
   systemNow,
   TOKEND_VERSION,
-  type TokendState,
-  type TokenFile,
-  type UpdateOutcome,
-} from "@luci-machine-tokend/core/offline";
+} from "@luci-machine-tokend/core/internal";
 import { assessToken } from "./assess-token.js";
 import { checkHint } from "./check-hint.js";
 import { microsSince } from "./micros-since.js";
+import type { RunDeps, TokendDeps } from "./run-deps.js";
 import { createRunLogger } from "./run-logger.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
-import type { TokendOptions } from "./tokend-options.js";
-
-/** What a run touches in the world; every field has a real default. */
-export interface TokendDeps {
-  now?: Now;
-  /**
-   * Measures total_duration_us and rpc_duration_us (default performance.now). With a fake `now`,
-   * pass one that follows it to get exact durations.
-   */
-  monotonic?: Monotonic;
-  sleep?: Sleep;
-  random?: Random;
-  /** Spread retry delays (default true). */
-  jitter?: boolean;
-  /** Receives every log line as it happens (the CLI prints them to stderr). */
-  logger?: Logger;
-  /** Cancels the run (SIGINT/SIGTERM): a pending RPC ends with GRPC_ERROR_1. */
-  signal?: AbortSignal;
-  /** Makes the TokenMinter client; default createTokenMinterClient. */
-  createClient?: (backend: string, options: TokenMinterClientOptions) => TokenMinterClient;
-  /** File operations of token writes, to inject faults. */
-  atomicFs?: Partial<AtomicWriteFs>;
-}
+import { type ResolvedTokendOptions, resolveTokendOptions, type TokendOptions } from "./tokend-options.js";
 
 /** Outcomes of a run that exits 0. */
 const SUCCESS_OUTCOMES: ReadonlySet<UpdateOutcome | undefined> = new Set(["TOKEN_IS_GOOD", "UPDATE_SUCCESS"]);
@@ -59,9 +28,10 @@ export function exitCodeOf(report: StatusReport): 0 | 1 {
  * One tokend run, step by step as Go's run(): read the primary token file, load the key and
  * certificate, digest the inputs, decide, then either sync the copies of a good token or mint a new
  * one and write it to the primary file and every copy. Returns the status report on every path;
- * only bugs throw.
+ * only bugs throw, and options no run could use (see {@link resolveTokendOptions}).
  */
-export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): Promise<StatusReport> {
+export async function runTokend(given: TokendOptions, deps: TokendDeps = {}): Promise<StatusReport> {
+  const options = resolveTokendOptions(given);
   const now = deps.now ?? systemNow;
   const monotonic = deps.monotonic ?? systemMonotonic;
   const logger = createRunLogger((level, message) => deps.logger?.log(level, message));
@@ -94,11 +64,8 @@ export async function runTokend(options: TokendOptions, deps: TokendDeps = {}): 
   return report;
 }
 
-/** What the steps of a run share: the deps with their defaults, and the run's deadline. */
-export type RunDeps = TokendDeps & { now: Now; monotonic: Monotonic; logger: Logger; deadline?: Date };
-
 async function run(
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: RunDeps,
   report: StatusReport,
   deadline: Date,
@@ -138,7 +105,7 @@ async function run(
 
 /** The token is good: make every copy match it. Writing any copy changes the reason. */
 async function syncCopies(
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: RunDeps,
   report: StatusReport,
   token: TokenFile,
@@ -160,7 +127,7 @@ async function syncCopies(
 }
 
 /** Temp files of atomic writes that a killed run left behind (ours by name, their process gone). */
-async function removeLeftovers(options: TokendOptions, deps: RunDeps): Promise<void> {
+async function removeLeftovers(options: ResolvedTokendOptions, deps: RunDeps): Promise<void> {
   const outputs = [options.statusFile, options.prometheusTextfile].filter(
     (p): p is string => p !== undefined,
   );

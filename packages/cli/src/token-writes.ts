@@ -1,14 +1,7 @@
-import {
-  errorMessage,
-  isPermissionError,
-  type StatusReport,
-  type TokendState,
-  type TokenFile,
-  type UpdateOutcome,
-  writeTokenFile,
-} from "@luci-machine-tokend/core/offline";
-import type { RunDeps } from "./run-tokend.js";
-import type { TokendOptions } from "./tokend-options.js";
+import type { StatusReport, TokendState, TokenFile, UpdateOutcome } from "@luci-machine-tokend/core";
+import { errorMessage, isPermissionError, writeTokenFile } from "@luci-machine-tokend/core/internal";
+import type { RunDeps } from "./run-deps.js";
+import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /**
  * Writes the token to every path in order, continuing after failures like Go tokend; returns
@@ -18,7 +11,7 @@ export async function writeTokenFiles(
   paths: string[],
   token: TokenFile,
   state: TokendState | undefined,
-  options: TokendOptions,
+  options: ResolvedTokendOptions,
   deps: RunDeps,
 ): Promise<{ written: boolean; error?: unknown }> {
   let written = false;

@@ -1,53 +1,39 @@
 import { describe, expect, it } from "vitest";
+import { cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
-import { tokendOptionsFromFlags } from "./tokend-options.js";
+import { resolveTokendOptions, TOKEND_DEFAULTS } from "./tokend-options.js";
 
-const REQUIRED = ["-pkey-pem", "k", "-cert-pem", "c", "-backend", "b:1", "-token-file", "t"];
+const REQUIRED = { pkeyPem: "k", certPem: "c", backend: "b:1", tokenFile: "t" };
 
-function options(extra: string[]) {
-  const parsed = parseGoFlags([...REQUIRED, ...extra]);
-  if (parsed.kind !== "values") throw new Error(JSON.stringify(parsed));
-  const checked = tokendOptionsFromFlags(parsed.values);
-  if ("error" in checked) throw new Error(checked.error);
-  return checked.options;
-}
-
-describe("tokendOptionsFromFlags", () => {
-  it("fills in the defaults of the flag table", () => {
-    expect(options([])).toMatchObject({
-      timeoutMs: 60_000,
-      execTimeoutMs: 30_000,
-      splayMs: 0,
-      protocol: "prpc",
-      tokenFileMode: 0o644,
-      tokenFileCopies: [],
-      statusFile: undefined,
-      forceRefresh: false,
-      tsMon: {
-        flush: "manual",
-        targetType: "task",
-        taskServiceName: "luci_machine_tokend",
-        taskJobName: "default",
-        taskNumber: 0,
-        endpoint: "",
-      },
-    });
+describe("resolveTokendOptions", () => {
+  it("fills in Go's defaults, the same as the flag table's", () => {
+    const resolved = resolveTokendOptions(REQUIRED);
+    expect(resolved).toEqual({ ...REQUIRED, ...TOKEND_DEFAULTS });
+    const parsed = parseGoFlags(["-pkey-pem", "k", "-cert-pem", "c", "-backend", "b:1", "-token-file", "t"]);
+    if (parsed.kind !== "values") throw new Error(JSON.stringify(parsed));
+    const fromFlags = cliOptionsFromFlags(parsed.values);
+    if ("error" in fromFlags) throw new Error(fromFlags.error);
+    expect(fromFlags.options).toMatchObject(resolved);
   });
 
-  it("keeps -timeout 0 and negative timeouts: Go runs with a deadline already past", () => {
-    expect(options(["-timeout", "0"]).timeoutMs).toBe(0);
-    expect(options(["-timeout", "-1s"]).timeoutMs).toBe(-1000);
+  it("keeps what is given, a timeout of 0 or less too (the deadline has passed, as in Go)", () => {
+    const given = { ...REQUIRED, timeoutMs: -1000, protocol: "grpc", tokenFileMode: 0o600 } as const;
+    expect(resolveTokendOptions(given)).toMatchObject(given);
   });
 
-  it("reports -ts-mon-task-number as ts-mon's int32, as the Go binary's metrics do", () => {
-    expect(options(["-ts-mon-task-number", "0x10"]).tsMon.taskNumber).toBe(16);
-    expect(options(["-ts-mon-task-number", "4294967297"]).tsMon.taskNumber).toBe(1);
-    expect(options(["-ts-mon-task-number", "9223372036854775807"]).tsMon.taskNumber).toBe(-1);
+  it("does not share the default list of copies between runs", () => {
+    resolveTokendOptions(REQUIRED).tokenFileCopies.push("x");
+    expect(resolveTokendOptions(REQUIRED).tokenFileCopies).toEqual([]);
   });
 
-  it("names the first missing required flag in Go's order, counting an empty value as missing", () => {
-    const parsed = parseGoFlags(["-pkey-pem=", "-cert-pem", "c"]);
-    if (parsed.kind !== "values") throw new Error("parse");
-    expect(tokendOptionsFromFlags(parsed.values)).toEqual({ error: "-pkey-pem is required" });
+  it.each([
+    [{ pkeyPem: "" }, "runTokend: pkeyPem is required"],
+    [{ tokenFile: undefined }, "runTokend: tokenFile is required"],
+    [{ backend: "https://host" }, /-backend/],
+    [{ protocol: "http" }, 'runTokend: protocol "http" is not one of prpc, connect, grpc, grpc-web'],
+    [{ tokenFileMode: 0o10000 }, "runTokend: tokenFileMode 4096 is not a file mode"],
+    [{ timeoutMs: Number.NaN }, "runTokend: timeoutMs is not a number of milliseconds"],
+  ])("refuses %j", (bad, message) => {
+    expect(() => resolveTokendOptions({ ...REQUIRED, ...(bad as object) })).toThrow(message);
   });
 });

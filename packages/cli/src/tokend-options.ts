@@ -1,119 +1,98 @@
-import { backendBaseUrl, type Protocol } from "@luci-machine-tokend/core/offline";
-import { FLAGS, REQUIRED_FLAGS } from "./flags.js";
-import { type FlagValues, flagDefault } from "./go-flags.js";
-import { goQuote } from "./go-quote.js";
+import type { Protocol } from "@luci-machine-tokend/core";
+import { backendBaseUrl, PROTOCOLS } from "@luci-machine-tokend/core/internal";
 
-/** ts-mon settings: how and where metrics are reported. */
-export interface TsMonOptions {
-  configFile: string;
-  endpoint: string;
-  credentials: string;
-  actAs: string;
-  flush: string;
-  targetType: string;
-  taskServiceName: string;
-  taskJobName: string;
-  taskRegion: string;
-  taskHostname: string;
-  taskNumber: number;
-  autogenHostname: boolean;
-}
-
-/** Everything a tokend run needs to know, after the flags are checked. */
+/**
+ * What runTokend is told: the four of Go's required flags, and the rest with Go's
+ * defaults. Paths are as the flags take them.
+ */
 export interface TokendOptions {
+  /** `-pkey-pem`: the machine's private key (PEM). Required. */
   pkeyPem: string;
+  /** `-cert-pem`: the machine's certificate (PEM; a chain may follow). Required. */
   certPem: string;
+  /** `-backend`: the token server as `host[:port]`. Required. */
   backend: string;
+  /** `-token-file`: the token file, the only one read back. Required. */
   tokenFile: string;
-  tokenFileCopies: string[];
+  /** `-token-file-copy`: more files to keep the token in. Default none. */
+  tokenFileCopies?: string[];
+  /**
+   * `-status-file`, written by the caller from the returned report (the CLI does): the run only
+   * removes the temp files of writes a killed run left beside it. Default none.
+   */
   statusFile?: string;
-  /** Overall deadline of the run; also the cap on one retry delay. */
-  timeoutMs: number;
-  forceRefresh: boolean;
-  protocol: Protocol;
-  caBundle?: string;
-  pkeyPassphraseFile?: string;
-  /** Mode of token files before the umask. */
-  tokenFileMode: number;
+  /** `-prometheus-textfile`, as `statusFile`. Default none. */
   prometheusTextfile?: string;
-  tsMon: TsMonOptions;
-  /** Only print what would be done. */
-  dryRun: boolean;
-  /** Shell command run after the token changed. */
+  /** `-timeout`: deadline of the run, retries included; also the cap on one retry delay. Default 60 s, as Go. */
+  timeoutMs?: number;
+  /** `-force-refresh`: mint even when the token is good. Default false. */
+  forceRefresh?: boolean;
+  /** `-protocol`. Default "prpc", Go's only one. */
+  protocol?: Protocol;
+  /** `-ca-bundle`: extra trust roots (PEM). Default none. */
+  caBundle?: string;
+  /** `-pkey-passphrase-file`: the passphrase of an encrypted key. Default none. */
+  pkeyPassphraseFile?: string;
+  /** `-token-file-mode`: mode of token files before the umask. Default 0o644, as Go. */
+  tokenFileMode?: number;
+  /** `-exec`: shell command run after the token changed. Default none. */
   exec?: string;
-  execTimeoutMs: number;
-  /** Keep running and refresh on schedule. */
-  daemon: boolean;
-  /** host:port of the daemon's /healthz and /metrics. */
-  listenHealth?: string;
-  /** Upper bound of the random wait before a one-shot run. */
-  splayMs: number;
+  /** `-exec-timeout`: when the hook's process group is killed. Default 30 s. */
+  execTimeoutMs?: number;
 }
 
-/** Options, or Go's complaint about the first missing required flag. */
-export type TokendOptionsResult = { options: TokendOptions } | { error: string };
+/** {@link TokendOptions} with every default filled in and checked (see {@link resolveTokendOptions}). */
+export type ResolvedTokendOptions = Required<
+  Omit<TokendOptions, "statusFile" | "prometheusTextfile" | "caBundle" | "pkeyPassphraseFile" | "exec">
+> &
+  Pick<TokendOptions, "statusFile" | "prometheusTextfile" | "caBundle" | "pkeyPassphraseFile" | "exec">;
 
-/** Checks required flags in Go's order and fills in the defaults of the flag table. */
-export function tokendOptionsFromFlags(values: FlagValues): TokendOptionsResult {
-  const get = (name: string) => {
-    const spec = FLAGS.get(name);
-    if (spec === undefined) throw new Error(`no flag -${name}`);
-    return values.get(name) ?? flagDefault(spec);
+/** The defaults of {@link TokendOptions}; the flag table's are the same (tokend-options.test.ts). */
+export const TOKEND_DEFAULTS = {
+  tokenFileCopies: [] as string[],
+  timeoutMs: 60_000,
+  forceRefresh: false,
+  protocol: "prpc",
+  tokenFileMode: 0o644,
+  execTimeoutMs: 30_000,
+} as const satisfies Partial<TokendOptions>;
+
+/**
+ * Fills in the defaults and checks the options once, as connect-node checks a transport's: the
+ * required paths are given, the backend is `host[:port]`, the protocol and mode are valid. A
+ * timeout of 0 or less is kept: as in Go, the deadline has then passed.
+ *
+ * @throws Error naming the option, for options no run could use.
+ */
+export function resolveTokendOptions(options: TokendOptions): ResolvedTokendOptions {
+  for (const key of ["pkeyPem", "certPem", "backend", "tokenFile"] as const) {
+    if (typeof options[key] !== "string" || options[key] === "")
+      throw new Error(`runTokend: ${key} is required`);
+  }
+  backendBaseUrl(options.backend);
+  const resolved: ResolvedTokendOptions = {
+    ...options,
+    tokenFileCopies: options.tokenFileCopies ?? [...TOKEND_DEFAULTS.tokenFileCopies],
+    timeoutMs: options.timeoutMs ?? TOKEND_DEFAULTS.timeoutMs,
+    forceRefresh: options.forceRefresh ?? TOKEND_DEFAULTS.forceRefresh,
+    protocol: options.protocol ?? TOKEND_DEFAULTS.protocol,
+    tokenFileMode: options.tokenFileMode ?? TOKEND_DEFAULTS.tokenFileMode,
+    execTimeoutMs: options.execTimeoutMs ?? TOKEND_DEFAULTS.execTimeoutMs,
   };
-  const str = (name: string) => String(get(name));
-  const optional = (name: string) => str(name) || undefined;
-  const ms = (name: string) => Number(get(name));
-  const bool = (name: string) => get(name) === true;
-  for (const name of REQUIRED_FLAGS) {
-    if (str(name) === "") return { error: `-${name} is required` };
+  if (!PROTOCOLS.includes(resolved.protocol)) {
+    throw new Error(
+      `runTokend: protocol ${JSON.stringify(resolved.protocol)} is not one of ${PROTOCOLS.join(", ")}`,
+    );
   }
-  try {
-    backendBaseUrl(str("backend"));
-  } catch (_err) {
-    return { error: `invalid value ${goQuote(str("backend"))} for flag -backend: expecting host[:port]` };
+  if (
+    !Number.isInteger(resolved.tokenFileMode) ||
+    resolved.tokenFileMode < 0 ||
+    resolved.tokenFileMode > 0o7777
+  ) {
+    throw new Error(`runTokend: tokenFileMode ${resolved.tokenFileMode} is not a file mode`);
   }
-  const listen = optional("listen-health");
-  if (listen && !bool("daemon")) return { error: "-listen-health needs -daemon" };
-  if (listen && !/^(\[[^\]]+\]|[^:]+):\d+$/.test(listen)) {
-    return { error: `invalid value ${goQuote(listen)} for flag -listen-health: expecting host:port` };
+  for (const key of ["timeoutMs", "execTimeoutMs"] as const) {
+    if (!Number.isFinite(resolved[key])) throw new Error(`runTokend: ${key} is not a number of milliseconds`);
   }
-  const copies = get("token-file-copy");
-  return {
-    options: {
-      pkeyPem: str("pkey-pem"),
-      certPem: str("cert-pem"),
-      backend: str("backend"),
-      tokenFile: str("token-file"),
-      tokenFileCopies: Array.isArray(copies) ? copies : [],
-      statusFile: optional("status-file"),
-      timeoutMs: ms("timeout"),
-      forceRefresh: bool("force-refresh"),
-      protocol: str("protocol") as Protocol, // the parser took only PROTOCOLS
-      caBundle: optional("ca-bundle"),
-      pkeyPassphraseFile: optional("pkey-passphrase-file"),
-      tokenFileMode: ms("token-file-mode"),
-      prometheusTextfile: optional("prometheus-textfile"),
-      dryRun: bool("dry-run"),
-      exec: optional("exec"),
-      execTimeoutMs: ms("exec-timeout"),
-      daemon: bool("daemon"),
-      listenHealth: listen,
-      splayMs: ms("splay"),
-      tsMon: {
-        configFile: str("ts-mon-config-file"),
-        endpoint: str("ts-mon-endpoint"),
-        credentials: str("ts-mon-credentials"),
-        actAs: str("ts-mon-act-as"),
-        flush: str("ts-mon-flush"),
-        targetType: str("ts-mon-target-type"),
-        taskServiceName: str("ts-mon-task-service-name"),
-        taskJobName: str("ts-mon-task-job-name"),
-        taskRegion: str("ts-mon-task-region"),
-        taskHostname: str("ts-mon-task-hostname"),
-        // Go parses an int64 and ts-mon keeps int32(n): 2^32+1 reports 1, as the Go binary does.
-        taskNumber: Number(BigInt.asIntN(32, get("ts-mon-task-number") as bigint)),
-        autogenHostname: bool("ts-mon-autogen-hostname"),
-      },
-    },
-  };
+  return resolved;
 }

@@ -18,7 +18,7 @@ export interface AtomicWriteFs {
   syncDirectory(dir: string): Promise<void>;
 }
 
-/** Options of {@link writeFileAtomic}. */
+/** Options of an atomic write (temp file, fsync, rename, directory fsync): clock, sleep, file system, mode. */
 export interface AtomicWriteOptions {
   /** File mode of the new file before the umask. Default 0o644, as Go tokend. */
   mode?: number;

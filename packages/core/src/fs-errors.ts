@@ -23,7 +23,10 @@ export function isNotFoundError(err: unknown): boolean {
   return errnoCode(err) === "ENOENT";
 }
 
-/** The message of anything thrown (a thrown string or object too), never `undefined`. */
+/**
+ * The message of anything thrown, never `undefined`: an Error's message, or the value as text (a
+ * thrown string, a rejected number). The one way this project reads a caught value's message.
+ */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

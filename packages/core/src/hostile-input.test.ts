@@ -6,6 +6,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorMessage } from "./fs-errors.js";
 import { MintMachineTokenResponseSchema, TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { mintToken } from "./mint-token.js";
 import { MintTokenError } from "./mint-token-error.js";
@@ -114,7 +115,7 @@ describe("hostile PEM files", () => {
             await createX509Signer({ keyPath, certPath });
           } catch (err) {
             expect(err).toBeInstanceOf(KeyLoadError);
-            const message = (err as Error).message;
+            const message = errorMessage(err);
             expect(message).not.toMatch(/\n/);
             expect(message.startsWith(`${keyPath}: `) || message.startsWith(`${certPath}: `)).toBe(true);
           }

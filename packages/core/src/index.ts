@@ -1,9 +1,69 @@
 /**
- * Read and write LUCI machine token files, decide when to refresh, and mint tokens from the LUCI
- * Token Server over pRPC (or Connect/gRPC) with the buf-generated client.
+ * Read and write LUCI machine token files, decide when to refresh, mint tokens from the LUCI
+ * Token Server over pRPC (or Connect/gRPC), and verify machine tokens.
+ *
+ * The API comes in tiers, as connect-es's:
+ * - this entry: the symbols above the marker below are for programs that use the library; those
+ *   after it only for libraries built on it. Both follow semver. Importing it loads neither
+ *   protobuf-es nor Connect (they load at the first mint, client call or verification), so it
+ *   costs little more than Node itself (bench/import-cost.ts).
+ * - `@luci-machine-tokend/core/gen`: the buf-generated messages, enums and the TokenMinter
+ *   service (protobuf-es schemas), for building or decoding messages yourself.
+ * - `@luci-machine-tokend/core/protocol-prpc`: the pRPC wire helpers (transport, headers, codes).
+ *   Private: no semver.
+ * - `@luci-machine-tokend/core/internal`: plumbing shared by this project's own packages (the
+ *   CLI and the dev server). Private: no semver.
  *
  * @module @luci-machine-tokend/core
  */
+
+// Token files: read, build and write them exactly as Go tokend does.
+
+export type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+export { makeTokenFile, type TokenFileInit } from "./make-token-file.js";
+export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
+export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
+export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+
+// Deciding: the inputs digest, the update decision and the next update time.
+
+export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
+export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
+export { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
+
+// Minting: the client, the signer, the call and its errors.
+
+export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
+export { MintTokenError, type MintTokenErrorInit, type MintTokenErrorKind } from "./mint-token-error.js";
+export { outcomeFromError } from "./outcome-from-error.js";
+export { createTokenMinterClient, type TokenMinterClientOptions } from "./token-minter-client.js";
+export {
+  createX509Signer,
+  KeyLoadError,
+  type Signer,
+  type X509Signer,
+  type X509SignerOptions,
+} from "./x509-signer.js";
+
+// The status report of a run, as Go tokend's status file.
+
+export type { UpdateOutcome, UpdateReason } from "./outcome.js";
+export { type StatusReport, statusReportToJson } from "./status-report.js";
+
+// Decoding and verifying machine tokens (a service verifies those it receives).
+
+export {
+  type DecodedMachineToken,
+  decodeMachineToken,
+  MachineTokenFormatError,
+} from "./decode-machine-token.js";
+export type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
+export {
+  MachineTokenVerifyError,
+  type SigningCertificates,
+  type VerifyMachineTokenOptions,
+  verifyMachineToken,
+} from "./verify-machine-token.js";
 
 // Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
 
@@ -15,138 +75,20 @@ export {
   MachineTokenSourceError,
   type MachineTokenSourceOptions,
 } from "./credentials/machine-token-source.js";
-export {
-  startTokenRefresher,
-  type TokenRefresher,
-  type TokenRefresherOptions,
-  type TokenRefreshInfo,
-} from "./credentials/token-refresher.js";
+export { startTokenRefresher, type TokenRefresher } from "./credentials/token-refresher.js";
+export type { TokenRefresherOptions, TokenRefreshInfo } from "./credentials/token-refresher-options.js";
 export { withMachineToken } from "./credentials/with-machine-token.js";
-export { type MintedTokenFile, mintedTokenFile } from "./minted-token-file.js";
-export { nextRefreshAt, sleepUntil } from "./refresh-schedule.js";
 
-// End of credentials.
+// Types of the options above.
 
-export {
-  type AtomicWriteFs,
-  type AtomicWriteOptions,
-  isTempFileOf,
-  nodeAtomicWriteFs,
-  writeFileAtomic,
-} from "./atomic-write.js";
-export { backendBaseUrl } from "./backend-url.js";
-export { type Backoff, type BackoffOptions, createBackoff } from "./backoff.js";
-export { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
-export {
-  type Monotonic,
-  type Now,
-  type Random,
-  type Sleep,
-  systemMonotonic,
-  systemNow,
-  systemSleep,
-} from "./clock.js";
-export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
-export * from "./gen/tokenserver/machine_token_pb.js";
-export * from "./gen/tokenserver/minter/token_minter_pb.js";
-export * from "./gen/tokenserver/token_file_pb.js";
-export { formatGoDuration, type ParsedDuration, parseGoDuration } from "./go-duration.js";
-export { type Logger, type LogLevel, silentLogger } from "./logger.js";
-export { certificateNames, type MachineFqdn, machineFqdn } from "./machine-fqdn.js";
-export { type DecodedMachineToken, decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
-export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
-export {
-  errorCodeName,
-  MintTokenError,
-  type MintTokenErrorInit,
-  type MintTokenErrorKind,
-} from "./mint-token-error.js";
-export {
-  type BackendConnection,
-  type BackendConnectionOptions,
-  createBackendConnection,
-} from "./net/backend-connection.js";
-export { explainConnectionError } from "./net/connection-error-hints.js";
-export { type ProxyEnv, proxyForUrl } from "./net/proxy-from-env.js";
-export {
-  LINUX_ROOT_LOCATIONS,
-  loadTrustRoots,
-  type SystemRootLocations,
-  type TrustRootOptions,
-  type TrustRoots,
-} from "./net/trust-roots.js";
-export { MIN_TOKEN_LIFETIME_MS, type NextUpdate, nextUpdateTime } from "./next-update-time.js";
-export { escapeForLog, MAX_LOG_TEXT, MAX_MESSAGE_TEXT, oneLine, printableError } from "./one-line.js";
-export { FIXED_OUTCOMES, UPDATE_REASONS, type UpdateOutcome, type UpdateReason } from "./outcome.js";
-export { outcomeFromError } from "./outcome-from-error.js";
-export { decodePemBlocks, type PemBlock } from "./pem.js";
-export {
-  PRPC_BINARY_CONTENT_TYPE,
-  PRPC_JSON_CONTENT_TYPE,
-  PRPC_JSON_PREFIX,
-  type PrpcFormat,
-  prpcFormatFromMediaType,
-} from "./protocol-prpc/content-type.js";
-export { grpcCodeFromHttpStatus, httpStatusFromGrpcCode } from "./protocol-prpc/http-status.js";
-export {
-  PRPC_MAX_RESPONSE_BYTES,
-  PRPC_USER_AGENT,
-  prpcRequestHeader,
-} from "./protocol-prpc/request-header.js";
-export { decodePrpcTimeout, encodePrpcTimeout, type ParsedPrpcTimeout } from "./protocol-prpc/timeout.js";
-export { createPrpcTransport, type PrpcTransportOptions } from "./protocol-prpc/transport.js";
-export { validatePrpcResponse } from "./protocol-prpc/validate-response.js";
+export type { Now, Random, Sleep } from "./clock.js";
+export type { Logger, LogLevel } from "./logger.js";
 export { PROTOCOLS, type Protocol } from "./protocols.js";
-export {
-  fileTypeName,
-  MAX_TOKEN_FILE_BYTES,
-  type ReadTokenFileOptions,
-  type ReadTokenFileResult,
-  readCapped,
-  readTokenFile,
-} from "./read-token-file.js";
-export {
-  acquireRunLock,
-  type RunLock,
-  type RunLockOptions,
-  type RunLockRefusal,
-  type RunLockResult,
-} from "./run-lock.js";
-export { processIsAlive, removeStaleTempFiles, type StaleTempFileOptions } from "./stale-temp-files.js";
-export { type StatusReport, statusReportToJson } from "./status-report.js";
-export {
-  encodeTokenFile,
-  makeTokenFile,
-  type ParsedTokenFile,
-  parseTokenFile,
-  type TokenFileInit,
-} from "./token-file.js";
-export { newTokenFile, TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
-export {
-  createTokenMinterClient,
-  createTokenMinterTransport,
-  type TokenMinterClientOptions,
-} from "./token-minter-client.js";
-export {
-  type DecodedTokendState,
-  decodeTokendState,
-  encodeTokendState,
-  TOKEND_VERSION,
-  type TokendState,
-} from "./tokend-state.js";
-export { isUnusableResponse, UnusableResponseError } from "./unusable-response.js";
-export {
-  MachineTokenVerifyError,
-  type SigningCertificates,
-  type VerifyMachineTokenOptions,
-  verifyMachineToken,
-} from "./verify-machine-token.js";
-export { tokenPathProblem, type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
-export {
-  createX509Signer,
-  KeyLoadError,
-  type Signer,
-  type X509Signer,
-  type X509SignerOptions,
-} from "./x509-signer.js";
+
+// Symbols above should be relevant to end users.
+// Symbols below should only be relevant for other libraries.
+
+export type { AtomicWriteFs, AtomicWriteOptions } from "./atomic-write.js";
+export type { BackendConnectionOptions } from "./net/backend-target.js";
+export type { SystemRootLocations } from "./net/trust-roots.js";
+export { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";

@@ -1,9 +1,10 @@
 import { sign } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodeMachineToken, MachineTokenFormatError } from "./decode-machine-token.js";
 import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "./gen/tokenserver/machine_token_pb.js";
-import { decodeMachineToken, MachineTokenFormatError } from "./machine-token.js";
-import { makeSelfSignedIdentity, type TestIdentity } from "./testing/pki.js";
+import { parseMachineToken } from "./machine-token.js";
+import { makeTestPki, type TestIdentity } from "./testing/pki.js";
 import { GOLDEN_TOKEN } from "./testing/vectors.js";
 import {
   MachineTokenVerifyError,
@@ -11,9 +12,9 @@ import {
   verifyMachineToken,
 } from "./verify-machine-token.js";
 
-describe("decodeMachineToken", () => {
+describe("parseMachineToken", () => {
   it("decodes the upstream golden token (§2.11 C)", () => {
-    const decoded = decodeMachineToken(GOLDEN_TOKEN);
+    const decoded = parseMachineToken(GOLDEN_TOKEN);
     expect(decoded.body.machineFqdn).toBe("host.domain");
     expect(decoded.body.issuedBy).toBe("token-server@example.com");
     expect(decoded.body.issuedAt).toBe(1422936306n);
@@ -33,7 +34,12 @@ describe("decodeMachineToken", () => {
     ["empty", ""],
     ["not an envelope", Buffer.from("garbage bytes here").toString("base64")],
   ])("refuses %s", (_name, token) => {
-    expect(() => decodeMachineToken(token)).toThrow(MachineTokenFormatError);
+    expect(() => parseMachineToken(token)).toThrow(MachineTokenFormatError);
+  });
+
+  it("is what decodeMachineToken resolves to, and rejects with", async () => {
+    expect(await decodeMachineToken(GOLDEN_TOKEN)).toEqual(parseMachineToken(GOLDEN_TOKEN));
+    await expect(decodeMachineToken("not a token!")).rejects.toThrow(MachineTokenFormatError);
   });
 });
 
@@ -41,7 +47,7 @@ describe("verifyMachineToken", () => {
   let server: TestIdentity;
   let other: TestIdentity;
   beforeAll(async () => {
-    [server, other] = await Promise.all([makeSelfSignedIdentity("server"), makeSelfSignedIdentity("other")]);
+    ({ leaf: server, other } = await makeTestPki());
   });
 
   /** A token for host.example.com issued at `issuedAt` (s) for 1 h, signed by `signer`. */
@@ -68,8 +74,8 @@ describe("verifyMachineToken", () => {
   const certificates = () => ({ k1: server.certPem });
   const T = 1_700_000_000;
 
-  it("accepts a token inside its window signed by the named key", () => {
-    const decoded = verifyMachineToken(token(T, server), {
+  it("accepts a token inside its window signed by the named key", async () => {
+    const decoded = await verifyMachineToken(token(T, server), {
       certificates: certificates(),
       now: new Date(T * 1000),
     });
@@ -77,52 +83,52 @@ describe("verifyMachineToken", () => {
     expect(decoded.certSerialHex).toBe("1000");
   });
 
-  it("accepts the published certificates list shape", () => {
+  it("accepts the published certificates list shape", async () => {
     const list = { certificates: [{ key_name: "k1", x509_certificate_pem: server.certPem }] };
-    expect(() =>
+    await expect(
       verifyMachineToken(token(T, server), { certificates: list, now: new Date(T * 1000) }),
-    ).not.toThrow();
+    ).resolves.toBeDefined();
   });
 
-  it("allows 10 s of skew at both ends and no more", () => {
+  it("allows 10 s of skew at both ends and no more", async () => {
     const t = token(T, server);
-    const at = (s: number) => () => verifyMachineToken(t, { certificates: certificates(), now: new Date(s) });
-    expect(at((T - 10) * 1000)).not.toThrow();
-    expect(at((T - 10) * 1000 - 1)).toThrow(/not valid yet/);
-    expect(at((T + 3600 + 10) * 1000)).not.toThrow();
-    expect(at((T + 3600 + 10) * 1000 + 1)).toThrow(/expired/);
+    const at = (s: number) => verifyMachineToken(t, { certificates: certificates(), now: new Date(s) });
+    await expect(at((T - 10) * 1000)).resolves.toBeDefined();
+    await expect(at((T - 10) * 1000 - 1)).rejects.toThrow(/not valid yet/);
+    await expect(at((T + 3600 + 10) * 1000)).resolves.toBeDefined();
+    await expect(at((T + 3600 + 10) * 1000 + 1)).rejects.toThrow(/expired/);
   });
 
-  it("refuses a token signed by another key, an unknown key id, or a tampered body", () => {
+  it("refuses a token signed by another key, an unknown key id, or a tampered body", async () => {
     const now = new Date(T * 1000);
-    expect(() => verifyMachineToken(token(T, other), { certificates: certificates(), now })).toThrow(
+    await expect(verifyMachineToken(token(T, other), { certificates: certificates(), now })).rejects.toThrow(
       /bad token signature/,
     );
-    expect(() => verifyMachineToken(token(T, server, "k2"), { certificates: certificates(), now })).toThrow(
-      /no signing certificate for key "k2"/,
-    );
-    expect(() => verifyMachineToken("!!", { certificates: certificates(), now })).toThrow(
+    await expect(
+      verifyMachineToken(token(T, server, "k2"), { certificates: certificates(), now }),
+    ).rejects.toThrow(/no signing certificate for key "k2"/);
+    await expect(verifyMachineToken("!!", { certificates: certificates(), now })).rejects.toThrow(
       MachineTokenVerifyError,
     );
-    expect(() => verifyMachineToken(token(T, server), { certificates: { k1: "junk" }, now })).toThrow(
+    await expect(verifyMachineToken(token(T, server), { certificates: { k1: "junk" }, now })).rejects.toThrow(
       /bad signing certificate/,
     );
   });
 
-  it("does not treat inherited object keys as certificates", () => {
-    expect(() =>
+  it("does not treat inherited object keys as certificates", async () => {
+    await expect(
       verifyMachineToken(token(T, server, "toString"), {
         certificates: certificates(),
         now: new Date(T * 1000),
       }),
-    ).toThrow(/no signing certificate/);
+    ).rejects.toThrow(/no signing certificate/);
   });
 });
 
-describe("decodeMachineToken: more forms", () => {
+describe("parseMachineToken: more forms", () => {
   it("accepts the golden token with padding", () => {
     expect(GOLDEN_TOKEN.length % 4).toBe(2);
-    const decoded = decodeMachineToken(`${GOLDEN_TOKEN}==`);
+    const decoded = parseMachineToken(`${GOLDEN_TOKEN}==`);
     expect(decoded.body.machineFqdn).toBe("host.domain");
     expect(decoded.certSerialHex).toBe("3039");
     expect(decoded.keyId).toBe("key_id");
@@ -151,11 +157,11 @@ describe("decodeMachineToken: more forms", () => {
     ["an envelope whose body is not a body", Buffer.from([0x0a, 0x02, 0xff, 0xff]).toString("base64")],
     ["truncated", GOLDEN_TOKEN.slice(0, 40)],
   ])("refuses %s", (_name, token) => {
-    expect(() => decodeMachineToken(token)).toThrow(MachineTokenFormatError);
+    expect(() => parseMachineToken(token)).toThrow(MachineTokenFormatError);
   });
 
   it("strips leading zero bytes of the serial and keeps a zero serial as 0", () => {
-    const withZeros = decodeMachineToken(
+    const withZeros = parseMachineToken(
       envelopeOf({
         machineFqdn: "h.d",
         issuedAt: 5n,
@@ -164,7 +170,7 @@ describe("decodeMachineToken: more forms", () => {
       }),
     );
     expect(withZeros.certSerialHex).toBe("a01");
-    const zero = decodeMachineToken(
+    const zero = parseMachineToken(
       envelopeOf({ machineFqdn: "h.d", issuedAt: 5n, lifetime: 1n, certSn: new Uint8Array([0]) }),
     );
     expect(zero.certSerialHex).toBe("0");
@@ -174,7 +180,7 @@ describe("decodeMachineToken: more forms", () => {
 describe("verifyMachineToken: window, signature and certificates", () => {
   let signer: TestIdentity;
   beforeAll(async () => {
-    signer = await makeSelfSignedIdentity("token-server.example.com");
+    signer = (await makeTestPki()).leaf;
   });
 
   const T = 1_600_000_000;
@@ -220,29 +226,29 @@ describe("verifyMachineToken: window, signature and certificates", () => {
     ["expiry + 10 s − 1 ms", end - 1, undefined],
     ["expiry + 10 s", end, undefined],
     ["expiry + 10 s + 1 ms", end + 1, /expired at 2020-09-13T13:26:40.000Z/],
-  ])("at %s: %s", (_name, ms, error) => {
+  ])("at %s: %s", async (_name, ms, error) => {
     const token = build();
     if (error) {
-      expect(() => verifyAt(token, ms)).toThrow(MachineTokenVerifyError);
-      expect(() => verifyAt(token, ms)).toThrow(error);
+      await expect(verifyAt(token, ms)).rejects.toThrow(MachineTokenVerifyError);
+      await expect(verifyAt(token, ms)).rejects.toThrow(error);
     } else {
-      const decoded = verifyAt(token, ms);
+      const decoded = await verifyAt(token, ms);
       expect(decoded.body).toMatchObject({ machineFqdn: "bot-1.example.com", caId: 7n });
       expect(decoded.certSerialHex).toBe("3039");
     }
   });
 
-  it("takes allowedSkewMs", () => {
+  it("takes allowedSkewMs", async () => {
     const token = build();
     const opts = (now: number, allowedSkewMs: number) => ({
       certificates: certificates(),
       now: new Date(now),
       allowedSkewMs,
     });
-    expect(() => verifyMachineToken(token, opts(T * 1000 - 1, 0))).toThrow(/not valid yet/);
-    expect(() => verifyMachineToken(token, opts(T * 1000, 0))).not.toThrow();
-    expect(() => verifyMachineToken(token, opts((T + LIFETIME) * 1000 + 1, 0))).toThrow(/expired/);
-    expect(() => verifyMachineToken(token, opts(end + 50_000, 60_000))).not.toThrow();
+    await expect(verifyMachineToken(token, opts(T * 1000 - 1, 0))).rejects.toThrow(/not valid yet/);
+    await expect(verifyMachineToken(token, opts(T * 1000, 0))).resolves.toBeDefined();
+    await expect(verifyMachineToken(token, opts((T + LIFETIME) * 1000 + 1, 0))).rejects.toThrow(/expired/);
+    await expect(verifyMachineToken(token, opts(end + 50_000, 60_000))).resolves.toBeDefined();
   });
 
   it.each<[string, (p: { body: Uint8Array; signature: Uint8Array }) => void]>([
@@ -278,12 +284,12 @@ describe("verifyMachineToken: window, signature and certificates", () => {
         p.body[i + 4] = "2".charCodeAt(0);
       },
     ],
-  ])("refuses %s", (_name, tamper) => {
+  ])("refuses %s", async (_name, tamper) => {
     const token = build({ tamper });
-    expect(() => verifyAt(token, T * 1000)).toThrow(/bad token signature/);
+    await expect(verifyAt(token, T * 1000)).rejects.toThrow(/bad token signature/);
   });
 
-  it("accepts both certificate shapes and refuses an unknown key id in either", () => {
+  it("accepts both certificate shapes and refuses an unknown key id in either", async () => {
     const token = build();
     const list: SigningCertificates = {
       certificates: [
@@ -291,17 +297,19 @@ describe("verifyMachineToken: window, signature and certificates", () => {
         { key_name: "key-1", x509_certificate_pem: signer.certPem },
       ],
     };
-    expect(verifyAt(token, T * 1000, list).keyId).toBe("key-1");
-    expect(verifyAt(token, T * 1000, { "key-0": "junk", "key-1": signer.certPem }).keyId).toBe("key-1");
+    expect((await verifyAt(token, T * 1000, list)).keyId).toBe("key-1");
+    expect((await verifyAt(token, T * 1000, { "key-0": "junk", "key-1": signer.certPem })).keyId).toBe(
+      "key-1",
+    );
     const unknown = build({ keyId: "key-9" });
-    expect(() => verifyAt(unknown, T * 1000, list)).toThrow('no signing certificate for key "key-9"');
-    expect(() => verifyAt(unknown, T * 1000)).toThrow('no signing certificate for key "key-9"');
-    expect(() => verifyAt(token, T * 1000, { certificates: [] })).toThrow(/no signing certificate/);
-    expect(() => verifyAt(token, T * 1000, {})).toThrow(/no signing certificate/);
+    await expect(verifyAt(unknown, T * 1000, list)).rejects.toThrow('no signing certificate for key "key-9"');
+    await expect(verifyAt(unknown, T * 1000)).rejects.toThrow('no signing certificate for key "key-9"');
+    await expect(verifyAt(token, T * 1000, { certificates: [] })).rejects.toThrow(/no signing certificate/);
+    await expect(verifyAt(token, T * 1000, {})).rejects.toThrow(/no signing certificate/);
   });
 
-  it("checks the window before the signature, so an expired token is reported as expired", () => {
+  it("checks the window before the signature, so an expired token is reported as expired", async () => {
     const token = build({ keyId: "key-9" });
-    expect(() => verifyAt(token, end + 1)).toThrow(/expired/);
+    await expect(verifyAt(token, end + 1)).rejects.toThrow(/expired/);
   });
 });

@@ -1,7 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorCodeSchema } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { escapeForLog, MAX_MESSAGE_TEXT } from "./one-line.js";
-import { isUnusableResponse } from "./unusable-response.js";
+import type { Code } from "@connectrpc/connect";
 
 /**
  * How minting failed:
@@ -21,54 +18,29 @@ export interface MintTokenErrorInit {
   grpcCode?: Code | 0;
   /** The LUCI ErrorCode number of a `token-server` failure. */
   errorCode?: number;
+  /** The name of `errorCode` in LUCI's enum (`BAD_TIMESTAMP`); default its digits. */
+  errorCodeName?: string;
   /** The server's `<app-id>/<version>`, when its answer carried one. */
   serviceVersion?: string;
   cause?: unknown;
 }
 
-/** Longest service version kept: App Engine's `<app-id>/<version>` is under 100 characters. */
-const MAX_SERVICE_VERSION = 256;
-
-/** A service version from the server, as one printable line of bounded length. */
-export function printableServiceVersion(version: string): string {
-  return escapeForLog(version, MAX_SERVICE_VERSION);
-}
-
-/** The name of a LUCI ErrorCode, from the generated enum; unknown numbers print as digits. */
-export function errorCodeName(code: number): string {
-  return ErrorCodeSchema.values.find((v) => v.number === code)?.name ?? String(code);
-}
-
-/** Go's spelling of gRPC codes in `rpc error: code = <Name> desc = …`. */
-const GO_CODE_NAMES: Record<number, string> = {
-  0: "OK",
-  [Code.Canceled]: "Canceled",
-  [Code.Unknown]: "Unknown",
-  [Code.InvalidArgument]: "InvalidArgument",
-  [Code.DeadlineExceeded]: "DeadlineExceeded",
-  [Code.NotFound]: "NotFound",
-  [Code.AlreadyExists]: "AlreadyExists",
-  [Code.PermissionDenied]: "PermissionDenied",
-  [Code.ResourceExhausted]: "ResourceExhausted",
-  [Code.FailedPrecondition]: "FailedPrecondition",
-  [Code.Aborted]: "Aborted",
-  [Code.OutOfRange]: "OutOfRange",
-  [Code.Unimplemented]: "Unimplemented",
-  [Code.Internal]: "Internal",
-  [Code.Unavailable]: "Unavailable",
-  [Code.DataLoss]: "DataLoss",
-  [Code.Unauthenticated]: "Unauthenticated",
-};
-
 /**
  * Why a MintMachineToken call did not produce a token. Its message is the text Go tokend puts in
  * `failure_error`: `rpc error: code = … desc = …` or `token server error <NAME> - <message>`.
+ * Loading it loads neither Connect nor protobuf: `instanceof` checks cost nothing.
  */
 export class MintTokenError extends Error {
   override name = "MintTokenError";
+  /** How minting failed. */
   readonly kind: MintTokenErrorKind;
+  /** gRPC code of an `rpc` or `bad-reply` failure; 0 otherwise. */
   readonly grpcCode: Code | 0;
+  /** The LUCI ErrorCode number of a `token-server` failure. */
   readonly errorCode: number | undefined;
+  /** The name of {@link errorCode} (`BAD_TIMESTAMP`), or its digits for a number LUCI's enum lacks. */
+  readonly errorCodeName: string | undefined;
+  /** The server's `<app-id>/<version>`, when its answer carried one. */
   readonly serviceVersion: string | undefined;
 
   constructor(message: string, init: MintTokenErrorInit) {
@@ -76,44 +48,8 @@ export class MintTokenError extends Error {
     this.kind = init.kind;
     this.grpcCode = init.grpcCode ?? 0;
     this.errorCode = init.errorCode;
+    this.errorCodeName =
+      init.errorCodeName ?? (init.errorCode === undefined ? undefined : String(init.errorCode));
     this.serviceVersion = init.serviceVersion;
-  }
-
-  /**
-   * An RPC that failed with a gRPC code, worded like Go's status errors (`Code(17)` for codes
-   * without a name). The description, which may come from the server, is escaped to one line.
-   */
-  static rpc(
-    code: Code,
-    description: string,
-    cause?: unknown,
-    kind: "rpc" | "bad-reply" = "rpc",
-  ): MintTokenError {
-    const name = GO_CODE_NAMES[code] ?? `Code(${code})`;
-    const text = escapeForLog(description, MAX_MESSAGE_TEXT);
-    return new MintTokenError(`rpc error: code = ${name} desc = ${text}`, { kind, grpcCode: code, cause });
-  }
-
-  /** A logic error answered by the token server; its message and version are escaped to one line. */
-  static tokenServer(errorCode: number, message: string, serviceVersion: string): MintTokenError {
-    const text = message === "" ? "no detailed error message" : escapeForLog(message);
-    return new MintTokenError(`token server error ${errorCodeName(errorCode)} - ${text}`, {
-      kind: "token-server",
-      errorCode,
-      serviceVersion: printableServiceVersion(serviceVersion),
-    });
-  }
-
-  /**
-   * Any error of a call as a MintTokenError: `bad-reply` for an unusable reply, `rpc` otherwise
-   * (non-Connect errors count as INTERNAL).
-   */
-  static fromCall(err: unknown): MintTokenError {
-    if (err instanceof MintTokenError) return err;
-    const ce =
-      err instanceof ConnectError
-        ? err
-        : new ConnectError(String(err), Code.Internal, undefined, undefined, err);
-    return MintTokenError.rpc(ce.code, ce.rawMessage, err, isUnusableResponse(err) ? "bad-reply" : "rpc");
   }
 }

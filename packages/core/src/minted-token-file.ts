@@ -1,9 +1,9 @@
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { formatGoDuration } from "./go-duration.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { makeTokenFile } from "./make-token-file.js";
 import type { MintedToken } from "./mint-token.js";
 import { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
-import { makeTokenFile } from "./token-file.js";
 import { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
 
 /** What a tokend saves for a freshly minted token: the file's fields, its state and the schedule. */

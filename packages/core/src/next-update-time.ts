@@ -8,7 +8,7 @@ const GO_MAX_DURATION_MS = Number(2n ** 63n - 1n) / 1e6;
 export interface NextUpdate {
   /** Unix seconds of the next refresh: now + lifetime / 2, truncated. */
   nextUpdate: bigint;
-  /** The lifetime used: expiry − now, or {@link MIN_TOKEN_LIFETIME_MS} when that is shorter. */
+  /** The lifetime used: expiry − now, or 5 minutes (Go's floor) when that is shorter. */
   lifetimeMs: number;
   /** True when the server's lifetime was under the 5-minute floor (Go logs a warning). */
   clamped: boolean;

@@ -1,3 +1,5 @@
+import { errorMessage } from "./fs-errors.js";
+
 /** Longest text {@link escapeForLog} keeps by default (Go's pRPC client keeps 4096 bytes of an error body). */
 export const MAX_LOG_TEXT = 4096;
 
@@ -46,5 +48,5 @@ export function oneLine(text: string, maxChars = MAX_LOG_TEXT): string {
 
 /** The message of anything thrown, as one escaped line of at most {@link MAX_MESSAGE_TEXT}. */
 export function printableError(err: unknown, maxChars = MAX_MESSAGE_TEXT): string {
-  return escapeForLog(err instanceof Error ? err.message : String(err), maxChars);
+  return escapeForLog(errorMessage(err), maxChars);
 }

@@ -1,38 +1,39 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ErrorCode, ErrorCodeSchema } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { errorCodeName, MintTokenError } from "./mint-token-error.js";
+import { MintTokenError } from "./mint-token-error.js";
+import { errorCodeName, failureFromCall, rpcFailure, tokenServerFailure } from "./mint-token-failure.js";
 import { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import { unusableResponse } from "./unusable-response.js";
 
 describe("outcomeFromError", () => {
   it.each([1, 3, 4, 7, 12, 16])("gives GRPC_ERROR_%i for an rpc MintTokenError", (code) => {
-    expect(outcomeFromError(MintTokenError.rpc(code as Code, "x"))).toBe(`GRPC_ERROR_${code}`);
+    expect(outcomeFromError(rpcFailure(code as Code, "x"))).toBe(`GRPC_ERROR_${code}`);
   });
 
   it.each([Code.Unknown, Code.Internal, Code.Unavailable])(
     "keeps the transient code %i (fixing Go's UNKNOWN_RPC_ERROR quirk)",
     (code) => {
-      expect(outcomeFromError(MintTokenError.rpc(code, "x"))).toBe(`GRPC_ERROR_${code}`);
+      expect(outcomeFromError(rpcFailure(code, "x"))).toBe(`GRPC_ERROR_${code}`);
     },
   );
 
   it("names token server errors from the generated enum", () => {
     for (const value of ErrorCodeSchema.values.filter((v) => v.number !== 0)) {
-      const err = MintTokenError.tokenServer(value.number, "m", "sv");
+      const err = tokenServerFailure(value.number, "m", "sv");
       expect(outcomeFromError(err)).toBe(`MINT_TOKEN_ERROR_${value.name}`);
     }
-    expect(outcomeFromError(MintTokenError.tokenServer(ErrorCode.BAD_TIMESTAMP, "m", "sv"))).toBe(
+    expect(outcomeFromError(tokenServerFailure(ErrorCode.BAD_TIMESTAMP, "m", "sv"))).toBe(
       "MINT_TOKEN_ERROR_BAD_TIMESTAMP",
     );
-    expect(outcomeFromError(MintTokenError.tokenServer(ErrorCode.MACHINE_TOKEN_MINTING_ERROR, "", ""))).toBe(
+    expect(outcomeFromError(tokenServerFailure(ErrorCode.MACHINE_TOKEN_MINTING_ERROR, "", ""))).toBe(
       "MINT_TOKEN_ERROR_MACHINE_TOKEN_MINTING_ERROR",
     );
   });
 
   it("prints an unknown ErrorCode number as digits", () => {
-    expect(outcomeFromError(MintTokenError.tokenServer(1234, "blah", ""))).toBe("MINT_TOKEN_ERROR_1234");
+    expect(outcomeFromError(tokenServerFailure(1234, "blah", ""))).toBe("MINT_TOKEN_ERROR_1234");
   });
 
   it("gives MALFORMED_RESPONSE for a response without the token oneof", () => {
@@ -48,16 +49,25 @@ describe("outcomeFromError", () => {
     expect(outcomeFromError(undefined)).toBe("UNKNOWN_RPC_ERROR");
   });
 
-  it("gives GRPC_ERROR_<code> for a bare ConnectError", () => {
+  it("gives GRPC_ERROR_<code> for a bare ConnectError, recognised without loading Connect", () => {
     expect(outcomeFromError(new ConnectError("x", Code.PermissionDenied))).toBe("GRPC_ERROR_7");
     expect(outcomeFromError(new ConnectError("x", Code.Unavailable))).toBe("GRPC_ERROR_14");
+    // A ConnectError of another copy of Connect, as Connect's own instanceof accepts it.
+    const foreign = Object.assign(new Error("x"), { name: "ConnectError", code: Code.Aborted });
+    expect(outcomeFromError(foreign)).toBe("GRPC_ERROR_10");
+    expect(outcomeFromError(Object.assign(new Error("x"), { code: Code.Aborted }))).toBe("UNKNOWN_RPC_ERROR");
+  });
+
+  it("names the ErrorCode of a MintTokenError made by hand by its number", () => {
+    const err = new MintTokenError("m", { kind: "token-server", errorCode: 1234 });
+    expect([err.errorCodeName, outcomeFromError(err)]).toEqual(["1234", "MINT_TOKEN_ERROR_1234"]);
   });
 
   // Go wraps these (codes 13 and 14) before its check and writes UNKNOWN_RPC_ERROR; we keep the code.
   it("keeps the code of an unusable reply, bare or as a MintTokenError", () => {
     const tooBig = unusableResponse("prpc: the response size exceeds the client limit 1", Code.Unavailable);
     expect(outcomeFromError(tooBig)).toBe("GRPC_ERROR_14");
-    const err = MintTokenError.fromCall(tooBig);
+    const err = failureFromCall(tooBig);
     expect([err.kind, err.grpcCode, outcomeFromError(err)]).toEqual([
       "bad-reply",
       Code.Unavailable,
@@ -66,9 +76,9 @@ describe("outcomeFromError", () => {
   });
 });
 
-describe("MintTokenError", () => {
+describe("MintTokenError and the failures of a call", () => {
   it("words rpc errors like Go's status errors", () => {
-    const err = MintTokenError.rpc(
+    const err = rpcFailure(
       Code.DeadlineExceeded,
       "prpc: overall deadline exceeded: context deadline exceeded",
     );
@@ -79,20 +89,26 @@ describe("MintTokenError", () => {
   });
 
   it("words token server errors like Go's tokenclient", () => {
-    expect(MintTokenError.tokenServer(1234, "blah", "").message).toBe("token server error 1234 - blah");
-    const err = MintTokenError.tokenServer(3, "", "sv/1");
+    expect(tokenServerFailure(1234, "blah", "").message).toBe("token server error 1234 - blah");
+    const err = tokenServerFailure(3, "", "sv/1");
     expect(err.message).toBe("token server error BAD_TIMESTAMP - no detailed error message");
-    expect(err).toMatchObject({ kind: "token-server", grpcCode: 0, errorCode: 3, serviceVersion: "sv/1" });
+    expect(err).toMatchObject({
+      kind: "token-server",
+      grpcCode: 0,
+      errorCode: 3,
+      errorCodeName: "BAD_TIMESTAMP",
+      serviceVersion: "sv/1",
+    });
   });
 
   it("turns any call error into an rpc error (non-Connect errors as INTERNAL)", () => {
-    const fromConnect = MintTokenError.fromCall(new ConnectError("denied", Code.PermissionDenied));
+    const fromConnect = failureFromCall(new ConnectError("denied", Code.PermissionDenied));
     expect(fromConnect.message).toBe("rpc error: code = PermissionDenied desc = denied");
-    const fromPlain = MintTokenError.fromCall(new TypeError("socket hang up"));
+    const fromPlain = failureFromCall(new TypeError("socket hang up"));
     expect(fromPlain.grpcCode).toBe(Code.Internal);
     expect(fromPlain.message).toContain("socket hang up");
-    const same = MintTokenError.rpc(Code.Aborted, "x");
-    expect(MintTokenError.fromCall(same)).toBe(same);
+    const same = rpcFailure(Code.Aborted, "x");
+    expect(failureFromCall(same)).toBe(same);
   });
 
   it("errorCodeName uses the generated enum names", () => {

@@ -1,5 +1,4 @@
-import { ConnectError } from "@connectrpc/connect";
-import { errorCodeName, MintTokenError } from "./mint-token-error.js";
+import { MintTokenError } from "./mint-token-error.js";
 import type { UpdateOutcome } from "./outcome.js";
 
 /**
@@ -19,13 +18,23 @@ export function outcomeFromError(err: unknown): UpdateOutcome {
       case "bad-reply":
         return `GRPC_ERROR_${err.grpcCode}`;
       case "token-server":
-        return `MINT_TOKEN_ERROR_${errorCodeName(err.errorCode ?? 0)}`;
+        return `MINT_TOKEN_ERROR_${err.errorCodeName ?? "0"}`;
       case "malformed":
         return "MALFORMED_RESPONSE";
       case "no-token":
         return "UNKNOWN_RPC_ERROR";
     }
   }
-  if (err instanceof ConnectError) return `GRPC_ERROR_${err.code}`;
-  return "UNKNOWN_RPC_ERROR";
+  const code = connectErrorCode(err);
+  return code === undefined ? "UNKNOWN_RPC_ERROR" : `GRPC_ERROR_${code}`;
+}
+
+/**
+ * The code of a ConnectError, recognised as Connect's own `instanceof` recognises one from another
+ * copy of the library (by name and fields), so that this module does not load Connect.
+ */
+function connectErrorCode(err: unknown): number | undefined {
+  if (!(err instanceof Error) || err.name !== "ConnectError") return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "number" ? code : undefined;
 }

@@ -1,12 +1,10 @@
 import type { Stats } from "node:fs";
-import { isNotFoundError } from "./fs-errors.js";
+import { errorMessage, isNotFoundError } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { isTrustedOwner, openRegularFile, UntrustedFileError } from "./open-regular-file.js";
 import { parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
-
-export { fileTypeName, NotRegularFileError } from "./open-regular-file.js";
 
 /** Token files are a few hundred bytes; anything past this is damage, not a token. */
 export const MAX_TOKEN_FILE_BYTES = 1 << 20;
@@ -46,10 +44,7 @@ export async function readTokenFile(
     bytes = await (options.readFile ?? (options.ownFilesOnly ? readOwnFile : readCapped))(path);
   } catch (err) {
     if (!isNotFoundError(err)) {
-      logger.log(
-        "warning",
-        `Failed to read token file from ${JSON.stringify(path)} - ${(err as Error).message}`,
-      );
+      logger.log("warning", `Failed to read token file from ${JSON.stringify(path)} - ${errorMessage(err)}`);
     }
     return {};
   }

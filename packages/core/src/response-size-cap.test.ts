@@ -9,7 +9,7 @@ import { outcomeFromError } from "./outcome-from-error.js";
 import type { Protocol } from "./protocols.js";
 import { MAX_RESPONSE_BYTES } from "./response-size-cap.js";
 import { createFakeClock } from "./testing/fake-clock.js";
-import { makeSelfSignedIdentity } from "./testing/pki.js";
+import { makeTestPki } from "./testing/pki.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import { createTokenMinterClient } from "./token-minter-client.js";
 import { createX509Signer, type X509Signer } from "./x509-signer.js";
@@ -83,7 +83,7 @@ let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 
 beforeAll(async () => {
   const [identity] = await Promise.all([
-    makeSelfSignedIdentity(),
+    makeTestPki().then((pki) => pki.leaf),
     new Promise<void>((r) => http1.listen(0, "127.0.0.1", r)),
     new Promise<void>((r) => h2c.listen(0, "127.0.0.1", r)),
   ]);

@@ -104,7 +104,10 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
   let announced = false;
   let quickTries = 0;
   let last: LockState = { state: "gone" };
+  // Read once; each attempt's boot time follows from the monotonic clock (no file read per try).
   const ownStartTime = (options.startTimeOf ?? processStartTime)(process.pid);
+  const bootAtStart = (options.bootClock ?? msSinceBoot)();
+  const monotonicAtStart = performance.now();
   for (;;) {
     // Made per attempt: the age of a lock counts from when it was taken, not from when we started.
     const owner: LockOwner = {
@@ -113,7 +116,9 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
       createdMs: now().getTime(),
       nonce: randomBytes(16).toString("hex"),
       startTime: await ownStartTime,
-      bootMs: await (options.bootClock ?? msSinceBoot)(),
+      bootMs: await bootAtStart.then((ms) =>
+        ms === undefined ? undefined : Math.round(ms + performance.now() - monotonicAtStart),
+      ),
     };
     let id: FileId | undefined;
     // Known as ours before the lock appears: another taker in this process may judge it at once.

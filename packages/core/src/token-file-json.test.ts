@@ -2,7 +2,8 @@ import { create, fromJson, type JsonValue, toJsonString } from "@bufbuild/protob
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TokenFileSchema } from "./gen/tokenserver/token_file_pb.js";
-import { newTokenFile, TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
+import { makeTokenFile } from "./make-token-file.js";
+import { TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 
 const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -45,13 +46,13 @@ describe("the hand-written TokenFile JSON codec", () => {
     const kinds = { string: 9, int64: 3, bytes: 12 }; // ScalarType numbers
     expect(TOKEN_FILE_FIELDS.map((f) => [f.key, f.prop, "scalar", kinds[f.kind]])).toEqual(fromSchema);
     expect(TokenFileSchema.fields.map((f) => f.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 50]);
-    expect(newTokenFile()).toEqual(create(TokenFileSchema));
+    expect(makeTokenFile()).toEqual(create(TokenFileSchema));
   });
 
   it("writes byte-for-byte what protobuf-es writes", () => {
     fc.assert(
       fc.property(tokenFileArb, (fields) => {
-        const token = newTokenFile(fields);
+        const token = makeTokenFile(fields);
         expect(tokenFileToJson(token)).toBe(toJsonString(TokenFileSchema, token, { prettySpaces: 2 }));
       }),
       { numRuns: RUNS },
@@ -61,7 +62,7 @@ describe("the hand-written TokenFile JSON codec", () => {
   it("reads back what it writes", () => {
     fc.assert(
       fc.property(tokenFileArb, (fields) => {
-        const token = newTokenFile(fields);
+        const token = makeTokenFile(fields);
         expect(tokenFileFromJson(JSON.parse(tokenFileToJson(token))).token).toEqual(token);
       }),
       { numRuns: RUNS },

@@ -1,4 +1,5 @@
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import { makeTokenFile, type TokenFileInit } from "./make-token-file.js";
 
 /**
  * The proto3 JSON codec of `tokenserver.TokenFile`, written out by hand so that reading and writing
@@ -23,30 +24,13 @@ export const TOKEN_FILE_FIELDS: ReadonlyArray<{ key: string; prop: keyof TokenFi
     { key: "tokend_state", prop: "tokendState", kind: "bytes" },
   ];
 
-type TokenFileFields = Omit<TokenFile, "$typeName" | "$unknown">;
+type TokenFileFields = Required<TokenFileInit>;
 
 /** A UTF-16 surrogate without its pair: a JSON string that has no UTF-8 form. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-/** A TokenFile message with every field at its default, plus the given fields. */
-export function newTokenFile(fields: Partial<TokenFileFields> = {}): TokenFile {
-  return {
-    $typeName: "tokenserver.TokenFile",
-    accessToken: "",
-    tokenType: "",
-    luciMachineToken: "",
-    expiry: 0n,
-    lastUpdate: 0n,
-    nextUpdate: 0n,
-    serviceAccountEmail: "",
-    serviceAccountUniqueId: "",
-    tokendState: new Uint8Array(0),
-    ...fields,
-  };
-}
 
 /** proto3 JSON with 2-space indent, fields in number order, zero values left out, int64 as strings. */
 export function tokenFileToJson(token: TokenFile): string {
@@ -93,7 +77,7 @@ export function tokenFileFromJson(
     const name = known(duplicateKey) ? `field ${JSON.stringify(duplicateKey)}` : "an unknown field";
     return { error: `${name} is set more than once${at(duplicateKey)}` };
   }
-  const token = newTokenFile();
+  const token = makeTokenFile();
   const fields = token as unknown as Record<string, unknown>;
   for (const [key, raw] of Object.entries(value)) {
     const field = known(key);

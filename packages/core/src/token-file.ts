@@ -1,21 +1,9 @@
+import { errorMessage } from "./fs-errors.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { newTokenFile, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
+import { tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
 
 const encoder = new TextEncoder();
-
-/** The fields tokend writes into a token file; int64 values are Unix seconds. */
-export interface TokenFileInit {
-  luciMachineToken: string;
-  expiry: bigint;
-  lastUpdate: bigint;
-  nextUpdate: bigint;
-}
-
-/** Builds a TokenFile message from the fields tokend writes. */
-export function makeTokenFile(init: TokenFileInit): TokenFile {
-  return newTokenFile(init);
-}
 
 /**
  * Serializes a token file exactly as Go tokend lays it out: proto3 JSON with the snake_case keys
@@ -99,7 +87,7 @@ function scanTopLevelKeys(text: string): { lines: Map<string, number>; duplicate
  * only the position.
  */
 function jsonSyntaxError(err: unknown): string {
-  const message = String((err as Error).message ?? err);
+  const message = errorMessage(err);
   if (message.startsWith("Unexpected end of JSON input")) return "unexpected end of JSON input";
   const position = /position (\d+)/.exec(message)?.[1];
   return position === undefined ? "invalid JSON" : `invalid JSON at position ${position}`;

@@ -13,12 +13,14 @@ import {
   TokenMinter,
 } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { mintToken } from "./mint-token.js";
+import { resolveBackendTarget } from "./net/backend-target.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import { PROTOCOLS } from "./protocols.js";
 import { createFakeClock } from "./testing/fake-clock.js";
-import { makeSelfSignedIdentity } from "./testing/pki.js";
+import { makeTestPki } from "./testing/pki.js";
 import { makeTempDir } from "./testing/temp-dir.js";
-import { createTokenMinterClient, createTokenMinterTransport } from "./token-minter-client.js";
+import { createTokenMinterClient } from "./token-minter-client.js";
+import { createTokenMinterTransport } from "./token-minter-transport.js";
 import { createX509Signer, type X509Signer } from "./x509-signer.js";
 
 describe("backendBaseUrl", () => {
@@ -52,7 +54,7 @@ describe("backendBaseUrl", () => {
 
   it("makes a transport for every protocol and refuses bad backends there too", () => {
     for (const protocol of PROTOCOLS) {
-      expect(createTokenMinterTransport("127.0.0.1:1", { protocol })).toBeDefined();
+      expect(createTokenMinterTransport(resolveBackendTarget("127.0.0.1:1"), { protocol })).toBeDefined();
     }
     expect(() => createTokenMinterClient("https://x")).toThrow(/-backend/);
   });
@@ -66,7 +68,7 @@ describe("createTokenMinterClient over the Connect protocol", () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 
   beforeAll(async () => {
-    const [identity, dir] = await Promise.all([makeSelfSignedIdentity(), makeTempDir()]);
+    const [identity, dir] = await Promise.all([makeTestPki().then((pki) => pki.leaf), makeTempDir()]);
     tmp = dir;
     await writeFile(tmp.path("key.pem"), identity.pkcs8Pem);
     await writeFile(tmp.path("cert.pem"), identity.certPem);

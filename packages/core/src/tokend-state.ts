@@ -1,3 +1,4 @@
+import { errorMessage } from "./fs-errors.js";
 /** The tokend version written into `tokend_state` and the status file; Go tokend's current one. */
 export const TOKEND_VERSION = "1.3";
 
@@ -30,7 +31,7 @@ export function decodeTokendState(bytes: Uint8Array): DecodedTokendState {
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    return { error: bytes.length === 0 ? "unexpected end of JSON input" : (e as Error).message };
+    return { error: bytes.length === 0 ? "unexpected end of JSON input" : errorMessage(e) };
   }
   if (parsed === null) return { state: { inputsDigest: "", version: "" } };
   if (typeof parsed !== "object" || Array.isArray(parsed)) {

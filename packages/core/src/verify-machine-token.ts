@@ -1,5 +1,7 @@
 import { verify, X509Certificate } from "node:crypto";
-import { type DecodedMachineToken, decodeMachineToken } from "./machine-token.js";
+import type { DecodedMachineToken } from "./decode-machine-token.js";
+import { errorMessage } from "./fs-errors.js";
+import { loadMachineTokenParser } from "./lazy-imports.js";
 
 /** Token server signing certificates by key id, as published at /auth/api/v1/server/certificates. */
 export type SigningCertificates =
@@ -25,15 +27,20 @@ export class MachineTokenVerifyError extends Error {
  * Verifies a machine token the way LUCI services do before trusting `X-Luci-Machine-Token`: it
  * must decode, be inside `issued_at − 10 s ≤ now ≤ issued_at + lifetime + 10 s`, and its body must
  * carry a valid RSA-SHA256 signature by the certificate named by its `key_id`. Returns the decoded
- * token (identity `bot:<machine_fqdn>`); throws a {@link MachineTokenVerifyError}.
- * Group membership of `issued_by` is the caller's policy and is not checked here.
+ * token (identity `bot:<machine_fqdn>`); rejects with a {@link MachineTokenVerifyError}.
+ * Group membership of `issued_by` is the caller's policy and is not checked here. The protobuf
+ * runtime that decodes tokens is loaded at the first call, not with the package.
  */
-export function verifyMachineToken(token: string, options: VerifyMachineTokenOptions): DecodedMachineToken {
+export async function verifyMachineToken(
+  token: string,
+  options: VerifyMachineTokenOptions,
+): Promise<DecodedMachineToken> {
+  const { parseMachineToken } = await loadMachineTokenParser();
   let decoded: DecodedMachineToken;
   try {
-    decoded = decodeMachineToken(token);
+    decoded = parseMachineToken(token);
   } catch (err) {
-    throw new MachineTokenVerifyError((err as Error).message, { cause: err });
+    throw new MachineTokenVerifyError(errorMessage(err), { cause: err });
   }
   const skew = options.allowedSkewMs ?? 10_000;
   const now = options.now.getTime();
@@ -51,7 +58,7 @@ export function verifyMachineToken(token: string, options: VerifyMachineTokenOpt
     ok = verify("sha256", decoded.bodyBytes, new X509Certificate(pem).publicKey, decoded.signature);
   } catch (err) {
     throw new MachineTokenVerifyError(
-      `bad signing certificate for key ${decoded.keyId}: ${(err as Error).message}`,
+      `bad signing certificate for key ${decoded.keyId}: ${errorMessage(err)}`,
     );
   }
   if (!ok) throw new MachineTokenVerifyError("bad token signature");

@@ -16,13 +16,14 @@ export interface WriteTokenFileOptions extends AtomicWriteOptions {
 }
 
 /**
- * Writes a token file in Go tokend's exact JSON (see {@link encodeTokenFile}), atomically. Skips
+ * Writes a token file in Go tokend's exact JSON (`encodeTokenFile`), atomically. Skips
  * the write when the file already holds the same content: the same keys with the same JSON values,
  * whatever the spacing (Go builds differ in the spaces after `:`; Go itself compares bytes, so
  * a file Go wrote would otherwise be rewritten once after switching). Only a file of this user or
  * root (also behind their symlink) can count as the same: another user's is replaced, or they
  * would choose what bots read. An unreadable file counts as different. Reports whether it wrote.
- * Refuses the paths {@link tokenPathProblem} names. Throws on failure; the old file is intact.
+ * Refuses a directory at the path, and a FIFO, device or socket of this user or root (or their
+ * symlink to one); another user's is replaced. Throws on failure; the old file is intact.
  */
 export async function writeTokenFile(
   path: string,

@@ -3,7 +3,7 @@ import { createHash, verify } from "node:crypto";
 import { symlink, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { makeEcIdentity, makeTestPki, type TestPki } from "./testing/pki.js";
+import { makeTestPki, type TestPki } from "./testing/pki.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import { createX509Signer, KeyLoadError, SHA256_RSA_ALGO } from "./x509-signer.js";
 
@@ -13,7 +13,8 @@ let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let n = 0;
 
 beforeAll(async () => {
-  [pki, ec, tmp] = await Promise.all([makeTestPki(), makeEcIdentity(), makeTempDir()]);
+  [pki, tmp] = await Promise.all([makeTestPki(), makeTempDir()]);
+  ec = pki.ec;
 });
 afterAll(() => tmp.remove());
 
@@ -66,12 +67,12 @@ describe("createX509Signer", () => {
 
   it("loads a PKCS#8 key", async () => {
     const signer = await createX509Signer({
-      keyPath: await file(pki.selfSigned.pkcs8Pem),
-      certPath: await file(pki.selfSigned.certPem),
+      keyPath: await file(pki.other.pkcs8Pem),
+      certPath: await file(pki.other.certPem),
     });
-    expect(
-      verify("sha256", Buffer.from("x"), pki.selfSigned.publicKey, await signer.sign(Buffer.from("x"))),
-    ).toBe(true);
+    expect(verify("sha256", Buffer.from("x"), pki.other.publicKey, await signer.sign(Buffer.from("x")))).toBe(
+      true,
+    );
   });
 
   it("loads an encrypted PKCS#8 key with its passphrase", async () => {
@@ -162,7 +163,7 @@ describe("createX509Signer", () => {
   });
 
   it("refuses a certificate that does not match the key", async () => {
-    const keyPath = await file(pki.selfSigned.pkcs1Pem);
+    const keyPath = await file(pki.other.pkcs1Pem);
     const certPath = await file(pki.leaf.certPem);
     const e = await loadError(keyPath, certPath);
     expect(e.message).toMatch(new RegExp(`^${certPath}: the certificate doesn't match the private key`));
@@ -170,7 +171,7 @@ describe("createX509Signer", () => {
 
   it("says which block is the key's certificate when it is not the first", async () => {
     const keyPath = await file(pki.leaf.pkcs1Pem);
-    for (const first of [pki.ca.certPem, pki.selfSigned.certPem]) {
+    for (const first of [pki.ca.certPem, pki.other.certPem]) {
       const certPath = await file(`${first}${pki.leaf.certPem}`);
       expect((await loadError(keyPath, certPath)).message).toBe(
         `${certPath}: the certificate doesn't match the private key ${keyPath} - block 2 of the file ("CN=host.domain") does: the machine's certificate must be the first block`,
@@ -185,7 +186,7 @@ describe("createX509Signer", () => {
       `${certPath}: the certificate doesn't match the private key ${keyPath} - the first block is a CA certificate ("CN=Test CA"), not the machine's`,
     );
     // A plain mismatch (no CA, no later block) keeps Go's text alone.
-    const other = await file(pki.selfSigned.certPem);
+    const other = await file(pki.other.certPem);
     expect((await loadError(keyPath, other)).message).toBe(
       `${other}: the certificate doesn't match the private key ${keyPath}`,
     );

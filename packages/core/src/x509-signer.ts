@@ -33,7 +33,7 @@ export interface X509SignerOptions {
   certPath: string;
   /** Passphrase of an encrypted key. */
   passphrase?: string;
-  /** Reads a file; default {@link readCapped} (regular files only, PEM files over 1 MiB are refused). */
+  /** Reads a file; default node:fs (regular files only, PEM files over 1 MiB are refused). */
   readFile?: (path: string) => Promise<Uint8Array>;
 }
 

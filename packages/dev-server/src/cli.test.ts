@@ -7,9 +7,9 @@ import {
   mintToken,
   outcomeFromError,
 } from "@luci-machine-tokend/core";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDevServerCli } from "./cli.js";
-import { errorMessage as errorText } from "./error-message.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
 import { testSigner as signerFor } from "./testing/signed-request.js";
 
@@ -114,7 +114,7 @@ describe("luci-machine-tokend dev-server", () => {
     await mint(pki.leaf);
     const untrusted = await mint(evil.leaf).catch((e: unknown) => e);
     // The client gets LUCI's generic answer; the reason goes to the server's log only.
-    expect(errorText(untrusted)).toBe(
+    expect(errorMessage(untrusted)).toBe(
       "token server error UNTRUSTED_CERTIFICATE - invalid or untrusted certificate",
     );
     await mint(pki.expired).catch(() => undefined);

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Code } from "@connectrpc/connect";
-import { ErrorCode, parseGoDuration } from "@luci-machine-tokend/core";
-import { errorMessage } from "./error-message.js";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
+import { errorMessage, parseGoDuration } from "@luci-machine-tokend/core/internal";
 import type { FaultSettings, HttpFault } from "./faults.js";
 import { formatLogLine } from "./log-line.js";
 import type { DevServerOptions, DomainOptions } from "./options.js";

@@ -6,11 +6,8 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import {
-  createTokenMinterClient,
-  MintMachineTokenRequestSchema,
-  TokenMinter,
-} from "@luci-machine-tokend/core";
+import { createTokenMinterClient } from "@luci-machine-tokend/core";
+import { MintMachineTokenRequestSchema, TokenMinter } from "@luci-machine-tokend/core/gen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpFault } from "./faults.js";
 import type { DevServer } from "./start-dev-server.js";

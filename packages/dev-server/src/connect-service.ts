@@ -11,7 +11,7 @@ import {
   compressionGzip,
   universalRequestFromNodeRequest,
 } from "@connectrpc/connect-node";
-import { TokenMinter } from "@luci-machine-tokend/core";
+import { TokenMinter } from "@luci-machine-tokend/core/gen";
 import type { FaultPlan } from "./faults.js";
 import type { NodeRequest, NodeResponse } from "./http/node-types.js";
 import type { Minter } from "./minter.js";

@@ -3,21 +3,25 @@ import { request as h1request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   createTokenMinterClient,
   decodeMachineToken,
-  ErrorCode,
-  MachineTokenType,
-  MintMachineTokenRequestSchema,
   type MintTokenError,
   mintToken,
   outcomeFromError,
   PROTOCOLS,
-  SignatureAlgorithm,
   verifyMachineToken,
 } from "@luci-machine-tokend/core";
+import {
+  ErrorCode,
+  MachineTokenEnvelopeSchema,
+  MachineTokenType,
+  MintMachineTokenRequestSchema,
+  SignatureAlgorithm,
+} from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "./index.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
@@ -72,7 +76,7 @@ async function mintWith(leaf: TestLeaf, protocol: (typeof PROTOCOLS)[number] = "
     });
     return { minted };
   } catch (err) {
-    return { outcome: outcomeFromError(err), message: (err as Error).message, err: err as MintTokenError };
+    return { outcome: outcomeFromError(err), message: errorMessage(err), err: err as MintTokenError };
   }
 }
 
@@ -116,7 +120,7 @@ describe("every protocol mints a token the published certificate verifies", () =
       const published = await fetch(`${server.url}/auth/api/v1/server/certificates`);
       expect(published.headers.get("content-type")).toBe("application/json");
       const certs = await published.json();
-      const token = verifyMachineToken(minted?.token ?? "", { certificates: certs, now: new Date() });
+      const token = await verifyMachineToken(minted?.token ?? "", { certificates: certs, now: new Date() });
       expect(token.body).toMatchObject({
         machineFqdn: "bot-1.example.com",
         issuedBy: "dev-token-server@example.com",
@@ -128,12 +132,14 @@ describe("every protocol mints a token the published certificate verifies", () =
       expect(minted?.expiry.getTime()).toBe(Number(token.body.issuedAt + 3600n) * 1000);
       expect(minted?.token).toMatch(/^[A-Za-z0-9+/]+$/); // unpadded standard base64
       expect(server.requests.map((r) => r.protocol)).toEqual([protocol]);
-      expect(() =>
-        verifyMachineToken(`${(minted?.token ?? "").slice(0, -2)}AA`, {
-          certificates: certs,
-          now: new Date(),
-        }),
-      ).toThrow();
+      // The same token with one bit of its signature flipped (the base64 text of the last bytes
+      // may decode to the same signature; the decoded bytes cannot).
+      const envelope = fromBinary(MachineTokenEnvelopeSchema, Buffer.from(minted?.token ?? "", "base64"));
+      envelope.rsaSha256[0] = (envelope.rsaSha256[0] ?? 0) ^ 0x01;
+      const tampered = Buffer.from(toBinary(MachineTokenEnvelopeSchema, envelope)).toString("base64");
+      await expect(
+        verifyMachineToken(tampered.replace(/=+$/, ""), { certificates: certs, now: new Date() }),
+      ).rejects.toThrow(/^bad token signature$/);
     });
   }
 });
@@ -233,7 +239,7 @@ describe("validation in LUCI's order, with LUCI's messages", () => {
       dnsNames: ["other.example.com", "bot-7.bots.example.com"],
     });
     const { minted } = await mintWith(sanRule);
-    expect(decodeMachineToken(minted?.token ?? "").body.machineFqdn).toBe("bot-7.bots.example.com");
+    expect((await decodeMachineToken(minted?.token ?? "")).body.machineFqdn).toBe("bot-7.bots.example.com");
   });
 });
 
@@ -332,7 +338,9 @@ describe("faults", () => {
     expect((await mintWith(pki.leaf)).outcome).toBe("MINT_TOKEN_ERROR_BAD_TIMESTAMP");
     server.faults.clear();
     server.faults.set({ tokenLifetimeMs: 90_000 });
-    expect(decodeMachineToken((await mintWith(pki.leaf)).minted?.token ?? "").body.lifetime).toBe(90n);
+    expect((await decodeMachineToken((await mintWith(pki.leaf)).minted?.token ?? "")).body.lifetime).toBe(
+      90n,
+    );
     server.faults.clear();
     server.faults.set({ latencyMs: 300 });
     const started = performance.now();

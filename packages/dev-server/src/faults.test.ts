@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ErrorCode } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { describe, expect, it } from "vitest";
 import { createFaults } from "./faults.js";
 

@@ -1,5 +1,5 @@
 import type { Code } from "@connectrpc/connect";
-import type { ErrorCode } from "@luci-machine-tokend/core";
+import type { ErrorCode } from "@luci-machine-tokend/core/gen";
 
 /**
  * Faults that change how the response travels, applied by the HTTP layer to any protocol:

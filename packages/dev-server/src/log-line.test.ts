@@ -1,4 +1,4 @@
-import { ErrorCode } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { describe, expect, it } from "vitest";
 import { formatLogLine } from "./log-line.js";
 import { quote } from "./quote.js";

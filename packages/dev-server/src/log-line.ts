@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ErrorCodeSchema } from "@luci-machine-tokend/core";
+import { ErrorCodeSchema } from "@luci-machine-tokend/core/gen";
 import { quote } from "./quote.js";
 import type { RecordedRequest } from "./request-log.js";
 

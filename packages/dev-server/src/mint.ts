@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "@luci-machine-tokend/core";
+import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "@luci-machine-tokend/core/gen";
 import { serialBytes } from "./serial.js";
 import type { SigningKey } from "./signing-key.js";
 

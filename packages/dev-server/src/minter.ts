@@ -8,9 +8,9 @@ import {
   type MintMachineTokenRequest,
   type MintMachineTokenResponse,
   MintMachineTokenResponseSchema,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { checkCertTrust } from "./cert-trust.js";
-import { errorMessage } from "./error-message.js";
 import type { FaultPlan } from "./faults.js";
 import { mintMachineToken } from "./mint.js";
 import type { SigningKey } from "./signing-key.js";

@@ -1,5 +1,7 @@
 import { X509Certificate as NodeX509Certificate } from "node:crypto";
-import { derChildren, readDerElement } from "./der.js";
+import { AsnParser } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
+import { fromBER } from "asn1js";
 import { bigintFromTwosComplement } from "./serial.js";
 import { x509 } from "./x509.js";
 
@@ -34,20 +36,18 @@ const parsedByDer = new Map<string, ParsedCertificate>();
 const MAX_CACHED = 1024;
 
 function parseCertificateUncached(der: Uint8Array): ParsedCertificate {
-  const outer = readDerElement(der, 0);
-  if (outer.tag !== 0x30 || outer.end !== der.length) throw new Error("x509: malformed certificate");
-  const [tbs] = derChildren(der, outer);
-  if (!tbs) throw new Error("x509: malformed certificate");
-  const fields = derChildren(der, tbs);
-  const hasVersion = fields[0]?.tag === 0xa0;
-  let version = 1;
-  if (hasVersion && fields[0]) {
-    const inner = readDerElement(der, fields[0].contentStart);
-    version = Number(bigintFromTwosComplement(der.slice(inner.contentStart, inner.end))) + 1;
+  // One certificate and nothing after it: the BER parser says where the first element ends.
+  const ber = fromBER(der);
+  if (ber.offset !== der.length) throw new Error("x509: malformed certificate");
+  let tbs: Certificate["tbsCertificate"];
+  try {
+    tbs = AsnParser.fromASN(ber.result, Certificate).tbsCertificate;
+  } catch {
+    throw new Error("x509: malformed certificate");
   }
-  const serialField = fields[hasVersion ? 1 : 0];
-  if (serialField?.tag !== 0x02) throw new Error("x509: malformed serial number");
-  const serial = bigintFromTwosComplement(der.slice(serialField.contentStart, serialField.end));
+  const version = tbs.version + 1;
+  // The INTEGER as written, sign included (@peculiar/x509's serial is normalized hex).
+  const serial = bigintFromTwosComplement(new Uint8Array(tbs.serialNumber));
   // Go's x509.ParseCertificate refuses negative serials since Go 1.23 (GODEBUG x509negativeserial).
   if (serial < 0n) throw new Error("x509: negative serial number");
   return {

@@ -13,7 +13,7 @@ import { writeReply } from "./http/write-reply.js";
 import type { Minter } from "./minter.js";
 import { handlePrpcMint, PRPC_MINT_PATH, PRPC_PATH_PREFIX, prpcUnknownMethodReply } from "./prpc/handler.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
-import { boundOutcome } from "./request-summary.js";
+import { boundOutcome } from "./request-log.js";
 
 /** What the HTTP entry point dispatches to. */
 export interface RequestHandlerDeps {

@@ -1,4 +1,4 @@
-import type { PrpcFormat } from "@luci-machine-tokend/core";
+import type { PrpcFormat } from "@luci-machine-tokend/core/protocol-prpc";
 import type { HttpFault } from "./faults.js";
 import type { MintOutcome } from "./minter.js";
 import type { RequestSummary } from "./request-summary.js";
@@ -33,4 +33,28 @@ export interface RecordedRequest {
   latencyMs: number;
   /** The response-shape fault applied to the answer, if any. */
   httpFault?: HttpFault;
+}
+
+/** Longest text (error messages, trust reasons) a log entry keeps, in UTF-16 units. */
+export const MAX_LOGGED_TEXT = 512;
+
+/** The outcome with every text cut to {@link MAX_LOGGED_TEXT} (they can quote client input). */
+export function boundOutcome(outcome: RequestOutcome): RequestOutcome {
+  switch (outcome.kind) {
+    case "error-code": {
+      const bounded = { ...outcome, errorMessage: boundText(outcome.errorMessage) };
+      if (outcome.detail !== undefined) bounded.detail = boundText(outcome.detail);
+      return bounded;
+    }
+    case "grpc-error":
+      return { ...outcome, message: boundText(outcome.message) };
+    default:
+      return outcome;
+  }
+}
+
+/** Cuts a text to {@link MAX_LOGGED_TEXT}, saying how much was dropped. */
+export function boundText(text: string): string {
+  if (text.length <= MAX_LOGGED_TEXT) return text;
+  return `${text.slice(0, MAX_LOGGED_TEXT)}... (${text.length - MAX_LOGGED_TEXT} more)`;
 }

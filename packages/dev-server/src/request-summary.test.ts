@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { createTokenMinterClient, MachineTokenType, SignatureAlgorithm } from "@luci-machine-tokend/core";
+import { createTokenMinterClient } from "@luci-machine-tokend/core";
+import { MachineTokenType, SignatureAlgorithm } from "@luci-machine-tokend/core/gen";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_LOGGED_TEXT } from "./request-summary.js";
+import { MAX_LOGGED_TEXT } from "./request-log.js";
 import type { DevServer } from "./start-dev-server.js";
 import { createTestPki, type TestPki } from "./test-pki.js";
 import { signedMintRequest } from "./testing/signed-request.js";

@@ -5,8 +5,7 @@ import type {
   MachineTokenType,
   MintMachineTokenRequest,
   SignatureAlgorithm,
-} from "@luci-machine-tokend/core";
-import type { RequestOutcome } from "./request-log.js";
+} from "@luci-machine-tokend/core/gen";
 
 /**
  * What the request log keeps of a MintMachineTokenRequest: sizes, the inner request's scalar
@@ -30,9 +29,6 @@ export interface RequestSummary {
   certificateSha256?: string;
 }
 
-/** Longest text (error messages, trust reasons) a log entry keeps, in UTF-16 units. */
-export const MAX_LOGGED_TEXT = 512;
-
 /** Summarizes a decoded request (and its inner request, if that decoded too). */
 export function summarizeRequest(
   request: MintMachineTokenRequest,
@@ -50,25 +46,4 @@ export function summarizeRequest(
     summary.certificateSha256 = createHash("sha256").update(tokenRequest.certificate).digest("hex");
   }
   return summary;
-}
-
-/** The outcome with every text cut to {@link MAX_LOGGED_TEXT} (they can quote client input). */
-export function boundOutcome(outcome: RequestOutcome): RequestOutcome {
-  switch (outcome.kind) {
-    case "error-code": {
-      const bounded = { ...outcome, errorMessage: boundText(outcome.errorMessage) };
-      if (outcome.detail !== undefined) bounded.detail = boundText(outcome.detail);
-      return bounded;
-    }
-    case "grpc-error":
-      return { ...outcome, message: boundText(outcome.message) };
-    default:
-      return outcome;
-  }
-}
-
-/** Cuts a text to {@link MAX_LOGGED_TEXT}, saying how much was dropped. */
-export function boundText(text: string): string {
-  if (text.length <= MAX_LOGGED_TEXT) return text;
-  return `${text.slice(0, MAX_LOGGED_TEXT)}... (${text.length - MAX_LOGGED_TEXT} more)`;
 }

@@ -1,5 +1,6 @@
-import { sign } from "node:crypto";
-import { concatBytes, derChildren, encodeDerElement, readDerElement } from "./der.js";
+import { createPrivateKey, createPublicKey, sign, webcrypto } from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
 import { generateRsaKeyPair, type RsaKeyPair, rsaKeyPairFromPem } from "./rsa-keys.js";
 import { twosComplementFromBigint } from "./serial.js";
 import { x509 } from "./x509.js";
@@ -46,13 +47,16 @@ export interface IssueOptions {
   notAfter?: Date;
   /** Signer; default `ca`. */
   signedBy?: TestIssuer;
-  /** Key of the certificate (PEM); default the PKI's machine key (no key generation). */
+  /**
+   * Key of the certificate (PEM): RSA, or EC P-256 for a certificate the token server must refuse.
+   * Default the PKI's machine key (no key generation).
+   */
   keyPem?: string;
 }
 
 /** A machine certificate with its key, as files a tokend would be given. */
 export interface TestLeaf {
-  /** Machine private key, PKCS#1 PEM (`RSA PRIVATE KEY`). */
+  /** Machine private key: PKCS#1 PEM (`RSA PRIVATE KEY`), or SEC1 (`EC PRIVATE KEY`) for an EC key. */
   keyPem: string;
   /** Machine certificate PEM. */
   certPem: string;
@@ -128,6 +132,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     "untrusted-ca": { cert: untrustedCaCert, keys: machineKeys },
     "impostor-ca": { cert: impostorCaCert, keys: machineKeys },
   };
+  const machineKey = { publicKey: machineKeys.cryptoKeys.publicKey, keyPem: machineKeys.pkcs1Pem };
   let nextSerial = 0x1000n;
 
   const issue = async (o: IssueOptions = {}): Promise<TestLeaf> => {
@@ -136,7 +141,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     const serial = o.serial ?? nextSerial++;
     const notBefore = o.notBefore ?? new Date(now.getTime() - HOUR_MS);
     const notAfter = o.notAfter ?? new Date(now.getTime() + 365 * DAY_MS);
-    const keys = o.keyPem === undefined ? machineKeys : await rsaKeyPairFromPem(o.keyPem);
+    const key = o.keyPem === undefined ? machineKey : await certifiedKey(o.keyPem);
     const issuer = issuers[o.signedBy ?? "ca"];
     const extensions: x509.Extension[] = [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -159,14 +164,14 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       notBefore,
       notAfter,
       signingAlgorithm: SIGNING_ALGORITHM,
-      publicKey: keys.cryptoKeys.publicKey,
+      publicKey: key.publicKey,
       signingKey: issuer.keys.cryptoKeys.privateKey,
       extensions,
     });
     let certDer = new Uint8Array(cert.rawData);
     if (serial <= 0n) certDer = new Uint8Array(withSerial(certDer, serial, issuer.keys));
     return {
-      keyPem: keys.pkcs1Pem,
+      keyPem: key.keyPem,
       certPem: x509.PemConverter.encode(certDer.slice().buffer, "CERTIFICATE"),
       certDer,
       commonName,
@@ -215,6 +220,24 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   };
 }
 
+/** The public key (WebCrypto, for the generator) and private key PEM of a key to certify. */
+async function certifiedKey(pem: string): Promise<{ publicKey: CryptoKey; keyPem: string }> {
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== "ec") {
+    const rsa = await rsaKeyPairFromPem(pem);
+    return { publicKey: rsa.cryptoKeys.publicKey, keyPem: rsa.pkcs1Pem };
+  }
+  const spki = createPublicKey(privateKey).export({ type: "spki", format: "der" });
+  const publicKey = await webcrypto.subtle.importKey(
+    "spki",
+    spki,
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["verify"],
+  );
+  return { publicKey, keyPem: privateKey.export({ type: "sec1", format: "pem" }).toString() };
+}
+
 async function makeCaCertificate(
   commonName: string,
   keys: RsaKeyPair,
@@ -242,31 +265,12 @@ async function makeCaCertificate(
   });
 }
 
-/**
- * Rewrites the serial INTEGER of a certificate and signs it again (sha256WithRSAEncryption, as
- * the original). Certificate = SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }.
- */
+/** Rewrites the serial INTEGER of a certificate and signs it again (sha256WithRSAEncryption, as the original). */
 function withSerial(certDer: Uint8Array, serial: bigint, signer: RsaKeyPair): Uint8Array {
-  const [tbs, algorithm] = derChildren(certDer, readDerElement(certDer, 0));
-  if (!tbs || !algorithm) throw new Error("certificate without TBS");
-  const tbsFields = derChildren(certDer, tbs);
-  // An explicit [0] version tag comes before the serial in v3 certificates.
-  const serialIndex = tbsFields[0]?.tag === 0xa0 ? 1 : 0;
-  const newTbsContent = concatBytes(
-    tbsFields.map((f, i) =>
-      i === serialIndex
-        ? encodeDerElement(0x02, twosComplementFromBigint(serial))
-        : certDer.slice(f.start, f.end),
-    ),
-  );
-  const newTbs = encodeDerElement(0x30, newTbsContent);
-  const signature = sign("sha256", newTbs, signer.privateKey);
-  return encodeDerElement(
-    0x30,
-    concatBytes([
-      newTbs,
-      certDer.slice(algorithm.start, algorithm.end),
-      encodeDerElement(0x03, concatBytes([new Uint8Array([0]), signature])),
-    ]),
-  );
+  const cert = AsnConvert.parse(certDer, Certificate);
+  cert.tbsCertificate.serialNumber = twosComplementFromBigint(serial).slice().buffer;
+  cert.tbsCertificateRaw = undefined; // or the serializer writes the original bytes back
+  const tbs = new Uint8Array(AsnConvert.serialize(cert.tbsCertificate));
+  cert.signatureValue = new Uint8Array(sign("sha256", tbs, signer.privateKey)).buffer;
+  return new Uint8Array(AsnConvert.serialize(cert));
 }

@@ -1,4 +1,4 @@
-import { machineFqdn } from "@luci-machine-tokend/core";
+import { machineFqdn } from "@luci-machine-tokend/core/internal";
 import { commonName, dnsNames, type ParsedCertificate } from "./parse-certificate.js";
 import type { TrustedCa } from "./trust-store.js";
 

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { ErrorCode } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
 import { signedMintRequest } from "./testing/signed-request.js";

@@ -10,8 +10,8 @@ import {
   type MintMachineTokenRequest,
   SignatureAlgorithm,
   SignatureAlgorithmSchema,
-} from "@luci-machine-tokend/core";
-import { errorMessage } from "./error-message.js";
+} from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate.js";
 
 /** Accepted distance between the client's issued_at and the server clock, both ways. */

@@ -2,21 +2,23 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
+import { createX509Signer } from "@luci-machine-tokend/core";
 import {
-  type BackendConnection,
   certificateNames,
-  createBackendConnection,
-  createX509Signer,
   errorMessage,
-  explainConnectionError,
   formatGoDuration,
   machineFqdn,
-  PRPC_BINARY_CONTENT_TYPE,
   readCapped,
   systemNow,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/internal";
+import {
+  type BackendConnection,
+  createBackendConnection,
+  explainConnectionError,
+  PRPC_BINARY_CONTENT_TYPE,
+} from "@luci-machine-tokend/core/protocol-prpc";
 import { readPassphrase } from "../assess-token.js";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /** One line of `check`: what was checked, how it went, and what to do about it. */
@@ -82,7 +84,7 @@ async function checkKeyPair(keyPath: string, certPath: string, passphrase?: stri
     return {
       name,
       status: "FAIL",
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       hint: "give the RSA key the certificate was issued for, as PEM (`luci-machine-tokend csr` makes a pair)",
     };
   }
@@ -97,7 +99,7 @@ async function checkCertificate(certPath: string, now: Date): Promise<CheckResul
       {
         name: "certificate",
         status: "FAIL",
-        detail: `${certPath}: ${(err as Error).message}`,
+        detail: `${certPath}: ${errorMessage(err)}`,
         hint: "give a PEM certificate",
       },
     ];
@@ -159,7 +161,7 @@ async function checkTokenDirectory(tokenPath: string): Promise<CheckResult> {
     return {
       name: "token directory",
       status: "FAIL",
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       hint: `create ${dir} and let this user write to it`,
     };
   }

@@ -1,8 +1,9 @@
 import "reflect-metadata";
 import { createPrivateKey, webcrypto } from "node:crypto";
 import { open, unlink } from "node:fs/promises";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
 import * as x509 from "@peculiar/x509";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /**
@@ -45,7 +46,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       throw err;
     }
   } catch (err) {
-    io.stderr(`csr: ${(err as Error).message}\n`);
+    io.stderr(`csr: ${errorMessage(err)}\n`);
     return 1;
   }
   io.stdout(`Wrote the key to ${args["key-out"]} and the CSR for ${fqdn} to ${args["csr-out"]}\n`);
@@ -85,7 +86,7 @@ async function writeNewFile(path: string, text: string, mode: number): Promise<v
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST")
       throw new Error(`${path} already exists; refusing to overwrite it`);
-    throw new Error(`${path}: ${(err as Error).message}`);
+    throw new Error(`${path}: ${errorMessage(err)}`);
   }
   try {
     await handle.writeFile(text);

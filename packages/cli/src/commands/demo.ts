@@ -2,11 +2,13 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
+import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
-import { formatGoDuration, verifyMachineToken } from "@luci-machine-tokend/core";
+import { verifyMachineToken } from "@luci-machine-tokend/core";
+import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
+import type { CliIo } from "../cli-io.js";
 import { commandLine } from "../command-line.js";
-import type { CliIo } from "../main.js";
 import { inspectTokenFile } from "./inspect.js";
 
 /** The demo machine's name, in the demo server's only domain. */
@@ -146,20 +148,27 @@ async function verifySignature(tokenPath: string, server: DevServer): Promise<st
   const file = JSON.parse(await readFile(tokenPath, "utf8")) as { luci_machine_token: string };
   const res = await fetch(`${server.url}/auth/api/v1/server/certificates`);
   try {
-    const token = verifyMachineToken(file.luci_machine_token, {
+    const token = await verifyMachineToken(file.luci_machine_token, {
       certificates: await res.json(),
       now: new Date(),
     });
     return `valid, checked with the server's published certificate for key ${token.keyId}`;
   } catch (err) {
-    return `NOT valid: ${(err as Error).message}`;
+    return `NOT valid: ${errorMessage(err)}`;
   }
 }
 
-function runChild(args: string[], io: CliIo): Promise<number> {
+/** This CLI as a command: a single executable is the CLI itself; else node runs the bin. */
+function selfCommand(): string[] {
+  if (isSea()) return [process.execPath];
   if (BIN === undefined) throw new Error("cannot find bin/luci-machine-tokend.js next to the demo");
+  return [process.execPath, BIN];
+}
+
+function runChild(args: string[], io: CliIo): Promise<number> {
+  const [command = "", ...first] = selfCommand();
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, [...first, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d: Buffer) => io.stdout(d.toString()));
     child.stderr.on("data", (d: Buffer) => io.stdout(d.toString()));
     child.once("exit", (code) => resolvePromise(code ?? 1));

@@ -1,15 +1,13 @@
+import { type DecodedMachineToken, decodeMachineToken, readTokenFile } from "@luci-machine-tokend/core";
 import {
-  type DecodedMachineToken,
-  decodeMachineToken,
   escapeForLog,
   formatGoDuration,
   MAX_MESSAGE_TEXT,
   printableError,
   readCapped,
-  readTokenFile,
   systemNow,
-} from "@luci-machine-tokend/core";
-import type { CliIo } from "../main.js";
+} from "@luci-machine-tokend/core/internal";
+import type { CliIo } from "../cli-io.js";
 import { parseSubcommand } from "./yargs-program.js";
 
 /** What `inspect` reports; `--json` prints exactly this object. */
@@ -66,7 +64,7 @@ export async function inspectTokenFile(path: string, now: Date): Promise<Inspect
   let decoded: DecodedMachineToken | undefined;
   let problem: string | undefined;
   try {
-    decoded = decodeMachineToken(token.luciMachineToken);
+    decoded = await decodeMachineToken(token.luciMachineToken);
   } catch (err) {
     problem = printableError(err);
   }

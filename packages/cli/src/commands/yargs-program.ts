@@ -1,5 +1,5 @@
 import yargs, { type Argv } from "yargs";
-import type { CliIo } from "../main.js";
+import type { CliIo } from "../cli-io.js";
 import { goStyleArgv } from "./subcommand-argv.js";
 
 /**

@@ -1,10 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { fromJsonString } from "@bufbuild/protobuf";
-import { decodeMachineToken, TokenFileSchema, verifyMachineToken } from "@luci-machine-tokend/core";
+import { decodeMachineToken, verifyMachineToken } from "@luci-machine-tokend/core";
+import { TokenFileSchema } from "@luci-machine-tokend/core/gen";
 import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../testing/run-cli.js";
+import { loadedModules } from "../../../core/src/testing/loaded-modules.js";
+import { BIN, runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
@@ -41,7 +43,7 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     const token1 = await tokenOf(fx.tokenPath);
     expect(await tokenOf(fx.path("copy1.json"))).toBe(token1);
     expect(await tokenOf(fx.path("copy2.json"))).toBe(token1);
-    expect(decodeMachineToken(token1).body.machineFqdn).toBe("bot-1.example.com");
+    expect((await decodeMachineToken(token1)).body.machineFqdn).toBe("bot-1.example.com");
     expect(mints()).toBe(1);
 
     const second = await runCli([...fx.args(server.backend), ...copies]);
@@ -73,6 +75,22 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     expect(mints()).toBe(2);
   });
 
+  it("loads no protobuf-es and no Connect code when the token is good, nor for -h", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    for (const args of [fx.args(server.backend), ["-h"]]) {
+      const run = await loadedModules([BIN, ...args]);
+      expect(run.code).toBe(0);
+      const files = run.urls.filter((u) => u.startsWith("file:"));
+      expect(files.length).toBeGreaterThan(2);
+      // The bundle keeps each module's origin as a comment: `// ../../node_modules/@bufbuild/…`.
+      for (const file of files) {
+        const text = await readFile(new URL(file), "utf8");
+        expect([file, /node_modules\/@(bufbuild|connectrpc)\//.test(text)]).toEqual([file, false]);
+      }
+    }
+    expect(mints()).toBe(1);
+  });
+
   it("refreshes a token whose next_update has passed (TOKEN_EXPIRES), keeping Go's file format", async () => {
     expect((await runCli(fx.args(server.backend))).code).toBe(0);
     const file = JSON.parse(await readFile(fx.tokenPath, "utf8"));
@@ -98,7 +116,7 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     const strict = fromJsonString(TokenFileSchema, await readFile(fx.tokenPath, "utf8")); // unknown keys would throw
     expect(strict.luciMachineToken).toBe(viaJq);
     const certs = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
-    expect(verifyMachineToken(viaJq, { certificates: certs, now: new Date() }).body.machineFqdn).toBe(
+    expect((await verifyMachineToken(viaJq, { certificates: certs, now: new Date() })).body.machineFqdn).toBe(
       "bot-1.example.com",
     );
   });
@@ -254,7 +272,7 @@ describe("answers the dev server never gives, from a raw pRPC server", () => {
   it("MALFORMED_RESPONSE for a token_response without a token; UNKNOWN_RPC_ERROR for SUCCESS without token_response", async () => {
     const { createServer } = await import("node:http");
     const { create, toBinary } = await import("@bufbuild/protobuf");
-    const { MintMachineTokenResponseSchema } = await import("@luci-machine-tokend/core");
+    const { MintMachineTokenResponseSchema } = await import("@luci-machine-tokend/core/gen");
     let answer = create(MintMachineTokenResponseSchema, {
       serviceVersion: "raw/1",
       tokenResponse: { serviceVersion: "raw/1" },

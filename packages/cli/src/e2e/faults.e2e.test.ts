@@ -12,19 +12,19 @@ import {
   utimes,
   writeFile,
 } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseTokenFile, verifyMachineToken } from "@luci-machine-tokend/core";
+import { verifyMachineToken } from "@luci-machine-tokend/core";
+import { parseTokenFile } from "@luci-machine-tokend/core/internal";
 import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { makeTlsCa } from "../../../core/src/testing/tls-fixtures.js";
 import { processGone } from "../testing/process-gone.js";
 import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
-import { createTlsServerCert } from "../testing/tls-server-cert.js";
+import { startTlsFront, type TlsFront } from "../testing/tls-front.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 import { hostileServerFaults } from "./faults/hostile-server.js";
 
@@ -306,7 +306,7 @@ describe("faults", () => {
 /** Runs a command as nobody (65534); the tokend runs as root in production, attackers do not. */
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const asRoot = process.getuid?.() === 0;
-const coreDist = fileURLToPath(new URL("../../../core/dist/offline.js", import.meta.url));
+const coreDist = fileURLToPath(new URL("../../../core/dist/bundle/internal.js", import.meta.url));
 
 /** Runs `script` (ESM) in a child node process as nobody, e.g. an attacker planting files. */
 function asNobody(script: string): void {
@@ -684,35 +684,22 @@ describe("hardening #11: killed runs, special files, signals, hooks", () => {
 });
 
 describe("TLS and proxies", () => {
-  let tlsServer: HttpsServer;
+  let tlsFront: TlsFront;
   let tlsPort = 0;
   let caPem = "";
   let dir = "";
 
   beforeAll(async () => {
     // An HTTPS front for the dev server, with a certificate for tokens.test from its own CA.
-    const tls = await createTlsServerCert("tokens.test");
-    const leaf = { keyPem: tls.keyPem, certPem: tls.certPem };
-    caPem = tls.caPem;
+    const ca = await makeTlsCa();
+    caPem = ca.certPem;
     dir = await mkdtemp(join(tmpdir(), "tokend-tls-"));
     await writeFile(join(dir, "ca.pem"), caPem);
-    const target = new URL(server.url);
-    tlsServer = createHttpsServer({ key: leaf.keyPem, cert: `${leaf.certPem}` }, (req, res) => {
-      const upstream = httpRequest(
-        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
-    });
-    await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
-    tlsPort = (tlsServer.address() as AddressInfo).port;
+    tlsFront = await startTlsFront(server.url, await ca.issue({ dns: ["tokens.test"] }));
+    tlsPort = tlsFront.port;
   });
   afterAll(async () => {
-    tlsServer.closeAllConnections();
-    await new Promise<void>((r) => tlsServer.close(() => r()));
+    await tlsFront.close();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { builtinModules } from "node:module";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { calcDigest } from "@luci-machine-tokend/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadedModules, packagesOf } from "../../../core/src/testing/loaded-modules.js";
 import { runTokend } from "../run-tokend.js";
 import { importsOf, npmInstall, type PackedTarball, packWorkspaces, ROOT } from "../testing/npm-pack.js";
 import { runProgram } from "../testing/run-cli.js";
@@ -17,7 +18,9 @@ const PACKAGES = ["@luci-machine-tokend/core", "@luci-machine-tokend/dev-server"
 /** Uses every entry point; the same lines as ESM (`import`) and CommonJS (`require`). */
 const USE = `
 const digest = core.calcDigest({ a: "b" });
-const duration = offline.formatGoDuration(core.parseGoDuration("1m30s").value);
+const duration = internal.formatGoDuration(internal.parseGoDuration("1m30s").value);
+const file = gen.TokenFileSchema.typeName;
+const prpc = protocolPrpc.PRPC_BINARY_CONTENT_TYPE;
 const pki = await devServer.createTestPki({ fqdn: "bot-1.example.com" });
 const server = await devServer.startDevServer({
   caCertificates: [pki.caCertPem],
@@ -26,17 +29,21 @@ const server = await devServer.startDevServer({
 });
 await server.close();
 const credentials = [core.createMachineTokenSource, core.machineTokenInterceptor, core.withMachineToken, core.startTokenRefresher].map((f) => typeof f).join();
-console.log(JSON.stringify({ digest, duration, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
+console.log(JSON.stringify({ digest, duration, file, prpc, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
 `;
 
 const ESM = `import * as core from "@luci-machine-tokend/core";
-import * as offline from "@luci-machine-tokend/core/offline";
+import * as gen from "@luci-machine-tokend/core/gen";
+import * as internal from "@luci-machine-tokend/core/internal";
+import * as protocolPrpc from "@luci-machine-tokend/core/protocol-prpc";
 import * as devServer from "@luci-machine-tokend/dev-server";
 import * as cli from "luci-machine-tokend";
 ${USE}`;
 
 const CJS = `const core = require("@luci-machine-tokend/core");
-const offline = require("@luci-machine-tokend/core/offline");
+const gen = require("@luci-machine-tokend/core/gen");
+const internal = require("@luci-machine-tokend/core/internal");
+const protocolPrpc = require("@luci-machine-tokend/core/protocol-prpc");
 const devServer = require("@luci-machine-tokend/dev-server");
 const cli = require("luci-machine-tokend");
 (async () => {${USE}})();`;
@@ -45,12 +52,15 @@ const cli = require("luci-machine-tokend");
 const TYPED = `import {
   calcDigest,
   createMachineTokenSource,
+  decideUpdateReason,
   type MachineTokenSource,
   machineTokenInterceptor,
-  parseGoDuration,
   type StatusReport,
+  type UpdateReason,
 } from "@luci-machine-tokend/core";
-import { decideUpdateReason, type UpdateReason } from "@luci-machine-tokend/core/offline";
+import { type TokenFile, TokenFileSchema } from "@luci-machine-tokend/core/gen";
+import { parseGoDuration } from "@luci-machine-tokend/core/internal";
+import { type PrpcFormat, prpcFormatFromMediaType } from "@luci-machine-tokend/core/protocol-prpc";
 import { type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import { runTokend, type TokendOptions } from "luci-machine-tokend";
 
@@ -58,6 +68,8 @@ export const digest: string = calcDigest({ a: "b" });
 export const reason: UpdateReason = decideUpdateReason({ token: undefined, state: undefined, inputsDigest: digest, now: new Date() });
 export const start: () => Promise<DevServer> = startDevServer;
 export const run: (options: TokendOptions) => Promise<StatusReport> = runTokend;
+export const fileName: TokenFile["$typeName"] = TokenFileSchema.typeName;
+export const format: { format: PrpcFormat } | { error: string } = prpcFormatFromMediaType("application/json");
 // @ts-expect-error a duration is not a string
 export const wrong: string = parseGoDuration("1s").value;
 export const tokens: MachineTokenSource = createMachineTokenSource({ tokenFile: "token.json" });
@@ -82,9 +94,9 @@ import {
   createMachineTokenSource,
   machineTokenInterceptor,
   startTokenRefresher,
-  TokenMinter,
   verifyMachineToken,
 } from "@luci-machine-tokend/core";
+import { TokenMinter } from "@luci-machine-tokend/core/gen";
 import { createTestPki, startDevServer } from "@luci-machine-tokend/dev-server";
 
 // The bot: a token server, the machine's key and certificate, and a cron run of the CLI.
@@ -106,10 +118,10 @@ await promisify(execFile)(process.execPath, [bin, ...flags]);
 const certificates = await (await fetch(tokenServer.url + "/auth/api/v1/server/certificates")).json();
 const service = createServer(connectNodeAdapter({
   routes: (router) => router.service(TokenMinter, {
-    mintMachineToken(_req, ctx) {
+    async mintMachineToken(_req, ctx) {
       try {
         const token = ctx.requestHeader.get("X-Luci-Machine-Token") ?? "";
-        const { body } = verifyMachineToken(token, { certificates, now: new Date() });
+        const { body } = await verifyMachineToken(token, { certificates, now: new Date() });
         return { serviceVersion: "bot:" + body.machineFqdn };
       } catch (err) {
         throw new ConnectError(err.message, Code.Unauthenticated);
@@ -170,7 +182,6 @@ describe("library consumers of the packed packages", () => {
   afterAll(() => rm(app, { recursive: true, force: true }));
 
   it("ship README, LICENSE, exact versions, every import declared and nothing unused, no source maps", async () => {
-    const builtins = new Set(builtinModules);
     for (const tarball of tarballs) {
       const dir = join(app, "node_modules", tarball.name);
       const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
@@ -189,7 +200,7 @@ describe("library consumers of the packed packages", () => {
       const used = new Set<string>();
       for (const file of tarball.files.filter((f) => /\.(js|d\.ts|d\.cts)$/.test(f))) {
         for (const spec of importsOf(await readFile(join(dir, file), "utf8"))) {
-          if (spec.startsWith(".") || builtins.has(spec.replace(/^node:/, ""))) continue;
+          if (spec.startsWith(".") || isBuiltin(spec)) continue;
           const name = spec
             .split("/")
             .slice(0, spec.startsWith("@") ? 2 : 1)
@@ -211,6 +222,8 @@ describe("library consumers of the packed packages", () => {
     const expected = {
       digest: calcDigest({ a: "b" }),
       duration: "1m30s",
+      file: "tokenserver.TokenFile",
+      prpc: "application/prpc; encoding=binary",
       backend: true,
       runTokend: "function",
       credentials: "function,function,function,function",
@@ -220,6 +233,22 @@ describe("library consumers of the packed packages", () => {
       expect([file, r.code, r.stderr]).toEqual([file, 0, ""]);
       expect(JSON.parse(r.stdout)).toEqual(expected);
     }
+  });
+
+  it("load no npm package with the package root or /internal (protobuf-es and Connect wait for first use)", async () => {
+    for (const entry of ["@luci-machine-tokend/core", "@luci-machine-tokend/core/internal"]) {
+      const run = await loadedModules(["--input-type=module", "-e", `import ${JSON.stringify(entry)};`], {
+        cwd: app,
+      });
+      expect([entry, run.code, packagesOf(run.urls)]).toEqual([entry, 0, ["@luci-machine-tokend/core"]]);
+    }
+    const gen = await loadedModules(
+      ["--input-type=module", "-e", 'import "@luci-machine-tokend/core/gen";'],
+      {
+        cwd: app,
+      },
+    );
+    expect(packagesOf(gen.urls)).toEqual(["@bufbuild/protobuf", "@luci-machine-tokend/core"]);
   });
 
   it("give a service the token the CLI keeps: token source and interceptor against the dev server", async () => {
@@ -248,7 +277,7 @@ describe("library consumers of the packed packages", () => {
     expect(outputs).toEqual([
       "bot-1.example.com\n",
       "NEW_TOKEN\n",
-      "1m30s\n",
+      "1800\n",
       expect.stringMatching(/^token server at 127\.0\.0\.1:\d+\n$/),
       `${tarballs[0]?.version}\n`,
     ]);

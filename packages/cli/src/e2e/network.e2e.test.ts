@@ -9,7 +9,6 @@ import { makeTlsCa } from "../../../core/src/testing/tls-fixtures.js";
 import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { startTlsFront, type TlsFront } from "../testing/tls-front.js";
-import { createTlsServerCert } from "../testing/tls-server-cert.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
 /**
@@ -45,7 +44,8 @@ const backends = { direct: "", proxied: "", plainHttp: "" };
 
 beforeAll(async () => {
   ({ pki, server } = await startTestTokenServer());
-  const tls = await createTlsServerCert("tokens.test", ["127.0.0.2"]);
+  const tlsCa = await makeTlsCa();
+  const tls = await tlsCa.issue({ dns: ["tokens.test"], ip: ["127.0.0.2"] });
   fronts = await Promise.all([
     startTlsFront(server.url, tls, "127.0.0.2"),
     startTlsFront(server.url, tls, "127.0.0.1"), // where the SOCKS proxy sends tunnels
@@ -62,7 +62,7 @@ beforeAll(async () => {
   backends.plainHttp = `127.0.0.2:${(plain.address() as AddressInfo).port}`;
   dir = (await createTokendFixture(pki)).dir;
   await mkdir(`${dir}/ca-dir`);
-  await writeFile(`${dir}/ca-dir/private.pem`, tls.caPem);
+  await writeFile(`${dir}/ca-dir/private.pem`, tlsCa.certPem);
   await writeFile(`${dir}/ca-dir/proxy.crt`, proxyCa.certPem);
   await writeFile(`${dir}/other-bundle.pem`, (await makeTlsCa("Some Other CA")).certPem);
 });

@@ -1,4 +1,4 @@
-import type { StatusReport } from "@luci-machine-tokend/core/offline";
+import type { StatusReport } from "@luci-machine-tokend/core";
 
 /**
  * The run's gauges in Prometheus text format for node_exporter's textfile collector, named the

@@ -1,4 +1,4 @@
-import type { StatusReport } from "@luci-machine-tokend/core/offline";
+import type { StatusReport } from "@luci-machine-tokend/core";
 
 /** One gauge of Go tokend's ts-mon metrics. */
 export interface TokendMetric {

@@ -1,15 +1,15 @@
 import { hostname as osHostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import {
+  errorMessage,
   fsErrorReason,
   isNotFoundError,
-  type Logger,
   printableError,
   readCapped,
-  type StatusReport,
   writeFileAtomic,
-} from "@luci-machine-tokend/core/offline";
-import type { TsMonOptions } from "../tokend-options.js";
+} from "@luci-machine-tokend/core/internal";
+import type { TsMonOptions } from "../cli-options.js";
 import { tokendMetrics } from "./tokend-metrics.js";
 
 /** The keys of ts-mon's JSON config file that matter here. */
@@ -77,7 +77,7 @@ async function push(report: StatusReport, options: TsMonOptions, logger: Logger)
   try {
     await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(dump, null, 2)}\n`));
   } catch (err) {
-    logger.log("error", `Failed to flush ts-mon metrics to ${path} - ${(err as Error).message}`);
+    logger.log("error", `Failed to flush ts-mon metrics to ${path} - ${errorMessage(err)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseTokenFile } from "@luci-machine-tokend/core";
+import { parseTokenFile } from "@luci-machine-tokend/core/internal";
 import { expect } from "vitest";
 import { GO_TOKEND } from "./go-tokend.js";
 import { type CliResult, type RunCliOptions, runCli, runProgram } from "./run-cli.js";

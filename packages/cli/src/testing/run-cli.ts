@@ -23,9 +23,17 @@ export interface RunCliOptions {
   cwd?: string;
 }
 
+/**
+ * The CLI the e2e tests run: the built bin under this node, or the program at `TOKEND_CLI` (the
+ * single executable from `npm run sea`; vitest.config.ts sets it for its "single executable" project).
+ */
+export const CLI: readonly string[] = process.env.TOKEND_CLI
+  ? [process.env.TOKEND_CLI]
+  : [process.execPath, BIN];
+
 /** Runs the real CLI in a child process. */
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  return runProgram([process.execPath, BIN], args, options);
+  return runProgram([...CLI], args, options);
 }
 
 /** Runs `program` (a command and its first arguments) with `args` in a child process. */

@@ -1,7 +1,7 @@
 import type { Logger } from "@luci-machine-tokend/core";
 import type { TestPki } from "@luci-machine-tokend/dev-server";
-import type { TokendDeps } from "../run-tokend.js";
-import { createFakeClock, type FakeClock } from "./fake-clock.js";
+import { createFakeClock, type FakeClock } from "../../../core/src/testing/fake-clock.js";
+import type { TokendDeps } from "../run-deps.js";
 import { createFakeMinter, type FakeMinter, tokenReply } from "./fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./tokend-fixture.js";
 

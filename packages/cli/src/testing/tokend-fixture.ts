@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
+import { type CliOptions, cliOptionsFromFlags } from "../cli-options.js";
 import { parseGoFlags } from "../go-flags.js";
-import { type TokendOptions, tokendOptionsFromFlags } from "../tokend-options.js";
 
 /** A temp directory with a machine key and certificate, and paths for token and status files. */
 export interface TokendFixture {
@@ -16,8 +16,8 @@ export interface TokendFixture {
   path(name: string): string;
   /** Go-style flags for a run against `backend`, plus `extra`. */
   args(backend: string, ...extra: string[]): string[];
-  /** The same, as parsed TokendOptions. */
-  options(backend: string, ...extra: string[]): TokendOptions;
+  /** The same, as parsed CliOptions. */
+  options(backend: string, ...extra: string[]): CliOptions;
   cleanup(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export async function createTokendFixture(pki?: TestPki): Promise<TokendFixture>
     options(backend, ...extra) {
       const parsed = parseGoFlags(args(backend, ...extra));
       if (parsed.kind !== "values") throw new Error(`bad test flags: ${JSON.stringify(parsed)}`);
-      const checked = tokendOptionsFromFlags(parsed.values);
+      const checked = cliOptionsFromFlags(parsed.values);
       if ("error" in checked) throw new Error(checked.error);
       return checked.options;
     },

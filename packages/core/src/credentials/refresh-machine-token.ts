@@ -5,7 +5,7 @@ import { decideUpdateReason } from "../decide-update-reason.js";
 import { errorMessage } from "../fs-errors.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 import type { Logger } from "../logger.js";
-import type { TokenMinterClient } from "../mint-token.js";
+import { mintToken, type TokenMinterClient } from "../mint-token.js";
 import { mintedTokenFile } from "../minted-token-file.js";
 import type { UpdateReason } from "../outcome.js";
 import type { Protocol } from "../protocols.js";
@@ -15,7 +15,7 @@ import { removeStaleTempFiles } from "../stale-temp-files.js";
 import type { TokendState } from "../tokend-state.js";
 import { writeTokenFile } from "../write-token-file.js";
 import { createX509Signer, type X509Signer } from "../x509-signer.js";
-import type { TokenRefresherOptions } from "./token-refresher.js";
+import type { TokenRefresherOptions } from "./token-refresher-options.js";
 
 /** What one refresh needs: the refresher's options, with defaults where the refresh needs one. */
 export type RefreshSettings = Pick<
@@ -132,8 +132,6 @@ async function decideAndMint(
   }
   s.logger.log("info", `Updating the token (reason: ${reason})`);
   try {
-    // Loaded on the first mint only: a refresher that finds its token good needs no protobuf.
-    const { mintToken } = await import("../mint-token.js");
     const minted = await mintToken({
       client: await client(),
       signer,

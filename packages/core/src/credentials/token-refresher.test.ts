@@ -10,12 +10,8 @@ import { createManualClock, type ManualClock } from "../testing/manual-clock.js"
 import { makeTempDir } from "../testing/temp-dir.js";
 import { verifyMachineToken } from "../verify-machine-token.js";
 import { createMachineTokenSource } from "./machine-token-source.js";
-import {
-  startTokenRefresher,
-  type TokenRefresher,
-  type TokenRefresherOptions,
-  type TokenRefreshInfo,
-} from "./token-refresher.js";
+import { startTokenRefresher, type TokenRefresher } from "./token-refresher.js";
+import type { TokenRefresherOptions, TokenRefreshInfo } from "./token-refresher-options.js";
 
 const MIN = 60_000;
 let pki: TestPki;
@@ -86,11 +82,13 @@ function start(events: ReturnType<typeof recordEvents>, extra: Partial<TokenRefr
   return refresher;
 }
 
-const identity = (token: string) =>
-  verifyMachineToken(token, {
-    certificates: { [server.keyId]: server.signingCertificatePem },
-    now: clock.now(),
-  }).body.machineFqdn;
+const identity = async (token: string) =>
+  (
+    await verifyMachineToken(token, {
+      certificates: { [server.keyId]: server.signingCertificatePem },
+      now: clock.now(),
+    })
+  ).body.machineFqdn;
 
 describe("startTokenRefresher", () => {
   it("mints at start and again at next_update, with a real short-lived token", async () => {
@@ -100,7 +98,7 @@ describe("startTokenRefresher", () => {
     const token = await r.getToken(); // waits for the first refresh
     const first = await events.next();
     expect(first).toMatchObject({ type: "refresh", token, info: { reason: "NEW_TOKEN", minted: true } });
-    expect(identity(token)).toBe("bot-1.example.com");
+    expect(await identity(token)).toBe("bot-1.example.com");
     if (first.type !== "refresh") throw new Error("not a refresh");
     const issued = Math.floor(clock.now().getTime() / 1000) * 1000;
     expect(first.info.expiry.getTime()).toBe(issued + 10 * MIN);
@@ -117,7 +115,7 @@ describe("startTokenRefresher", () => {
     if (second.type !== "refresh") throw new Error("not a refresh");
     expect(second.token).not.toBe(token);
     expect(await r.getToken()).toBe(second.token);
-    expect(identity(second.token)).toBe("bot-1.example.com");
+    expect(await identity(second.token)).toBe("bot-1.example.com");
     expect(server.requests.length).toBe(2);
   });
 
@@ -139,7 +137,7 @@ describe("startTokenRefresher", () => {
     await clock.sleeping();
     clock.advance(60_000);
     expect(await events.next()).toMatchObject({ type: "refresh", info: { reason: "NEW_TOKEN" } });
-    expect(identity(await r.getToken())).toBe("bot-1.example.com");
+    expect(await identity(await r.getToken())).toBe("bot-1.example.com");
     expect(server.requests.length).toBe(3);
   });
 
@@ -195,7 +193,7 @@ describe("startTokenRefresher", () => {
     const token = await r.getToken();
     expect(token).not.toContain("SECRET");
     expect(await events.next()).toMatchObject({ info: { reason: "NEW_TOKEN", minted: true } });
-    expect(identity(token)).toBe("bot-1.example.com");
+    expect(await identity(token)).toBe("bot-1.example.com");
     expect(server.requests.length).toBe(2);
   });
 
@@ -204,7 +202,7 @@ describe("startTokenRefresher", () => {
     const events = recordEvents();
     const r = start(events, { tokenFile });
     const token = await r.getToken();
-    expect(identity(token)).toBe("bot-1.example.com");
+    expect(await identity(token)).toBe("bot-1.example.com");
     expect(await events.next()).toMatchObject({ type: "refresh", token });
     const err = await events.next();
     if (err.type !== "error") throw new Error("not an error");

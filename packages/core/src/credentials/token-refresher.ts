@@ -1,13 +1,11 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { backendBaseUrl } from "../backend-url.js";
 import { type Backoff, createBackoff } from "../backoff.js";
-import { type Now, type Random, type Sleep, systemNow, systemSleep } from "../clock.js";
+import { type Sleep, systemNow, systemSleep } from "../clock.js";
 import { errorMessage } from "../fs-errors.js";
-import { type Logger, silentLogger } from "../logger.js";
-import type { TokenMinterClient } from "../mint-token.js";
-import type { UpdateReason } from "../outcome.js";
-import type { Protocol } from "../protocols.js";
+import { silentLogger } from "../logger.js";
 import { nextRefreshAt, sleepUntil } from "../refresh-schedule.js";
+import { createTokenMinterClient } from "../token-minter-client.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
 import {
   asError,
@@ -16,62 +14,7 @@ import {
   type RefreshSettings,
   refreshMachineToken,
 } from "./refresh-machine-token.js";
-
-/** Options of {@link startTokenRefresher}. */
-export interface TokenRefresherOptions {
-  /** The token server as `-backend` takes it: `host[:port]` (plain HTTP only for loopback). */
-  backend: string;
-  /** Path of the machine's certificate (PEM), as `-cert-pem`. Read again at every refresh. */
-  certPem: string;
-  /** Path of the machine's RSA private key (PEM), as `-pkey-pem`. Read again at every refresh. */
-  keyPem: string;
-  /** Passphrase of an encrypted key. */
-  keyPassphrase?: string;
-  /**
-   * The token file to keep, as `-token-file`: read at every refresh (a cron tokend may have
-   * refreshed it, and then no RPC is made) and written after a mint, under the same run lock as
-   * the CLI. Without it the token lives in memory only.
-   */
-  tokenFile?: string;
-  /** Mode of a new token file before the umask. Default 0o644, as Go tokend. */
-  tokenFileMode?: number;
-  /** Wire protocol. Default "prpc", as Go's client. */
-  protocol?: Protocol;
-  /** Extra trust roots (PEM file), as `-ca-bundle`. */
-  caBundle?: string;
-  /** Proxy and trust-root variables (see createTokenMinterClient). Default `process.env`. */
-  env?: Record<string, string | undefined>;
-  /** Deadline of one refresh, retries included, as `-timeout`. Default 60 s. */
-  timeoutMs?: number;
-  /** Longest wait before trying again after failed refreshes (30 s, 1 min, … up to this). Default 10 min. */
-  maxRetryDelayMs?: number;
-  /** Called when the token changes: minted, or found refreshed in the token file. */
-  onRefresh?: (token: string, info: TokenRefreshInfo) => void;
-  /** Called when a refresh fails; the refresher tries again at `retryAt`. */
-  onError?: (error: Error, retryAt: Date) => void;
-  /** Receives what the refresher does (never the token). Default: silent. */
-  logger?: Logger;
-  /** The TokenMinter client; default createTokenMinterClient(backend, { protocol, caBundle, env, logger }). */
-  client?: TokenMinterClient;
-  /** Spread retry delays (default true); false gives exact delays. */
-  jitter?: boolean;
-  now?: Now;
-  /** Every wait; default real timers (unref'd between refreshes, see {@link startTokenRefresher}). */
-  sleep?: Sleep;
-  random?: Random;
-}
-
-/** What {@link TokenRefresherOptions.onRefresh} is told besides the token. */
-export interface TokenRefreshInfo {
-  /** Why the refresh looked at the token; TOKEN_IS_GOOD when it was taken from the token file. */
-  reason: UpdateReason;
-  /** True when the token was minted by this refresher. */
-  minted: boolean;
-  /** When the token expires (the server's clock). */
-  expiry: Date;
-  /** When the refresher looks at the token again. */
-  nextRefresh: Date;
-}
+import type { TokenRefresherOptions } from "./token-refresher-options.js";
 
 /** A running refresher; also a {@link MachineTokenSource} for the interceptor and fetch wrapper. */
 export interface TokenRefresher extends MachineTokenSource {
@@ -133,7 +76,6 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   let client = options.client;
   const getClient = async () => {
     if (client) return client;
-    const { createTokenMinterClient } = await import("../token-minter-client.js");
     client = createTokenMinterClient(options.backend, {
       protocol: settings.protocol,
       caBundle: options.caBundle,

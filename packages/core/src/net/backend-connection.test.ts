@@ -16,7 +16,7 @@ import { outcomeFromError } from "../outcome-from-error.js";
 import { PROTOCOLS } from "../protocols.js";
 import { startConnectProxy, type TestConnectProxy } from "../testing/connect-proxy.js";
 import { createFakeClock } from "../testing/fake-clock.js";
-import { makeSelfSignedIdentity } from "../testing/pki.js";
+import { makeTestPki } from "../testing/pki.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { startSocksProxy, type TestSocksProxy } from "../testing/socks-proxy.js";
 import { makeTempDir } from "../testing/temp-dir.js";
@@ -166,7 +166,7 @@ describe("trust roots, as Go's", () => {
   it("is retried until the deadline and ends as GRPC_ERROR_4, as in Go", async () => {
     const dir = await makeTempDir();
     try {
-      const identity = await makeSelfSignedIdentity();
+      const identity = (await makeTestPki()).leaf;
       await writeFile(dir.path("key.pem"), identity.pkcs8Pem);
       await writeFile(dir.path("cert.pem"), identity.certPem);
       const signer = await createX509Signer({ keyPath: dir.path("key.pem"), certPath: dir.path("cert.pem") });

@@ -1,7 +1,7 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { errnoCode } from "../fs-errors.js";
 import { oneLine } from "../one-line.js";
-import type { BackendConnection } from "./backend-connection.js";
+import type { BackendTarget } from "./backend-target.js";
 
 /** OpenSSL's verdicts for a certificate chain that ends at no trusted root. */
 const UNTRUSTED = new Set([
@@ -22,9 +22,7 @@ const UNTRUSTED = new Set([
  * `localhost:PORT`, `127.0.0.1:PORT` or `[::1]:PORT`, e.g. `-backend myhost:8080`). The error keeps
  * its code (so it is retried as before, as in Go) and its cause.
  */
-export function connectionErrorHints(
-  connection: Pick<BackendConnection, "baseUrl" | "proxy" | "trustRoots">,
-): Interceptor {
+export function connectionErrorHints(connection: BackendTarget): Interceptor {
   return (next) => async (req) => {
     try {
       return await next(req);
@@ -40,10 +38,7 @@ export function connectionErrorHints(
  * loopback backends use plain HTTP), as a ConnectError with the same code and the error as its
  * cause; other errors are returned unchanged.
  */
-export function explainConnectionError(
-  err: unknown,
-  connection: Pick<BackendConnection, "baseUrl" | "proxy" | "trustRoots">,
-): unknown {
+export function explainConnectionError(err: unknown, connection: BackendTarget): unknown {
   const code = errnoCode(err);
   const chain = causes(err);
   const e = ConnectError.from(err);

@@ -1,4 +1,8 @@
-import { isIP } from "node:net";
+/**
+ * node:net's isIP, loaded on first use: importing node:net costs 2-3 MiB of RSS, which a program
+ * that imports the package root and never connects should not pay (bench/import-cost.ts).
+ */
+const isIP = (text: string): number => process.getBuiltinModule("node:net").isIP(text);
 
 /** Proxy environment variables, as Go's net/http reads them. */
 export interface ProxyEnv {

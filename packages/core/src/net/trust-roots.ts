@@ -1,4 +1,3 @@
-import { rootCertificates } from "node:tls";
 import { errnoCode, errorMessage } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
@@ -117,6 +116,8 @@ export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
   }
   if (roots.ca.length === 0) {
     logger.log("debug", "Trust roots: the system has none, using Node's bundled roots");
+    // node:tls loaded here only: importing it costs ~5 MiB of RSS (bench/import-cost.ts).
+    const { rootCertificates } = process.getBuiltinModule("node:tls");
     roots.add("Node's bundled roots", Buffer.from(rootCertificates.join("\n")));
   }
 

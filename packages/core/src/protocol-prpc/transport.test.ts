@@ -22,7 +22,7 @@ import {
   type Reply,
   startFakePrpcServer,
 } from "../testing/fake-prpc-server.js";
-import { makeSelfSignedIdentity, type TestIdentity } from "../testing/pki.js";
+import { makeTestPki, type TestIdentity } from "../testing/pki.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { hex, RESPONSE_D_HEX, RESPONSE_E_HEX } from "../testing/vectors.js";
@@ -38,7 +38,7 @@ let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeAll(async () => {
   [server, identity, tmp] = await Promise.all([
     startFakePrpcServer(),
-    makeSelfSignedIdentity(),
+    makeTestPki().then((pki) => pki.leaf),
     makeTempDir(),
   ]);
   await writeFile(tmp.path("key.pem"), identity.pkcs1Pem);

@@ -12,6 +12,7 @@ import {
 } from "@connectrpc/connect";
 import { createMethodUrl, runUnaryCall, type UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createNodeHttpClient } from "@connectrpc/connect-node";
+import { errorMessage } from "../fs-errors.js";
 import { formatGoDuration } from "../go-duration.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
@@ -101,7 +102,7 @@ export function createPrpcTransport(options: PrpcTransportOptions): Transport {
           } catch (err) {
             // Go unmarshals after its retry loop: a body that does not decode ends the call.
             throw unusableResponse(
-              `prpc: failed to unmarshal the response: ${oneLine(err instanceof Error ? err.message : String(err))}`,
+              `prpc: failed to unmarshal the response: ${oneLine(errorMessage(err))}`,
               Code.Internal,
             );
           }
@@ -132,8 +133,7 @@ function transportError(err: unknown, signal: AbortSignal): ConnectError {
   if (signal.aborted || isUnusableResponse(err)) {
     return ConnectError.from(err);
   }
-  const reason =
-    err instanceof ConnectError ? err.rawMessage : err instanceof Error ? err.message : String(err);
+  const reason = err instanceof ConnectError ? err.rawMessage : errorMessage(err);
   return new ConnectError(
     `failed to send request: ${oneLine(reason)}`,
     Code.Internal,

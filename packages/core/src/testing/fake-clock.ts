@@ -8,11 +8,16 @@ export interface FakeClock {
   delays: number[];
   /** Moves the clock forward. */
   advance(ms: number): void;
+  /** Sets the clock to a time (forward or back). */
+  set(date: Date): void;
   /** Current time in ms since the epoch. */
   ms(): number;
 }
 
-/** A fake clock starting at `start`. Its sleep rejects with the signal's reason when aborted. */
+/**
+ * A fake clock starting at `start`. Its sleep rejects with the signal's reason when aborted. The
+ * one fake clock of the project's tests (core, dev server, CLI).
+ */
 export function createFakeClock(start: Date | number = Date.UTC(2015, 1, 3, 4, 5, 6, 500)): FakeClock {
   let t = typeof start === "number" ? start : start.getTime();
   const delays: number[] = [];
@@ -26,6 +31,9 @@ export function createFakeClock(start: Date | number = Date.UTC(2015, 1, 3, 4, 5
     delays,
     advance(ms) {
       t += ms;
+    },
+    set(date) {
+      t = date.getTime();
     },
     ms: () => t,
   };

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { errorMessage } from "../fs-errors.js";
 import { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
 import { type SigningCertificates, verifyMachineToken } from "../verify-machine-token.js";
 
@@ -35,38 +36,41 @@ export async function startLuciService(
 ): Promise<LuciService> {
   const certificates = (await (await fetch(certificatesUrl)).json()) as SigningCertificates;
   const calls: ServiceCall[] = [];
-  const authenticate = (path: string, header: string | null): string => {
+  const authenticate = async (path: string, header: string | null): Promise<string> => {
     const call: ServiceCall = { path };
     calls.push(call);
     try {
       if (header === null) throw new Error("no X-Luci-Machine-Token header");
-      call.identity = `bot:${verifyMachineToken(header, { certificates, now: now() }).body.machineFqdn}`;
+      const { body } = await verifyMachineToken(header, { certificates, now: now() });
+      call.identity = `bot:${body.machineFqdn}`;
       return call.identity;
     } catch (err) {
-      call.refused = err instanceof Error ? err.message : String(err);
+      call.refused = errorMessage(err);
       throw err;
     }
   };
-  const whoami = (req: IncomingMessage, res: ServerResponse) => {
+  const whoami = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const raw = req.headers["x-luci-machine-token"];
-      res.writeHead(200).end(authenticate(req.url ?? "", typeof raw === "string" ? raw : null));
+      res.writeHead(200).end(await authenticate(req.url ?? "", typeof raw === "string" ? raw : null));
     } catch (err) {
-      res.writeHead(401).end(err instanceof Error ? err.message : String(err));
+      res.writeHead(401).end(errorMessage(err));
     }
   };
   const adapter = connectNodeAdapter({
     routes: (router) =>
       router.service(TokenMinter, {
-        mintMachineToken(_req, ctx) {
+        async mintMachineToken(_req, ctx) {
           try {
-            return { serviceVersion: authenticate("rpc", ctx.requestHeader.get("X-Luci-Machine-Token")) };
+            return {
+              serviceVersion: await authenticate("rpc", ctx.requestHeader.get("X-Luci-Machine-Token")),
+            };
           } catch (err) {
             throw new ConnectError(String(err), Code.Unauthenticated);
           }
         },
       }),
-    fallback: (req, res) => whoami(req as IncomingMessage, res as ServerResponse),
+    fallback: (req, res) => void whoami(req as IncomingMessage, res as ServerResponse),
   });
   const server = createServer(adapter);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

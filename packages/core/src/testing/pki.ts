@@ -1,6 +1,11 @@
-import "reflect-metadata";
-import { createPrivateKey, createPublicKey, type KeyObject, webcrypto } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  X509Certificate,
+} from "node:crypto";
+import { createTestPki, type TestLeaf } from "@luci-machine-tokend/dev-server";
 
 /** A machine identity made for a test: an RSA key in several PEM forms and its certificate. */
 export interface TestIdentity {
@@ -8,9 +13,9 @@ export interface TestIdentity {
   pkcs1Pem: string;
   /** PKCS#8 (`PRIVATE KEY`) PEM. */
   pkcs8Pem: string;
-  /** The leaf certificate PEM. */
+  /** The certificate PEM. */
   certPem: string;
-  /** The leaf certificate DER. */
+  /** The certificate DER. */
   certDer: Uint8Array;
   /** The public key, to verify signatures with. */
   publicKey: KeyObject;
@@ -18,110 +23,52 @@ export interface TestIdentity {
   privateKey: KeyObject;
 }
 
-/** A CA and a leaf it issued, plus a self-signed identity. */
+/** The project's test PKI (the dev server's createTestPki), in the forms core's tests use. */
 export interface TestPki {
+  /** The CA (`CN=Test CA`), self-signed. */
   ca: { certPem: string };
-  /** Issued by `ca`. */
+  /** Issued by `ca` for `host.domain`. */
   leaf: TestIdentity;
-  /** Self-signed. */
-  selfSigned: TestIdentity;
+  /** Another key, with a certificate for `test.example.com` issued by `ca` (not a CA itself). */
+  other: TestIdentity;
+  /** An EC P-256 key (SEC1 PEM) and its certificate, for "only RSA" tests. */
+  ec: { keyPem: string; certPem: string };
 }
 
-const subtle = webcrypto.subtle;
-const RSA: RsaHashedKeyGenParams = {
-  name: "RSASSA-PKCS1-v1_5",
-  hash: "SHA-256",
-  publicExponent: new Uint8Array([1, 0, 1]),
-  modulusLength: 2048,
-};
-const SIGNING = { name: "RSASSA-PKCS1-v1_5" };
+let shared: Promise<TestPki> | undefined;
 
-async function rsaKeys(): Promise<CryptoKeyPair> {
-  return (await subtle.generateKey(RSA, true, ["sign", "verify"])) as CryptoKeyPair;
+/** The test PKI, made once per test file (two RSA-2048 keys, about half a second). */
+export function makeTestPki(): Promise<TestPki> {
+  shared ??= build();
+  return shared;
 }
 
-async function identity(keys: CryptoKeyPair, cert: x509.X509Certificate): Promise<TestIdentity> {
-  const pkcs8Der = Buffer.from(await subtle.exportKey("pkcs8", keys.privateKey));
-  const privateKey = createPrivateKey({ key: pkcs8Der, format: "der", type: "pkcs8" });
+async function build(): Promise<TestPki> {
+  const pki = await createTestPki({ fqdn: "host.domain", caCommonName: "Test CA" });
+  const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+  const [other, ec] = await Promise.all([
+    pki.issue({ keyPem: pki.caKeyPem, commonName: "test.example.com" }),
+    pki.issue({
+      keyPem: ecKey.export({ type: "sec1", format: "pem" }).toString(),
+      commonName: "ec.example.com",
+    }),
+  ]);
+  return {
+    ca: { certPem: pki.caCertPem },
+    leaf: identity(pki.leaf),
+    other: identity(other),
+    ec: { keyPem: ec.keyPem, certPem: ec.certPem },
+  };
+}
+
+function identity(leaf: TestLeaf): TestIdentity {
+  const privateKey = createPrivateKey(leaf.keyPem);
   return {
     pkcs1Pem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
     pkcs8Pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    certPem: cert.toString("pem"),
-    certDer: new Uint8Array(cert.rawData),
+    certPem: leaf.certPem,
+    certDer: new Uint8Array(new X509Certificate(leaf.certPem).raw),
     publicKey: createPublicKey(privateKey),
     privateKey,
   };
-}
-
-const validity = () => ({
-  notBefore: new Date(Date.UTC(2020, 0, 1)),
-  notAfter: new Date(Date.UTC(2040, 0, 1)),
-});
-
-/** Makes a self-signed RSA-2048 machine identity (CN and SAN `test.example.com`). */
-export async function makeSelfSignedIdentity(cn = "test.example.com"): Promise<TestIdentity> {
-  const keys = await rsaKeys();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01",
-    name: `CN=${cn}`,
-    ...validity(),
-    signingAlgorithm: SIGNING,
-    keys,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: cn }])],
-  });
-  return identity(keys, cert);
-}
-
-/** Makes a CA and a machine certificate it issued, both RSA-2048. Slow (~1 s): once per file. */
-export async function makeTestPki(): Promise<TestPki> {
-  const caKeys = await rsaKeys();
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "0a",
-    name: "CN=Test CA",
-    ...validity(),
-    signingAlgorithm: SIGNING,
-    keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
-  });
-  const leafKeys = await rsaKeys();
-  const leafCert = await x509.X509CertificateGenerator.create({
-    serialNumber: "3039",
-    subject: "CN=host.domain",
-    issuer: caCert.subject,
-    ...validity(),
-    signingAlgorithm: SIGNING,
-    publicKey: leafKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-    ],
-  });
-  return {
-    ca: { certPem: caCert.toString("pem") },
-    leaf: await identity(leafKeys, leafCert),
-    selfSigned: await makeSelfSignedIdentity(),
-  };
-}
-
-/** Makes an EC P-256 key and a self-signed certificate for it (PEM), for "only RSA" tests. */
-export async function makeEcIdentity(): Promise<{ keyPem: string; certPem: string }> {
-  const keys = (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "02",
-    name: "CN=ec.example.com",
-    ...validity(),
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    keys,
-  });
-  const der = Buffer.from(await subtle.exportKey("pkcs8", keys.privateKey));
-  const key = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  return { keyPem: key.export({ type: "sec1", format: "pem" }).toString(), certPem: cert.toString("pem") };
 }

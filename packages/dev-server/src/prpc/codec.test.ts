@@ -5,7 +5,7 @@ import {
   ErrorCode,
   MintMachineTokenRequestSchema,
   MintMachineTokenResponseSchema,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
 import { describe, expect, it } from "vitest";
 import { decodeRequest, encodeResponse, PRPC_TEXT_CONTENT_TYPE } from "./codec.js";
 

@@ -5,11 +5,13 @@ import {
   MintMachineTokenRequestSchema,
   type MintMachineTokenResponse,
   MintMachineTokenResponseSchema,
+} from "@luci-machine-tokend/core/gen";
+import {
   PRPC_BINARY_CONTENT_TYPE,
   PRPC_JSON_CONTENT_TYPE,
   PRPC_JSON_PREFIX,
   type PrpcFormat,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/protocol-prpc";
 import { discardUnknownTextFields } from "./text-discard-unknown.js";
 
 /** Content-Type of text-format pRPC messages (LUCI's FormatText media type). */

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core";
+import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core/protocol-prpc";
 import { type RawReply, rawReply } from "../http/reply.js";
 
 /** Generic texts that replace service error messages sent with HTTP status >= 500 (Go pRPC server). */

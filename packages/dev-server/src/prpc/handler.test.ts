@@ -2,7 +2,7 @@ import { request as h1request } from "node:http";
 import { gzipSync } from "node:zlib";
 import { toBinary, toJsonString } from "@bufbuild/protobuf";
 import { fromText, toText } from "@bufbuild/protobuf/txtpb";
-import { MintMachineTokenRequestSchema, MintMachineTokenResponseSchema } from "@luci-machine-tokend/core";
+import { MintMachineTokenRequestSchema, MintMachineTokenResponseSchema } from "@luci-machine-tokend/core/gen";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../start-dev-server.js";
 import { createTestPki, type TestPki } from "../test-pki.js";

@@ -1,7 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
-import { decodePrpcTimeout, type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core";
-import { errorMessage } from "../error-message.js";
+import { type MintMachineTokenRequest, TokenMinter } from "@luci-machine-tokend/core/gen";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
+import { decodePrpcTimeout } from "@luci-machine-tokend/core/protocol-prpc";
 import type { FaultPlan } from "../faults.js";
 import { type RawReply, rawReply } from "../http/reply.js";
 import type { Minter } from "../minter.js";

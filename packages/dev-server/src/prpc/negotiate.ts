@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { type PrpcFormat, prpcFormatFromMediaType } from "@luci-machine-tokend/core";
+import { type PrpcFormat, prpcFormatFromMediaType } from "@luci-machine-tokend/core/protocol-prpc";
 import type { PrpcError } from "./errors.js";
 
 /**

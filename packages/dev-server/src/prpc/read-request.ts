@@ -1,7 +1,8 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { Code } from "@connectrpc/connect";
-import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
+import { httpStatusFromGrpcCode } from "@luci-machine-tokend/core/protocol-prpc";
 import type { PrpcError } from "./errors.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -47,7 +48,7 @@ function gunzipError(err: unknown): { error: PrpcError } {
     case "Z_BUF_ERROR":
       return readError(Code.Canceled, `${prefix}: unexpected EOF`);
     default: {
-      const message = err instanceof Error ? err.message : "";
+      const message = errorMessage(err);
       if (/header check/.test(message))
         return readError(Code.InvalidArgument, `${prefix}: gzip: invalid header`);
       if (/data check/.test(message))

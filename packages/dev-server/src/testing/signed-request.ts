@@ -1,6 +1,7 @@
 import { sign } from "node:crypto";
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Signer } from "@luci-machine-tokend/core";
 import {
   type MachineTokenRequestSchema as InnerSchema,
   MachineTokenRequestSchema,
@@ -8,8 +9,7 @@ import {
   type MintMachineTokenRequest,
   MintMachineTokenRequestSchema,
   SignatureAlgorithm,
-  type Signer,
-} from "@luci-machine-tokend/core";
+} from "@luci-machine-tokend/core/gen";
 import type { TestLeaf } from "../test-pki.js";
 
 /** Options of {@link signedMintRequest}. */

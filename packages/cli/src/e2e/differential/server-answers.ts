@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from "node:net";
 import { Code } from "@connectrpc/connect";
-import { ErrorCode } from "@luci-machine-tokend/core";
+import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { describe, it } from "vitest";
 import {
   BINARY,

@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type FleetScenario, seededRandom, simulateFleet } from "./fleet-sim.js";
+import { type FleetScenario, STANDARD_FLEET, seededRandom, simulateFleet } from "./fleet-sim.js";
 
 const MACHINES = 300;
 const base: Omit<FleetScenario, "jitter" | "splayMs" | "random"> = {
+  ...STANDARD_FLEET,
   machines: MACHINES,
-  cronMs: 600_000,
   outageStartMs: 3_000_000, // at a cron tick: runs of that tick fail, the next tick recovers
-  outageMs: 300_000,
-  durationMs: 3 * 3_600_000,
-  tokenLifetimeMs: 3_600_000,
-  timeoutMs: 60_000,
-  startupMs: 50,
-  rpcMs: 20,
 };
 /** An outage that ends 30 s into the runs of a tick, while they are retrying. */
 const endsMidRun = { outageStartMs: 2_730_000 };

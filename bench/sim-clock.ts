@@ -3,8 +3,8 @@ import type { Now, Sleep } from "@luci-machine-tokend/core";
 /**
  * A simulated clock for discrete-event simulations: `sleep` parks the caller in a time-ordered
  * queue and `run` advances time from one wake-up to the next, so thousands of async tasks (real
- * `mintToken` loops) share one clock and a simulated day takes seconds. Internal to the fleet
- * simulation; exported for its test.
+ * `mintToken` loops) share one clock and a simulated day takes seconds. Used by the fleet
+ * simulation.
  */
 export interface SimClock {
   /** Simulated now (ms since the simulation start, as a Date). */
