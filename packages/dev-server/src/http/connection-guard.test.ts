@@ -128,9 +128,10 @@ describe("idle connections", () => {
       expect(idle.filter((s) => s.closedAt !== undefined)).toHaveLength(0);
 
       await Promise.all(idle.map((s) => s.closed));
-      // Closed by the idle timer (started when the server accepted, after the client connected).
+      // Closed by the idle timer, not before: it starts when the server accepts, which on a loaded
+      // machine can be a while before this process sees its own connect event (hence the second).
       const earliest = Math.min(...idle.map((s) => (s.closedAt ?? 0) - s.openedAt));
-      expect(earliest).toBeGreaterThanOrEqual(idleTimeoutMs - 20);
+      expect(earliest).toBeGreaterThanOrEqual(idleTimeoutMs - 1_000);
       await until(() => server.openConnections() === 0);
     },
     30_000,
