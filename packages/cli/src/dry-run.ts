@@ -1,5 +1,5 @@
 import type { Logger, Now } from "@luci-machine-tokend/core";
-import { encodeTokenFile, readCapped } from "@luci-machine-tokend/core/internal";
+import { encodeTokenFile, holdsTokenFile } from "@luci-machine-tokend/core/internal";
 import { assessToken } from "./assess-token.js";
 import type { ResolvedTokendOptions } from "./tokend-options.js";
 
@@ -25,8 +25,8 @@ export async function dryRun(
   const bytes = encodeTokenFile(a.token, a.state);
   const stale: string[] = [];
   for (const copy of options.tokenFileCopies) {
-    const current = await readCapped(copy).catch(() => undefined);
-    if (current === undefined || Buffer.compare(current, bytes) !== 0) stale.push(copy);
+    // The run's own test, so a dry run and a real run agree on which copies they would write.
+    if (!(await holdsTokenFile(copy, bytes))) stale.push(copy);
   }
   const until = new Date(Number(a.token.nextUpdate) * 1000).toISOString();
   if (stale.length > 0)

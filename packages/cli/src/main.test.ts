@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { access, readFile } from "node:fs/promises";
+import { access, chown, readFile, writeFile } from "node:fs/promises";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock } from "../../core/src/testing/fake-clock.js";
@@ -170,6 +170,17 @@ describe("main: Go's exit codes and flag errors", () => {
       `MISSING_TOKEN_COPY: the token is good until 2023-11-14T22:43:20.000Z; would write ${copy}\n`,
     );
     expect(await exists(copy)).toBe(false);
+
+    // The run's own test of a copy: the same content in another Go build's spacing is current; a
+    // copy of another user is not, whatever it holds.
+    await writeFile(copy, (await readFile(fx.tokenPath, "utf8")).replace(/": /g, '":  '));
+    const sameContent = await cli([...fx.args("127.0.0.1:1"), "-token-file-copy", copy, "-dry-run"]);
+    expect(sameContent.stdout).toMatch(/^TOKEN_IS_GOOD: .*; nothing to do\n$/);
+    if (process.getuid?.() === 0) {
+      await chown(copy, 65534, 65534);
+      const foreign = await cli([...fx.args("127.0.0.1:1"), "-token-file-copy", copy, "-dry-run"]);
+      expect(foreign.stdout).toMatch(/^MISSING_TOKEN_COPY: .*; would write /);
+    }
   });
 });
 

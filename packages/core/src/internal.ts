@@ -35,5 +35,5 @@ export { removeStaleTempFiles } from "./stale-temp-files.js";
 export { statusReportToJson } from "./status-report.js";
 export { encodeTokenFile, parseTokenFile } from "./token-file.js";
 export { TOKEND_VERSION } from "./tokend-state.js";
-export { tokenPathProblem, writeTokenFile } from "./write-token-file.js";
+export { holdsTokenFile, tokenPathProblem, writeTokenFile } from "./write-token-file.js";
 export { createX509Signer } from "./x509-signer.js";

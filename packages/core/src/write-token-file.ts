@@ -34,10 +34,23 @@ export async function writeTokenFile(
   const bytes = encodeTokenFile(token, state);
   const problem = await tokenPathProblem(path);
   if (problem) throw problem;
-  const current = await (options.readFile ?? readOwnFile)(path).catch(() => undefined);
-  if (current !== undefined && sameContent(current, bytes)) return { written: false };
+  if (await holdsTokenFile(path, bytes, options.readFile)) return { written: false };
   await writeFileAtomic(path, bytes, options);
   return { written: true };
+}
+
+/**
+ * True when `path` already holds the content of `bytes` (an encoded token file) in a file that
+ * may count as current: the test {@link writeTokenFile} makes before writing, shared with
+ * `-dry-run` so that both say the same.
+ */
+export async function holdsTokenFile(
+  path: string,
+  bytes: Uint8Array,
+  readFile: (path: string) => Promise<Uint8Array> = readOwnFile,
+): Promise<boolean> {
+  const current = await readFile(path).catch(() => undefined);
+  return current !== undefined && sameContent(current, bytes);
 }
 
 /**
