@@ -22,7 +22,7 @@ export { type Backoff, createBackoff } from "./backoff.js";
 export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
 export { type Monotonic, systemMonotonic, systemNow, systemSleep } from "./clock.js";
 export { decideUpdateReason } from "./decide-update-reason.js";
-export { errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
+export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export { formatGoDuration, parseGoDuration } from "./go-duration.js";
 export { certificateNames, machineFqdn } from "./machine-fqdn.js";
 export { mintedTokenFile } from "./minted-token-file.js";

@@ -1,14 +1,15 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { verifyMachineToken } from "@luci-machine-tokend/core";
-import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
+import { errorMessage, escapeForLog, formatGoDuration } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import type { CliIo } from "../cli-io.js";
 import { commandLine } from "../command-line.js";
+import { makeDemoDir } from "./demo-dir.js";
 import { inspectTokenFile } from "./inspect.js";
 
 /** The demo machine's name, in the demo server's only domain. */
@@ -34,8 +35,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const dirFlag = argv.indexOf("--dir");
-  const dir = resolve(dirFlag >= 0 ? (argv[dirFlag + 1] ?? ".tokend-demo") : ".tokend-demo");
-  const files = await demoFiles(dir);
+  let dir: string;
+  let files: DemoFiles;
+  try {
+    dir = await makeDemoDir(dirFlag >= 0 ? (argv[dirFlag + 1] ?? ".tokend-demo") : ".tokend-demo");
+    files = await demoFiles(dir);
+  } catch (err) {
+    io.stderr(`luci-machine-tokend demo: ${escapeForLog(errorMessage(err))}\n`);
+    return 1;
+  }
   const server = await startDemoServer(files.caCertPem, dir);
   try {
     const backend = server.backend;
@@ -109,18 +117,23 @@ interface DemoFiles {
 
 /** The demo CA and machine files, made on the first run and reused after. */
 async function demoFiles(dir: string): Promise<DemoFiles> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const paths = { ca: join(dir, "ca.pem"), key: join(dir, "key.pem"), cert: join(dir, "cert.pem") };
   const caName = "Demo Machine CA";
   let caCertPem = await readFile(paths.ca, "utf8").catch(() => undefined);
   if (caCertPem === undefined) {
     const pki = await createTestPki({ fqdn: DEMO_FQDN, caCommonName: caName });
-    await writeFile(paths.key, pki.keyPem, { mode: 0o600 });
-    await writeFile(paths.cert, pki.certPem);
-    await writeFile(paths.ca, pki.caCertPem);
+    await writeNewFile(paths.key, pki.keyPem, 0o600);
+    await writeNewFile(paths.cert, pki.certPem);
+    await writeNewFile(paths.ca, pki.caCertPem);
     caCertPem = pki.caCertPem;
   }
   return { caCertPem, caName, keyPath: paths.key, certPath: paths.cert };
+}
+
+/** Replaces what a half-done earlier run left at `path` with a new file, never writing through a link. */
+async function writeNewFile(path: string, text: string, mode = 0o644): Promise<void> {
+  await rm(path, { force: true });
+  await writeFile(path, text, { mode, flag: "wx" });
 }
 
 /** The dev server on the demo port (or any free port if it is taken), with a signing key kept in `dir`. */
@@ -140,7 +153,7 @@ async function startDemoServer(caCertPem: string, dir: string): Promise<DevServe
     server = await startDevServer({ ...options, port: 0 });
   }
   if (signingKeyPem === undefined && server.signingKeyPem)
-    await writeFile(keyPath, server.signingKeyPem, { mode: 0o600 });
+    await writeNewFile(keyPath, server.signingKeyPem, 0o600);
   return server;
 }
 

@@ -64,18 +64,7 @@ export function hostileServerFaults(suite: FaultSuite): void {
     it("expiries no date holds (8.64e12 s, int64 max): MALFORMED_RESPONSE, status written, token kept", async () => {
       const fx = await suite.withGoodToken();
       for (const seconds of [8_640_000_000_000n, 9_223_372_036_854_775_807n]) {
-        const r = await refreshAgainstRaw(fx, () =>
-          messageReply({
-            serviceVersion: "raw/1",
-            tokenResponse: {
-              serviceVersion: "raw/1",
-              tokenType: {
-                case: "luciMachineToken",
-                value: { machineToken: "dG9rZW4", expiry: { seconds } },
-              },
-            },
-          }),
-        );
+        const r = await refreshAgainstRaw(fx, () => tokenReply("dG9rZW4", seconds));
         expect(r.code).toBe(1);
         expect((await suite.status(fx)).update_outcome).toBe("MALFORMED_RESPONSE");
       }
@@ -87,19 +76,7 @@ export function hostileServerFaults(suite: FaultSuite): void {
       const fx = await suite.withGoodToken();
       for (const token of ["A".repeat(20_000_000), ""]) {
         const r = await refreshAgainstRaw(fx, () =>
-          messageReply({
-            serviceVersion: "raw/1",
-            tokenResponse: {
-              serviceVersion: "raw/1",
-              tokenType: {
-                case: "luciMachineToken",
-                value: {
-                  machineToken: token,
-                  expiry: { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600) },
-                },
-              },
-            },
-          }),
+          tokenReply(token, BigInt(Math.floor(Date.now() / 1000) + 3600)),
         );
         expect(r.code).toBe(1);
         expect((await suite.status(fx)).update_outcome).toBe("MALFORMED_RESPONSE");
@@ -172,5 +149,16 @@ export function hostileServerFaults(suite: FaultSuite): void {
       );
       await fx.cleanup();
     });
+  });
+}
+
+/** A raw server's reply carrying `machineToken` with the given expiry (seconds since the epoch). */
+function tokenReply(machineToken: string, seconds: bigint) {
+  return messageReply({
+    serviceVersion: "raw/1",
+    tokenResponse: {
+      serviceVersion: "raw/1",
+      tokenType: { case: "luciMachineToken", value: { machineToken, expiry: { seconds } } },
+    },
   });
 }
