@@ -36,6 +36,7 @@ export async function createBenchFixture(): Promise<BenchFixture> {
       "--listen",
       "127.0.0.1:0",
       "--no-grpc",
+      "--quiet",
       "--ca-cert",
       join(dir, "ca.pem"),
       "--domain",

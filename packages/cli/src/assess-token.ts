@@ -39,22 +39,25 @@ export async function assessToken(
   deps: { now: Now; logger: Logger },
 ): Promise<Assessment> {
   const { logger } = deps;
-  const { token, state } = await readTokenFile(options.tokenFile, { logger, ownFilesOnly: true });
-  let signer: X509Signer;
-  try {
-    const passphrase = options.pkeyPassphraseFile
-      ? await readPassphrase(options.pkeyPassphraseFile)
-      : undefined;
-    signer = await createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
-  } catch (err) {
+  // The token file and the key files are read at once: a start-up on a busy machine waits on
+  // each file operation's thread-pool round trip. Only the token read logs, so the log is as Go's.
+  const [{ token, state }, loaded] = await Promise.all([
+    readTokenFile(options.tokenFile, { logger, ownFilesOnly: true }),
+    loadSigner(options).then(
+      (signer) => ({ signer }),
+      (err: unknown) => ({ error: err as Error }),
+    ),
+  ]);
+  if ("error" in loaded) {
     // Go's reason rule for CANT_READ_KEY: NEW_TOKEN only when there is no usable token at all.
     return {
       token,
       state,
-      keyError: err as Error,
+      keyError: loaded.error,
       reason: token && token.nextUpdate !== 0n ? "PARAMS_CHANGE" : "NEW_TOKEN",
     };
   }
+  const { signer } = loaded;
   await warnIfKeyIsExposed(options.pkeyPem, logger);
   const inputsDigest = calcDigest(
     tokendDigestInputs({ backend: options.backend, certPem: signer.certPem, keyPem: signer.keyPem }),
@@ -67,6 +70,13 @@ export async function assessToken(
     forceRefresh: options.forceRefresh,
   });
   return { token, state, signer, inputsDigest, reason };
+}
+
+async function loadSigner(options: ResolvedTokendOptions): Promise<X509Signer> {
+  const passphrase = options.pkeyPassphraseFile
+    ? await readPassphrase(options.pkeyPassphraseFile)
+    : undefined;
+  return createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
 }
 
 /** The passphrase in `path` (one trailing newline dropped), read as every file a run reads; the error names the flag. */

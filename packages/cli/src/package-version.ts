@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-
 /** Set by scripts/bundle.mjs (esbuild `define`) from package.json, so the bundle reads no file. */
 declare const __TOKEND_PACKAGE_VERSION__: string | undefined;
 
@@ -9,6 +7,8 @@ declare const __TOKEND_PACKAGE_VERSION__: string | undefined;
  */
 export function packageVersion(): string {
   if (typeof __TOKEND_PACKAGE_VERSION__ === "string") return __TOKEND_PACKAGE_VERSION__;
+  // Not a static import of node:fs: in an ES module that loads fs's stream classes at start-up.
+  const { readFileSync } = process.getBuiltinModule("node:fs");
   const text = readFileSync(new URL("../package.json", import.meta.url), "utf8");
   return (JSON.parse(text) as { version: string }).version;
 }

@@ -13,7 +13,7 @@ import type { Monotonic } from "@luci-machine-tokend/core/internal";
 export interface TokendDeps {
   now?: Now;
   /**
-   * Measures total_duration_us and rpc_duration_us (default performance.now). With a fake `now`,
+   * Measures total_duration_us and rpc_duration_us (default process.hrtime). With a fake `now`,
    * pass one that follows it to get exact durations.
    */
   monotonic?: Monotonic;

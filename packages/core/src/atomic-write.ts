@@ -1,6 +1,5 @@
 import { randomInt } from "node:crypto";
-import { constants } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
 import { errnoCode, errorMessage, fsErrorOn } from "./fs-errors.js";

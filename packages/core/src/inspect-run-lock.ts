@@ -1,5 +1,5 @@
-import { constants, type Stats } from "node:fs";
-import { type FileHandle, lstat, open, readFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { constants, type FileHandle, lstat, open, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { errnoCode, fsErrorReason } from "./fs-errors.js";
 import { formatGoDuration } from "./go-duration.js";

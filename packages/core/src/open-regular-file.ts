@@ -1,5 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from "node:fs";
-import { type FileHandle, lstat, open, readlink } from "node:fs/promises";
+import type { Stats } from "node:fs";
+// constants from fs/promises: importing "node:fs" into an ES module loads its stream classes
+// (~1.5 ms of every run's start-up); the synchronous opener lives in open-regular-file-sync.ts.
+import { constants, type FileHandle, lstat, open, readlink } from "node:fs/promises";
 import { dirname, isAbsolute, sep } from "node:path";
 import { errnoCode } from "./fs-errors.js";
 
@@ -13,12 +15,12 @@ import { errnoCode } from "./fs-errors.js";
  * new symlink, cannot block on a FIFO, and the handle is refused; the path is then judged again.
  */
 
-const OPEN_FLAGS =
+export const OPEN_FLAGS =
   constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 /** Symlinks followed from one path, as the kernel's own limit for a path is 40. */
 const MAX_LINKS = 8;
 /** Times a path is judged when it changes under us (a tokend renaming a new file over it). */
-const MAX_TRIES = 3;
+export const MAX_TRIES = 3;
 
 /** What {@link openRegularFile} throws for a path that is not a regular file. */
 export class NotRegularFileError extends Error {
@@ -88,41 +90,11 @@ export async function openRegularFile(path: string): Promise<OpenedFile<FileHand
   }
 }
 
-/** The synchronous {@link openRegularFile} (trust roots are read when a client is made, synchronously). */
-export function openRegularFileSync(path: string): OpenedFile<number> {
-  for (let tries = 1; ; tries++) {
-    let current = path;
-    let entry = lstatSync(current);
-    for (let links = 0; followLink(entry, links); links++) {
-      current = linkTarget(current, readlinkSync(current));
-      entry = lstatSync(current);
-    }
-    let fd: number | undefined;
-    try {
-      fd = openSync(current, OPEN_FLAGS);
-    } catch (err) {
-      swappedToLink(err);
-    }
-    if (fd !== undefined) {
-      let stats: Stats;
-      try {
-        stats = fstatSync(fd);
-      } catch (err) {
-        closeSync(fd);
-        throw err;
-      }
-      if (isJudgedFile(entry, stats)) return { handle: fd, stats };
-      closeSync(fd);
-    }
-    if (tries >= MAX_TRIES) throw changedError(path);
-  }
-}
-
 /**
  * Whether the entry is a symlink to follow; throws for a symlink of another user, one link too
  * many, or an entry that is not a regular file (refused before it is opened).
  */
-function followLink(entry: Stats, links: number): boolean {
+export function followLink(entry: Stats, links: number): boolean {
   if (entry.isSymbolicLink()) {
     if (!isTrustedOwner(entry.uid)) throw new UntrustedFileError(entry.uid, "a symbolic link");
     if (links >= MAX_LINKS) {
@@ -135,21 +107,21 @@ function followLink(entry: Stats, links: number): boolean {
 }
 
 /** Where a symlink at `path` points, relative to its directory as the kernel reads it (no `..` folding). */
-function linkTarget(path: string, target: string): string {
+export function linkTarget(path: string, target: string): string {
   return isAbsolute(target) ? target : `${dirname(path)}${sep}${target}`;
 }
 
 /** True when an opened file is the regular file lstat judged (not a FIFO swapped in since). */
-function isJudgedFile(entry: Stats, opened: Stats): boolean {
+export function isJudgedFile(entry: Stats, opened: Stats): boolean {
   return opened.isFile() && opened.dev === entry.dev && opened.ino === entry.ino;
 }
 
 /** An open that met a symlink (the entry was swapped since the lstat): undefined, to judge again. */
-function swappedToLink(err: unknown): undefined {
+export function swappedToLink(err: unknown): undefined {
   if (errnoCode(err) === "ELOOP") return undefined;
   throw err;
 }
 
-function changedError(path: string): Error {
+export function changedError(path: string): Error {
   return new Error(`${path} kept changing while it was being opened`);
 }

@@ -22,11 +22,10 @@
  * and the leftovers of killed runs removed. (How a lock is judged: inspect-run-lock.ts.)
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { type FileHandle, link, lstat, open, rename, unlink } from "node:fs/promises";
+import { constants, type FileHandle, link, lstat, open, rename, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname } from "node:path";
-import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
+import { type Now, type Sleep, systemMonotonic, systemNow, systemSleep } from "./clock.js";
 import { errnoCode, fsErrorReason } from "./fs-errors.js";
 import {
   type FileId,
@@ -107,7 +106,7 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
   // Read once; each attempt's boot time follows from the monotonic clock (no file read per try).
   const ownStartTime = (options.startTimeOf ?? processStartTime)(process.pid);
   const bootAtStart = (options.bootClock ?? msSinceBoot)();
-  const monotonicAtStart = performance.now();
+  const monotonicAtStart = systemMonotonic();
   for (;;) {
     // Made per attempt: the age of a lock counts from when it was taken, not from when we started.
     const owner: LockOwner = {
@@ -117,7 +116,7 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
       nonce: randomBytes(16).toString("hex"),
       startTime: await ownStartTime,
       bootMs: await bootAtStart.then((ms) =>
-        ms === undefined ? undefined : Math.round(ms + performance.now() - monotonicAtStart),
+        ms === undefined ? undefined : Math.round(ms + systemMonotonic() - monotonicAtStart),
       ),
     };
     let id: FileId | undefined;

@@ -72,9 +72,16 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
       throw new KeyLoadError(path, oneLine(fsErrorReason(err)), { cause: err });
     }
   };
-  // Key first, like Go: when both files are bad, the key's problem is the one reported.
-  const keyPem = await readOrFail(options.keyPath);
-  const certPem = await readOrFail(options.certPath);
+  // Both read at once (each read is a few thread-pool round trips); the key's problem is reported
+  // first, like Go, when both files are bad.
+  const [keyRead, certRead] = await Promise.allSettled([
+    readOrFail(options.keyPath),
+    readOrFail(options.certPath),
+  ]);
+  if (keyRead.status === "rejected") throw keyRead.reason;
+  if (certRead.status === "rejected") throw certRead.reason;
+  const keyPem = keyRead.value;
+  const certPem = certRead.value;
   const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
   const certificate = loadCertificate(options.certPath, certPem);
   if (!certificateMatches(certificate, key)) {

@@ -1,6 +1,6 @@
 import { closeSync, opendirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { openRegularFileSync } from "../open-regular-file.js";
+import { openRegularFileSync } from "../open-regular-file-sync.js";
 import { decodePemBlocks } from "../pem.js";
 
 /** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
