@@ -80,6 +80,9 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     for (const args of [fx.args(server.backend), ["-h"]]) {
       const run = await loadedModules([BIN, ...args]);
       expect(run.code).toBe(0);
+      // Start-up costs of Node 20 (BENCHMARKS.md): node:module pulls in the ES module resolver and
+      // source maps; an ES import of node:fs loads its stream classes.
+      expect(run.urls.filter((u) => u === "node:module" || u === "node:fs")).toEqual([]);
       const files = run.urls.filter((u) => u.startsWith("file:"));
       expect(files.length).toBeGreaterThan(2);
       // The bundle keeps each module's origin as a comment: `// ../../node_modules/@bufbuild/…`.
