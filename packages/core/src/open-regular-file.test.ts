@@ -114,6 +114,39 @@ describe.skipIf(!canActAsNobody)("files another user planted in a directory anyo
     }
   });
 
+  it("a file swapped for a FIFO between the lstat and the open: never blocks, never read as the file", async () => {
+    // Regular files of another user are read (keys may be theirs), so here the attacker swaps
+    // hard links of their own regular file and of a FIFO nobody writes: the race that O_NONBLOCK
+    // (an open that would block forever) and the fstat check (a FIFO read as empty) are for.
+    shAsNobody("echo '{}' > regular && mkfifo fifo", tmp.dir);
+    const swapper = spawnAsNobody(
+      "while :; do ln -f regular t.n && mv -T t.n token.json; ln -f fifo t.n && mv -T t.n token.json; done",
+      tmp.dir,
+    );
+    const outcomes = { read: 0, fifo: 0, changing: 0 };
+    try {
+      const until = performance.now() + 1000;
+      while (performance.now() < until) {
+        await readCapped(tmp.path("token.json")).then(
+          (bytes) => {
+            expect(Buffer.from(bytes).toString()).toBe("{}\n");
+            outcomes.read++;
+          },
+          (err: Error) => {
+            if (/kept changing/.test(err.message)) outcomes.changing++;
+            else if (/not a regular file \(it is a FIFO\)/.test(err.message)) outcomes.fifo++;
+            else if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+          },
+        );
+      }
+      expect(swapper.exited()).toBe(false);
+      expect(outcomes.read).toBeGreaterThan(0);
+      expect(outcomes.fifo).toBeGreaterThan(0);
+    } finally {
+      swapper.stop();
+    }
+  });
+
   it("reads a regular file of another user (keys and certificates may be theirs), not through their links", async () => {
     shAsNobody("echo theirs > cert.pem", tmp.dir);
     expect(Buffer.from(await readCapped(tmp.path("cert.pem"))).toString()).toBe("theirs\n");

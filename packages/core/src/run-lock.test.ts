@@ -10,6 +10,7 @@ import { acquireRunLock, type RunLock, type RunLockOptions, type RunLockResult }
 import { createFakeClock } from "./testing/fake-clock.js";
 import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
+import { until } from "./testing/until.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const runLockSource = fileURLToPath(new URL("./run-lock.ts", import.meta.url));
@@ -129,7 +130,7 @@ describe("acquireRunLock", () => {
     const waiting = acquireRunLock(token, opts()).then((r) => {
       second = r;
     });
-    await systemSleep(60);
+    await until(() => logger.at("info").length > 0, 5_000);
     expect(second).toBeUndefined();
     expect(logger.at("info")).toEqual([
       expect.stringMatching(
@@ -392,7 +393,7 @@ describe("acquireRunLock", () => {
 });
 
 describe("acquireRunLock in a directory others can write (hardening #11)", () => {
-  it("never writes through a symlink planted at its scratch names, old or new, or at the lock itself", async () => {
+  it("never writes through a symlink planted at the earlier version's scratch names or at the lock itself (guessed new names: run-lock-planted.test.ts)", async () => {
     const victim = tmp.path("victim");
     await writeFile(victim, "precious");
     // The names the earlier version used (`<lock>.<pid>_<n>.new|.stale`, n counting from 1).

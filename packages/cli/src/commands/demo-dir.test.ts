@@ -28,6 +28,8 @@ describe("makeDemoDir", () => {
     await mkdir(shared);
     await chmod(shared, 0o777);
     await expect(makeDemoDir(shared)).rejects.toThrow(/shared: writable by others \(mode 777\)$/);
+    await chmod(shared, 0o770);
+    await expect(makeDemoDir(shared)).rejects.toThrow(/shared: writable by others \(mode 770\)$/);
     await symlink(shared, join(tmp.dir, "link"));
     await expect(makeDemoDir(join(tmp.dir, "link"))).rejects.toThrow(/writable by others/);
     await tmp.remove();

@@ -26,7 +26,7 @@ import { runCli } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { startTlsFront, type TlsFront } from "../testing/tls-front.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
-import { hostileServerFaults } from "./faults/hostile-server.js";
+import { FAULT_SERVER_MAX_CONNECTIONS, hostileServerFaults } from "./faults/hostile-server.js";
 
 /**
  * The fault-injection suite of the reliability promise: whatever breaks (the process, the disk,
@@ -41,7 +41,8 @@ let certificates: unknown;
 const table: Array<{ fault: string; runs: number; lost: number }> = [];
 
 beforeAll(async () => {
-  ({ pki, server } = await startTestTokenServer());
+  // A low connection cap, so the abuse rows (hostile-server.ts) reach it with few sockets.
+  ({ pki, server } = await startTestTokenServer({ maxConnections: FAULT_SERVER_MAX_CONNECTIONS }));
   certificates = await (await fetch(`${server.url}/auth/api/v1/server/certificates`)).json();
 });
 afterAll(async () => {
@@ -108,13 +109,28 @@ describe("faults", () => {
     const fx = await withGoodToken();
     server.faults.set({ latencyMs: { min: 0, max: 60 } });
     let lost = 0;
+    let killedAfterMinting = 0;
     const runs = 12;
     for (let i = 0; i < runs; i++) {
-      await runCli(fx.args(server.backend, "-force-refresh"), {
-        onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 40 + i * 15),
+      const calls = server.requests.length;
+      // Killed 0–88 ms after the call starts (start-up and loading the refresh code take longer
+      // than that on a busy machine): during the call, while the files are written, or after.
+      const r = await runCli(fx.args(server.backend, "-force-refresh"), {
+        onSpawn: (child) => {
+          let armed = false;
+          child.stderr?.on("data", (d: Buffer) => {
+            if (armed || !d.toString().includes("MintMachineToken [deadline")) return;
+            armed = true;
+            setTimeout(() => child.kill("SIGKILL"), i * 8);
+          });
+        },
       });
+      if (r.signal === "SIGKILL" && server.requests.length > calls) killedAfterMinting++;
       if (!(await tokenIsWhole(fx.tokenPath))) lost++;
     }
+    // Kills must land after a token was minted (here 6 of 12), or this shows nothing about the
+    // writes; the server counts a call once it answered, so one killed before that does not count.
+    expect(killedAfterMinting).toBeGreaterThanOrEqual(3);
     server.faults.clear();
     expect((await runCli(fx.args(server.backend))).code).toBe(0);
     expect(await extraFiles(fx)).toEqual([]);
@@ -123,13 +139,14 @@ describe("faults", () => {
     await fx.cleanup();
   });
 
-  it("full disk (ENOSPC on a real tmpfs): UNKNOWN_SAVE_TOKEN_ERROR, the old token intact, no temp file left", async () => {
+  it("full disk (ENOSPC on a real tmpfs): UNKNOWN_SAVE_TOKEN_ERROR, the old token intact, no temp file left", async (ctx) => {
     const mount = await mkdtemp(join(tmpdir(), "tokend-tmpfs-"));
     try {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=12k", "tmpfs", mount]);
     } catch {
       // Mounting needs root and a kernel that allows it; the in-process suite injects ENOSPC instead.
       await rm(mount, { recursive: true, force: true });
+      ctx.skip();
       return;
     }
     const fx = await withGoodToken();
@@ -192,6 +209,7 @@ describe("faults", () => {
       server.faults.clear();
       server.faults.set(fault);
       const before = await readFile(fx.tokenPath, "utf8");
+      await rm(fx.statusPath, { force: true }); // a crash writes none: the outcome must be this run's
       const r = await runCli(fx.args(server.backend, "-force-refresh", "-timeout", "700ms"));
       expect(r.code).toBe(1);
       expect((await status(fx)).update_outcome).toBe(outcome);
@@ -615,6 +633,7 @@ describe("hardening #11: killed runs, special files, signals, hooks", () => {
       [fx.args(server.backend, "-force-refresh", "-ca-bundle", fifo), /UNKNOWN_RPC_ERROR/],
     ];
     for (const [args, outcome] of cases) {
+      await rm(fx.statusPath, { force: true }); // a crash writes none: the outcome must be this run's
       const r = await runCli([...args, "-timeout", "2s"], {
         onSpawn: (child) => setTimeout(() => child.kill("SIGKILL"), 15_000),
       });
@@ -745,10 +764,13 @@ describe("TLS and proxies", () => {
         env: { ...env, SSL_CERT_FILE: join(dir, "ca.pem") },
       });
       expect(viaEnv.code).toBe(0);
+      const tunnelsBefore = tunnels.length;
       const excluded = await runCli(fx.args(backend, "-force-refresh", "-timeout", "1s"), {
-        env: { ...env, NO_PROXY: "tokens.test" },
+        env: { ...env, NO_PROXY: "tokens.test", SSL_CERT_FILE: join(dir, "ca.pem") },
       });
       expect(excluded.code).toBe(1); // not proxied: tokens.test does not resolve
+      expect(excluded.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+      expect(tunnels.length).toBe(tunnelsBefore);
       expect(tunnels.filter((t) => t === backend).length).toBe(tunnels.length);
       await fx.cleanup();
     } finally {

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { createTestPki, type DevServer, startDevServer } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../testing/temp-dir.js";
+import { until } from "../testing/until.js";
 
 const REFRESHER = pathToFileURL(fileURLToPath(new URL("./token-refresher.ts", import.meta.url))).href;
 
@@ -77,6 +78,8 @@ describe("startTokenRefresher in a process", () => {
       "",
       `ready\n${JSON.stringify({ token: true, b: "the token refresher was stopped" })}\n`,
     ]);
+    // The server notes a client gone when it sees the socket close, which may come after the exit.
+    await until(() => hanging.requests.length > 0, 5_000);
     expect(hanging.requests.map((r) => r.outcome.kind)).toEqual(["client-gone"]);
   }, 30_000);
 });

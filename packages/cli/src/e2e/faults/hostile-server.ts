@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { gzipSync } from "node:zlib";
@@ -9,8 +10,13 @@ import {
   messageReply,
   startFakePrpcServer,
 } from "../../../../core/src/testing/fake-prpc-server.js";
+import { until } from "../../../../core/src/testing/until.js";
+import { EVICTION_GRACE_MS } from "../../../../dev-server/src/http/connection-guard.js";
 import { runCli } from "../../testing/run-cli.js";
 import type { TokendFixture } from "../../testing/tokend-fixture.js";
+
+/** The connection cap of the fault suite's dev server (its default is 1000). */
+export const FAULT_SERVER_MAX_CONNECTIONS = 50;
 
 /** What the fault suite lends its parts: the shared dev server, a good token, the table. */
 export interface FaultSuite {
@@ -40,6 +46,8 @@ export function hostileServerFaults(suite: FaultSuite): void {
     const refreshAgainstRaw = async (fx: TokendFixture, reply: Parameters<FakePrpcServer["respond"]>[0]) => {
       raw.reset();
       raw.respond(reply);
+      // A crash writes no status file: the outcome read after the run must be this run's.
+      await rm(fx.statusPath, { force: true });
       return runCli(fx.args(raw.backend, "-force-refresh", "-timeout", "2s"));
     };
 
@@ -128,7 +136,19 @@ export function hostileServerFaults(suite: FaultSuite): void {
       const [host, port] = [server.backend.split(":")[0] as string, Number(server.backend.split(":")[1])];
       const idle: Socket[] = [];
       try {
-        for (let i = 0; i < 300; i++) idle.push(connect(port, host).on("error", () => {}));
+        // Six times the server's cap: it must evict the longest idle ones rather than keep them.
+        let connected = 0;
+        for (let i = 0; i < 300; i++) {
+          idle.push(
+            connect(port, host)
+              .on("connect", () => connected++)
+              .on("error", () => {}),
+          );
+        }
+        await until(() => connected === 300, 10_000);
+        await until(() => server.openConnections() <= FAULT_SERVER_MAX_CONNECTIONS, 10_000);
+        // Past the eviction grace, the idle ones make room for real clients.
+        await new Promise((resolve) => setTimeout(resolve, 2 * EVICTION_GRACE_MS));
         const bomb = gzipSync(Buffer.alloc(64 << 20)); // 64 MiB of zeros in ~64 KiB
         for (let i = 0; i < 4; i++) {
           const res = await fetch(`${server.url}/prpc/tokenserver.minter.TokenMinter/MintMachineToken`, {
@@ -141,6 +161,7 @@ export function hostileServerFaults(suite: FaultSuite): void {
         const r = await runCli(fx.args(server.backend, "-force-refresh"));
         expect(r.code).toBe(0);
         expect((await suite.status(fx)).update_outcome).toBe("UPDATE_SUCCESS");
+        expect(server.openConnections()).toBeLessThanOrEqual(FAULT_SERVER_MAX_CONNECTIONS);
       } finally {
         for (const socket of idle) socket.destroy();
       }
