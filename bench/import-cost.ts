@@ -9,7 +9,7 @@ const CORE = "@luci-machine-tokend/core";
 const ROOT_MAX = { wall: 1.5, rss: 1.2 };
 
 /** The specifiers of core's exports map: the root and each subpath (package.json aside). */
-export function coreEntryPoints(): string[] {
+function coreEntryPoints(): string[] {
   const pkg = JSON.parse(readFileSync(new URL("../packages/core/package.json", import.meta.url), "utf8"));
   return Object.keys(pkg.exports as Record<string, unknown>)
     .filter((key) => key !== "./package.json")
@@ -17,7 +17,7 @@ export function coreEntryPoints(): string[] {
 }
 
 /** `node -e 'import "<specifier>"'` from the repository (resolved through the exports map, built dist). */
-export function importArgs(specifier: string): string[] {
+function importArgs(specifier: string): string[] {
   return ["--input-type=module", "-e", `import ${JSON.stringify(specifier)};`];
 }
 

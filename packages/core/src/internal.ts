@@ -24,6 +24,7 @@ export { type Monotonic, systemMonotonic, systemNow, systemSleep } from "./clock
 export { decideUpdateReason } from "./decide-update-reason.js";
 export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export { formatGoDuration, parseGoDuration } from "./go-duration.js";
+export { goJsonStringify } from "./go-json.js";
 export { certificateNames, machineFqdn } from "./machine-fqdn.js";
 export { mintedTokenFile } from "./minted-token-file.js";
 export { escapeForLog, MAX_MESSAGE_TEXT, printableError } from "./one-line.js";

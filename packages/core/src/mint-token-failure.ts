@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorCodeSchema } from "./gen/tokenserver/minter/token_minter_pb.js";
+import { errorCodeName } from "./error-code-name.js";
 import { MintTokenError } from "./mint-token-error.js";
 import { escapeForLog, MAX_MESSAGE_TEXT } from "./one-line.js";
 import { isUnusableResponse } from "./unusable-response.js";
@@ -10,11 +10,6 @@ const MAX_SERVICE_VERSION = 256;
 /** A service version from the server, as one printable line of bounded length. */
 export function printableServiceVersion(version: string): string {
   return escapeForLog(version, MAX_SERVICE_VERSION);
-}
-
-/** The name of a LUCI ErrorCode, from the generated enum; unknown numbers print as digits. */
-export function errorCodeName(code: number): string {
-  return ErrorCodeSchema.values.find((v) => v.number === code)?.name ?? String(code);
 }
 
 /** Go's spelling of gRPC codes in `rpc error: code = <Name> desc = …`. */

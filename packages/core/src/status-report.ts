@@ -1,3 +1,4 @@
+import { goJsonStringify } from "./go-json.js";
 import type { UpdateOutcome, UpdateReason } from "./outcome.js";
 
 /**
@@ -52,7 +53,5 @@ export function statusReportToJson(report: StatusReport): string {
   put("token_last_update_ts", report.tokenLastUpdateTs);
   put("token_next_update_ts", report.tokenNextUpdateTs);
   put("token_expiry_ts", report.tokenExpiryTs);
-  return JSON.stringify(ordered, null, 2).replace(/[<>&\u2028\u2029]/g, (c) => {
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  });
+  return goJsonStringify(ordered, 2);
 }

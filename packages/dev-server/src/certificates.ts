@@ -1,3 +1,4 @@
+import { goJsonStringify } from "@luci-machine-tokend/core/internal";
 import { type RawReply, rawReply } from "./http/reply.js";
 
 /** Where LUCI services publish the public certificates of their signing keys. */
@@ -26,13 +27,5 @@ export function certificatesReply(source: CertificatesSource, now: Date): RawRep
     // Microseconds since 1970 stay below 2^53 until the year 2255, so a JS number is exact.
     timestamp: now.getTime() * 1000,
   };
-  return rawReply(200, { "Content-Type": "application/json" }, `${goJson(doc)}\n`);
-}
-
-/** JSON.stringify with Go's encoding/json HTML escaping (<, >, & and U+2028/U+2029 as \u00XX). */
-function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return rawReply(200, { "Content-Type": "application/json" }, `${goJsonStringify(doc)}\n`);
 }

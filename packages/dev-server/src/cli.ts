@@ -185,10 +185,7 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
   const idle = str("idle-timeout");
   if (idle !== undefined) limits.idleTimeoutMs = positiveDuration("--idle-timeout", idle);
   const request = str("request-timeout");
-  if (request !== undefined) {
-    limits.requestTimeoutMs = positiveDuration("--request-timeout", request);
-    limits.headersTimeoutMs = Math.min(10_000, limits.requestTimeoutMs);
-  }
+  if (request !== undefined) limits.requestTimeoutMs = positiveDuration("--request-timeout", request);
   return limits;
 }
 

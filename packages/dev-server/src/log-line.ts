@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ErrorCodeSchema } from "@luci-machine-tokend/core/gen";
+import { errorCodeName } from "@luci-machine-tokend/core/gen";
 import { quote } from "./quote.js";
 import type { RecordedRequest } from "./request-log.js";
 
@@ -24,8 +24,7 @@ export function formatLogLine(entry: RecordedRequest): string {
       parts.push(`token fqdn=${quote(o.fqdn)} ca_id=${o.caId} lifetime=${o.lifetimeSeconds}s`);
       break;
     case "error-code": {
-      const name = ErrorCodeSchema.values.find((v) => v.number === o.errorCode)?.name ?? String(o.errorCode);
-      parts.push(`error_code=${name} message=${quote(o.errorMessage)}`);
+      parts.push(`error_code=${errorCodeName(o.errorCode)} message=${quote(o.errorMessage)}`);
       if (o.detail !== undefined) parts.push(`reason=${quote(o.detail)}`);
       break;
     }

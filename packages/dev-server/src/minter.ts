@@ -3,7 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import {
   ErrorCode,
-  ErrorCodeSchema,
+  errorCodeName,
   type MachineTokenRequest,
   type MintMachineTokenRequest,
   type MintMachineTokenResponse,
@@ -84,8 +84,7 @@ export function createMinter(config: MinterConfig): Minter {
       const now = new Date(config.now().getTime() + plan.clockOffsetMs);
       const validation = validateMintRequest(request, now);
       if (plan.errorCode) {
-        const name = ErrorCodeSchema.values.find((v) => v.number === plan.errorCode?.code)?.name;
-        const { code, message = `injected fault: ${name ?? code}` } = plan.errorCode;
+        const { code, message = `injected fault: ${errorCodeName(plan.errorCode.code)}` } = plan.errorCode;
         const decoded = validation.kind === "grpc-error" ? undefined : validation.tokenRequest;
         return logicError(code, message, decoded, "injected fault");
       }

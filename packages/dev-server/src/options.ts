@@ -70,9 +70,9 @@ export interface DevServerOptions {
   maxConnections?: number;
   /** A connection (HTTP/1.1) or session (HTTP/2) without a call in flight closes after this. Default 30 s. */
   idleTimeoutMs?: number;
-  /** HTTP/1.1: time for a request's headers to arrive once it started. Default 10 s. */
+  /** HTTP/1.1: time for a request's headers to arrive once it started. Default 10 s, or `requestTimeoutMs` if shorter. */
   headersTimeoutMs?: number;
-  /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s. */
+  /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s; at most 2^31-1 ms, as every delay here (a Node timer's limit). */
   requestTimeoutMs?: number;
 }
 
@@ -147,10 +147,15 @@ export function resolveOptions(options: DevServerOptions): ResolvedOptions {
     requestLogLimit: options.requestLogLimit ?? 10_000,
     maxRequestBytes: positive("maxRequestBytes", options.maxRequestBytes ?? 1 << 20),
     maxConnections: positive("maxConnections", options.maxConnections ?? 1000),
-    idleTimeoutMs: positive("idleTimeoutMs", options.idleTimeoutMs ?? 30_000),
-    headersTimeoutMs: positive("headersTimeoutMs", options.headersTimeoutMs ?? 10_000),
-    requestTimeoutMs: positive("requestTimeoutMs", options.requestTimeoutMs ?? 30_000),
+    idleTimeoutMs: timerMs("idleTimeoutMs", options.idleTimeoutMs ?? 30_000),
+    headersTimeoutMs: 0,
+    requestTimeoutMs: timerMs("requestTimeoutMs", options.requestTimeoutMs ?? 30_000),
   };
+  // Unset, the headers' time follows a shorter request timeout rather than contradicting it.
+  resolved.headersTimeoutMs = timerMs(
+    "headersTimeoutMs",
+    options.headersTimeoutMs ?? Math.min(10_000, resolved.requestTimeoutMs),
+  );
   if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
     throw new RangeError(
       `headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`,
@@ -171,6 +176,17 @@ function domainConfig(d: DomainOptions): DomainConfig {
   if (!Number.isFinite(d.lifetimeMs))
     throw new RangeError(`domains: lifetimeMs of ${list[0]} must be finite`);
   return { domains: list, lifetimeSeconds: Math.floor(d.lifetimeMs / 1000) };
+}
+
+/** The longest delay a Node timer keeps (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A positive delay a Node timer can hold. */
+function timerMs(name: string, value: number): number {
+  positive(name, value);
+  if (value > MAX_TIMER_MS)
+    throw new RangeError(`${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${value}`);
+  return value;
 }
 
 function positive(name: string, value: number): number {

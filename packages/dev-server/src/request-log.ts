@@ -54,7 +54,7 @@ export function boundOutcome(outcome: RequestOutcome): RequestOutcome {
 }
 
 /** Cuts a text to {@link MAX_LOGGED_TEXT}, saying how much was dropped. */
-export function boundText(text: string): string {
+function boundText(text: string): string {
   if (text.length <= MAX_LOGGED_TEXT) return text;
   return `${text.slice(0, MAX_LOGGED_TEXT)}... (${text.length - MAX_LOGGED_TEXT} more)`;
 }

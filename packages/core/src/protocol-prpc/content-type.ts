@@ -11,6 +11,9 @@ export const PRPC_BINARY_CONTENT_TYPE = "application/prpc; encoding=binary";
 /** Content-Type of JSON pRPC messages (the body starts with the `)]}'` guard line). */
 export const PRPC_JSON_CONTENT_TYPE = "application/json";
 
+/** Content-Type of text-format pRPC messages (protobuf text; LUCI's server accepts it). */
+export const PRPC_TEXT_CONTENT_TYPE = "application/prpc; encoding=text";
+
 /** The XSSI guard that prefixes every JSON pRPC response body. */
 export const PRPC_JSON_PREFIX = ")]}'\n";
 

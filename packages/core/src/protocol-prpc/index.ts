@@ -16,6 +16,7 @@ export {
   PRPC_BINARY_CONTENT_TYPE,
   PRPC_JSON_CONTENT_TYPE,
   PRPC_JSON_PREFIX,
+  PRPC_TEXT_CONTENT_TYPE,
   type PrpcFormat,
   prpcFormatFromMediaType,
 } from "./content-type.js";

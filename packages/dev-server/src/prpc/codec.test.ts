@@ -6,8 +6,9 @@ import {
   MintMachineTokenRequestSchema,
   MintMachineTokenResponseSchema,
 } from "@luci-machine-tokend/core/gen";
+import { PRPC_TEXT_CONTENT_TYPE } from "@luci-machine-tokend/core/protocol-prpc";
 import { describe, expect, it } from "vitest";
-import { decodeRequest, encodeResponse, PRPC_TEXT_CONTENT_TYPE } from "./codec.js";
+import { decodeRequest, encodeResponse } from "./codec.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));

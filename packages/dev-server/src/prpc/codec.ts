@@ -10,12 +10,10 @@ import {
   PRPC_BINARY_CONTENT_TYPE,
   PRPC_JSON_CONTENT_TYPE,
   PRPC_JSON_PREFIX,
+  PRPC_TEXT_CONTENT_TYPE,
   type PrpcFormat,
 } from "@luci-machine-tokend/core/protocol-prpc";
 import { discardUnknownTextFields } from "./text-discard-unknown.js";
-
-/** Content-Type of text-format pRPC messages (LUCI's FormatText media type). */
-export const PRPC_TEXT_CONTENT_TYPE = "application/prpc; encoding=text";
 
 /**
  * Decodes a request body as LUCI's pRPC server does (grpc/prpc codec.go): binary with

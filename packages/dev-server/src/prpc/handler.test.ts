@@ -129,6 +129,15 @@ describe("gzip request bodies (Content-Encoding: gzip)", () => {
       "decompressing the request: unexpected EOF\n",
     ]);
   });
+
+  it("an empty gzip body is 400 with io.EOF's text, as Go's gzip.NewReader reports it", async () => {
+    const empty = await post(new Uint8Array(0), { "Content-Encoding": "gzip" });
+    expect([empty.status, empty.headers["x-prpc-grpc-code"], empty.text]).toEqual([
+      400,
+      "3",
+      "decompressing the request: EOF\n",
+    ]);
+  });
 });
 
 describe("request size limits (LUCI's MaxRequestSize, here maxRequestBytes)", () => {

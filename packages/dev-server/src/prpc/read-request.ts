@@ -19,7 +19,8 @@ export interface PrpcBodySource {
  * `Content-Encoding` is exactly `gzip`, at most `maxBytes` once inflated. zlib counts the inflated
  * bytes as it goes and stops past the cap, so a small gzip bomb never grows in memory. Errors carry
  * LUCI's codes and texts: over the cap → UNAVAILABLE (503); corrupt gzip → INVALID_ARGUMENT (400);
- * truncated gzip → CANCELED (Go reads io.ErrUnexpectedEOF as a client that went away).
+ * truncated gzip → CANCELED (Go reads io.ErrUnexpectedEOF as a client that went away); no gzip
+ * at all (an empty body) → INVALID_ARGUMENT, as Go's io.EOF.
  */
 export async function readRequestBody(
   source: PrpcBodySource,
@@ -31,6 +32,8 @@ export async function readRequestBody(
   }
   // Go compares Content-Encoding with "gzip" exactly; anything else is read as sent.
   if (source.header("content-encoding") !== "gzip") return { body: raw };
+  // Go's gzip reader finds no header at all: io.EOF, which is no truncation (zlib cannot tell).
+  if (raw.length === 0) return readError(Code.InvalidArgument, "decompressing the request: EOF");
   try {
     return { body: new Uint8Array(await gunzipAsync(raw, { maxOutputLength: maxBytes })) };
   } catch (err) {
