@@ -63,6 +63,9 @@ describe("proxyForUrl: the proxy value", () => {
   it.each([
     ["http://bob:s3cretPW@proxy.corp:99999", "http://***@proxy.corp:99999"],
     ["bob:s3cretPW@[bad", "***@[bad"],
+    // A login with a bad escape: refused before any agent decodes it (Go's url.Parse refuses it too).
+    ["http://bob:s3cret%PW@proxy.corp:3128", "http://***@proxy.corp:3128"],
+    ["http://b%ob:s3cretPW@proxy.corp:3128", "http://***@proxy.corp:3128"],
     ["http://bob:s3cret/PW@x@[bad", "http://***@[bad"],
   ])("never prints the user info of a bad proxy address: %j", (raw, shown) => {
     const error = (() => {

@@ -29,7 +29,11 @@ export function proxyForUrl(url: URL, env: ProxyEnv = process.env as ProxyEnv): 
   const port = url.port || (https ? "443" : "80");
   if (isLoopback(host) || excluded(host, port, env.NO_PROXY || env.no_proxy || "")) return undefined;
   try {
-    return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+    const proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+    // The agents decode the login; a bad escape (`p%ss`) is a bad address, as Go's url.Parse says.
+    decodeURIComponent(proxy.username);
+    decodeURIComponent(proxy.password);
+    return proxy;
   } catch {
     throw new Error(`invalid proxy address ${JSON.stringify(withoutUserInfo(raw))} in the environment`);
   }

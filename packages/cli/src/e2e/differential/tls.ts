@@ -131,6 +131,20 @@ export function tlsScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): vo
       ));
     it("a proxy address without a scheme (http://)", async () =>
       run({ SSL_CERT_DIR: await certDir(), HTTPS_PROXY: httpProxy.url.host }, { to: proxiedBackend }));
+    it("an HTTPS_PROXY that does not parse (a bad escape in its login): Go ignores it, we refuse it", async () =>
+      // Go's httpproxy drops a value url.Parse refuses and dials directly (tokens.test does not
+      // resolve: retried until -timeout); we fail at once rather than bypass the proxy meant.
+      run(
+        { SSL_CERT_DIR: await certDir(), HTTPS_PROXY: `http://bot:p%ss@${httpProxy.url.host}` },
+        {
+          to: proxiedBackend,
+          fails: true,
+          kept: {
+            "status/update_outcome": { go: "GRPC_ERROR_4", ts: "UNKNOWN_RPC_ERROR" },
+            "status/rpc_duration_us": { go: true, ts: false },
+          },
+        },
+      ));
     it("a proxy refusing CONNECT with 407", async () => {
       httpProxy.refuseWith = 407;
       try {
