@@ -308,6 +308,13 @@ describe("verifyMachineToken: window, signature and certificates", () => {
     await expect(verifyAt(token, T * 1000, {})).rejects.toThrow(/no signing certificate/);
   });
 
+  it("names an unknown key as one escaped line (the key id comes from the token)", async () => {
+    const evil = build({ keyId: "k\u202e\u2028\u001b[2J" });
+    await expect(verifyAt(evil, T * 1000)).rejects.toThrow(
+      'no signing certificate for key "k\\u202e\\u2028\\x1b[2J"',
+    );
+  });
+
   it("checks the window before the signature, so an expired token is reported as expired", async () => {
     const token = build({ keyId: "key-9" });
     await expect(verifyAt(token, end + 1)).rejects.toThrow(/expired/);

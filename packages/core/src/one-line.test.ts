@@ -42,6 +42,14 @@ describe("oneLine and printableError", () => {
     expect(oneLine("first\n   second\r\n\u001bthird  ")).toBe("first second \\x1bthird");
   });
 
+  it("keeps blanks that hold no line break, and takes linear time over long runs of blanks", () => {
+    expect(oneLine("a  \t b\n\n  c")).toBe("a  \t b c".replace("\t", "\\t"));
+    const started = performance.now();
+    expect(oneLine(`x${" ".repeat(200_000)}y`, 10)).toBe("x         ...");
+    // The earlier /\s*[\r\n]+\s*/ took 44 s over 256 KiB of blanks; linear, this is milliseconds.
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("reads the message of anything thrown", () => {
     expect(printableError(new Error("bad\nthing"))).toBe("bad\\nthing");
     expect(printableError("text\u0007")).toBe("text\\x07");

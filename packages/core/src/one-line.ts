@@ -43,7 +43,9 @@ function escapeChar(c: string): string {
 
 /** Folds a multi-line message onto one line (newlines and the blanks around them become one space), escaped. */
 export function oneLine(text: string, maxChars = MAX_LOG_TEXT): string {
-  return escapeForLog(text.replace(/\s*[\r\n]+\s*/g, " ").trim(), maxChars);
+  // One pass over each run of blanks (a pattern with \s* on both sides backtracks quadratically).
+  const folded = text.replace(/\s+/g, (blanks) => (/[\r\n]/.test(blanks) ? " " : blanks));
+  return escapeForLog(folded.trim(), maxChars);
 }
 
 /** The message of anything thrown, as one escaped line of at most {@link MAX_MESSAGE_TEXT}. */

@@ -61,6 +61,12 @@ describe("decodeTokendState", () => {
     expect(dec("").error).toBe("unexpected end of JSON input");
   });
 
+  it("reports bad JSON as one escaped line (the parser quotes the text)", () => {
+    const error = dec('{"x\u001b[2J\nsecret').error ?? "";
+    expect(error).toMatch(/^[\x20-\x7e]+$/);
+    expect(error).not.toContain("\u001b");
+  });
+
   it("fails for bytes that are not UTF-8", () => {
     expect(decodeTokendState(new Uint8Array([0x7b, 0xff, 0x7d])).error).toEqual(expect.any(String));
   });

@@ -1,4 +1,5 @@
 import { errorMessage } from "./fs-errors.js";
+import { oneLine } from "./one-line.js";
 /** The tokend version written into `tokend_state` and the status file; Go tokend's current one. */
 export const TOKEND_VERSION = "1.3";
 
@@ -31,7 +32,8 @@ export function decodeTokendState(bytes: Uint8Array): DecodedTokendState {
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    return { error: bytes.length === 0 ? "unexpected end of JSON input" : errorMessage(e) };
+    // V8's message quotes the text: one escaped line, for loggers that print it as given.
+    return { error: bytes.length === 0 ? "unexpected end of JSON input" : oneLine(errorMessage(e), 200) };
   }
   if (parsed === null) return { state: { inputsDigest: "", version: "" } };
   if (typeof parsed !== "object" || Array.isArray(parsed)) {

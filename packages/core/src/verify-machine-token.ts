@@ -2,6 +2,7 @@ import { verify, X509Certificate } from "node:crypto";
 import type { DecodedMachineToken } from "./decode-machine-token.js";
 import { errorMessage } from "./fs-errors.js";
 import { loadMachineTokenParser } from "./lazy-imports.js";
+import { escapeForLog } from "./one-line.js";
 
 /** Token server signing certificates by key id, as published at /auth/api/v1/server/certificates. */
 export type SigningCertificates =
@@ -52,13 +53,13 @@ export async function verifyMachineToken(
   }
   const pem = certificateFor(options.certificates, decoded.keyId);
   if (pem === undefined)
-    throw new MachineTokenVerifyError(`no signing certificate for key ${JSON.stringify(decoded.keyId)}`);
+    throw new MachineTokenVerifyError(`no signing certificate for key "${escapeForLog(decoded.keyId, 256)}"`);
   let ok: boolean;
   try {
     ok = verify("sha256", decoded.bodyBytes, new X509Certificate(pem).publicKey, decoded.signature);
   } catch (err) {
     throw new MachineTokenVerifyError(
-      `bad signing certificate for key ${decoded.keyId}: ${errorMessage(err)}`,
+      `bad signing certificate for key ${escapeForLog(decoded.keyId, 256)}: ${errorMessage(err)}`,
     );
   }
   if (!ok) throw new MachineTokenVerifyError("bad token signature");

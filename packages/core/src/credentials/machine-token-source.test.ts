@@ -94,6 +94,16 @@ describe("createMachineTokenSource", () => {
     expect(await tokens.getToken()).toBe("tok-B");
   });
 
+  it("checks the file at once when the clock steps back, instead of trusting the cache for that long", async () => {
+    await tokenFile("tok-A");
+    const tokens = source({ checkIntervalMs: 60_000 });
+    clock.advance(HOUR / 2);
+    expect(await tokens.getToken()).toBe("tok-A");
+    await tokenFile("tok-B");
+    clock.advance(-10 * MIN);
+    expect(await tokens.getToken()).toBe("tok-B");
+  });
+
   it("warns once when the token nears expiry and still serves it", async () => {
     await tokenFile("tok-1", 10 * MIN);
     const logger = recordingLogger();
@@ -134,6 +144,12 @@ describe("createMachineTokenSource", () => {
     ],
     ["damaged", () => writeFile(path, '{"luci_machine_token": "x"}'), "no expiry in the file"],
     ["damaged", () => writeFile(path, '{"expiry": "9999999999"}'), "no luci_machine_token in the file"],
+    [
+      "damaged",
+      // Go's tokend writes an expiry no date holds as the server sent it.
+      () => writeFile(path, '{"luci_machine_token": "dG9rZW4", "expiry": "9223372036854775807"}'),
+      "the expiry (seconds 9223372036854775807, nanos 0) is not a valid timestamp",
+    ],
     [
       "damaged",
       () => writeFile(path, '{"luci_machine_token": "x", "extra": 1}'),

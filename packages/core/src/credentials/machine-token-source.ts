@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { machineTokenProblem } from "../check-minted-token.js";
+import { checkMintedToken } from "../check-minted-token.js";
 import { type Now, systemNow } from "../clock.js";
 import { errnoCode, errorMessage, fsErrorReason, isNotFoundError } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
@@ -152,7 +152,9 @@ export function createMachineTokenSource(options: MachineTokenSourceOptions): Ma
   return {
     getToken() {
       const t = now().getTime();
-      if (inFlight === undefined && cached && t < cached.expiryMs && t - checkedAtMs < checkIntervalMs) {
+      // A clock stepped back (NTP, a resumed VM) checks at once rather than trusting the cache longer.
+      const checkedLately = t >= checkedAtMs && t - checkedAtMs < checkIntervalMs;
+      if (inFlight === undefined && cached && t < cached.expiryMs && checkedLately) {
         return Promise.resolve(cached.token);
       }
       if (inFlight === undefined) {
@@ -181,10 +183,11 @@ function parseToken(path: string, bytes: Uint8Array): { token: string; expiryMs:
   if (luciMachineToken === "") {
     throw new MachineTokenSourceError(path, "damaged", "no luci_machine_token in the file");
   }
-  // A control character would make Headers.set throw with the token in its message.
-  const problem = machineTokenProblem(luciMachineToken);
-  if (problem !== undefined) throw new MachineTokenSourceError(path, "damaged", problem);
   if (expiry <= 0n) throw new MachineTokenSourceError(path, "damaged", "no expiry in the file");
+  // A control character would make Headers.set throw with the token in its message; an expiry
+  // past year 9999 (Go's tokend writes int64 max as sent) is no date.
+  const problem = checkMintedToken(luciMachineToken, { seconds: expiry, nanos: 0 });
+  if (problem !== undefined) throw new MachineTokenSourceError(path, "damaged", problem);
   return { token: luciMachineToken, expiryMs: Number(expiry) * 1000 };
 }
 

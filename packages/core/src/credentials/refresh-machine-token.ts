@@ -1,5 +1,5 @@
 import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
-import { machineTokenProblem } from "../check-minted-token.js";
+import { checkMintedToken } from "../check-minted-token.js";
 import type { Now, Random, Sleep } from "../clock.js";
 import { decideUpdateReason } from "../decide-update-reason.js";
 import { errorMessage } from "../fs-errors.js";
@@ -162,13 +162,16 @@ export function asError(err: unknown): Error {
 }
 
 /**
- * The token file's content, or nothing when its token cannot be a machine token (another tokend,
- * such as Go's, writes whatever the server sent): it would be handed out, and a control character
- * in it makes Headers.set throw with the token in the message.
+ * The token file's content, or nothing when its token cannot be a machine token or its expiry no
+ * date (another tokend, such as Go's, writes whatever the server sent): it would be handed out, a
+ * control character in it makes Headers.set throw with the token in the message, and an expiry
+ * past year 9999 makes dates invalid.
  */
 function usableToken(read: ReadTokenFileResult, path: string, logger: Logger): ReadTokenFileResult {
   const token = read.token?.luciMachineToken ?? "";
-  const problem = token === "" ? undefined : machineTokenProblem(token);
+  // An expiry no date holds (Go's tokend writes int64 max as sent) is as unusable as a bad token.
+  const problem =
+    token === "" ? undefined : checkMintedToken(token, { seconds: read.token?.expiry ?? 0n, nanos: 0 });
   if (problem === undefined) return read;
   logger.log("warning", `Token file ${JSON.stringify(path)}: ${problem}; a new token is needed`);
   return {};

@@ -7,7 +7,9 @@ import { isLoopback } from "../net/proxy-from-env.js";
  */
 export function assertTokenDestination(url: URL): void {
   if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && isLoopback(url.hostname.replace(/^\[|\]$/g, "").toLowerCase())) return;
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  // `localhost` exactly: `x.localhost` may go to DNS (without nss-myhostname) and off the machine.
+  if (url.protocol === "http:" && !host.endsWith(".localhost") && isLoopback(host)) return;
   throw new TypeError(
     `not sending the machine token to ${url.protocol}//${url.host}: only https URLs (or http to localhost) may carry it`,
   );

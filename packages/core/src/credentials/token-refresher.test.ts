@@ -197,6 +197,20 @@ describe("startTokenRefresher", () => {
     expect(server.requests.length).toBe(2);
   });
 
+  it("does not trust a token file whose expiry no date holds (Go writes int64 max as sent): it mints", async () => {
+    const tokenFile = tmp.path("token.json");
+    const first = start(recordEvents(), { tokenFile });
+    await first.getToken();
+    await first.stop();
+    const file = JSON.parse(await readFile(tokenFile, "utf8"));
+    await writeFile(tokenFile, JSON.stringify({ ...file, expiry: "9223372036854775807" }));
+    const events = recordEvents();
+    const r = start(events, { tokenFile });
+    expect(await identity(await r.getToken())).toBe("bot-1.example.com");
+    expect(await events.next()).toMatchObject({ info: { minted: true } });
+    expect(server.requests.length).toBe(2);
+  });
+
   it("serves a minted token it could not write, reports why and writes it later without a new RPC", async () => {
     const tokenFile = tmp.path("later/token.json");
     const events = recordEvents();
