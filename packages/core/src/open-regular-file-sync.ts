@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
 import {
   changedError,
   followLink,
@@ -10,31 +10,34 @@ import {
   swappedToLink,
 } from "./open-regular-file.js";
 
+/** node:fs when first needed (a static ES import loads its stream classes at start-up). */
+const fs = () => process.getBuiltinModule("node:fs");
+
 /** The synchronous `openRegularFile`, judging the path the same way (trust roots are read when a client is made, synchronously). */
 export function openRegularFileSync(path: string): OpenedFile<number> {
   for (let tries = 1; ; tries++) {
     let current = path;
-    let entry = lstatSync(current);
+    let entry = fs().lstatSync(current);
     for (let links = 0; followLink(entry, links); links++) {
-      current = linkTarget(current, readlinkSync(current));
-      entry = lstatSync(current);
+      current = linkTarget(current, fs().readlinkSync(current));
+      entry = fs().lstatSync(current);
     }
     let fd: number | undefined;
     try {
-      fd = openSync(current, OPEN_FLAGS);
+      fd = fs().openSync(current, OPEN_FLAGS);
     } catch (err) {
       swappedToLink(err);
     }
     if (fd !== undefined) {
       let stats: Stats;
       try {
-        stats = fstatSync(fd);
+        stats = fs().fstatSync(fd);
       } catch (err) {
-        closeSync(fd);
+        fs().closeSync(fd);
         throw err;
       }
       if (isJudgedFile(entry, stats)) return { handle: fd, stats };
-      closeSync(fd);
+      fs().closeSync(fd);
     }
     if (tries >= MAX_TRIES) throw changedError(path);
   }

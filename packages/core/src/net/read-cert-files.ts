@@ -1,7 +1,12 @@
-import { closeSync, opendirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { openRegularFileSync } from "../open-regular-file-sync.js";
 import { decodePemBlocks } from "../pem.js";
+
+/**
+ * node:fs, taken when first needed: a static ES import of it loads its stream classes, which the
+ * package root (and so every importer) would pay for at start-up (BENCHMARKS.md).
+ */
+const fs = () => process.getBuiltinModule("node:fs");
 
 /** The largest certificate file read (a distribution's whole bundle is about 200 KiB). */
 export const MAX_CERT_FILE_BYTES = 4 << 20;
@@ -23,7 +28,7 @@ export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES
     let buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1);
     let total = 0;
     for (;;) {
-      const n = readSync(fd, buffer, total, buffer.length - total, null);
+      const n = fs().readSync(fd, buffer, total, buffer.length - total, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) throw new Error(`file is larger than ${maxBytes} bytes`);
@@ -35,7 +40,7 @@ export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES
     }
     return buffer.subarray(0, total);
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -46,7 +51,7 @@ export function readRegularFileSync(path: string, maxBytes = MAX_CERT_FILE_BYTES
  */
 export function certDirectoryFiles(dir: string, maxEntries = MAX_CERT_DIR_ENTRIES): string[] {
   const files: string[] = [];
-  const handle = opendirSync(dir);
+  const handle = fs().opendirSync(dir);
   try {
     for (let seen = 0; seen < maxEntries; seen++) {
       const entry = handle.readSync();
@@ -63,7 +68,7 @@ export function certDirectoryFiles(dir: string, maxEntries = MAX_CERT_DIR_ENTRIE
 
 function readLinkOrEmpty(path: string): string {
   try {
-    return readlinkSync(path);
+    return fs().readlinkSync(path);
   } catch {
     return "/"; // unreadable link: keep it, the read will say what is wrong
   }
