@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chown, lstat, mkdir, readdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { processIsAlive, removeStaleTempFiles } from "./stale-temp-files.js";
+import { MAX_JUDGED_PER_PASS, processIsAlive, removeStaleTempFiles } from "./stale-temp-files.js";
 import { recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 
@@ -48,6 +48,18 @@ describe("removeStaleTempFiles", () => {
     expect((await readdir(tmp.dir)).sort()).toEqual(
       [names.alive, names.mine, names.other, names.target, names.lookalike].sort(),
     );
+  });
+
+  it("judges a bounded number of names per pass (others may plant thousands); later passes take the rest", async () => {
+    const path = tmp.path("token.json");
+    const count = MAX_JUDGED_PER_PASS + 50;
+    for (let i = 0; i < count; i++) await writeFile(tmp.path(`token.json.${100_000 + i}_1_1.tmp`), "x");
+    const isAlive = () => false;
+    const first = await removeStaleTempFiles(path, { now: new Date(), isAlive });
+    expect(first.length).toBe(MAX_JUDGED_PER_PASS);
+    const second = await removeStaleTempFiles(path, { now: new Date(), isAlive });
+    expect(second.length).toBe(50);
+    expect(await readdir(tmp.dir)).toEqual([]);
   });
 
   it("returns nothing for a missing directory", async () => {

@@ -3,6 +3,9 @@ import { basename, dirname, join } from "node:path";
 import { isTempFileOf } from "./atomic-write.js";
 import { type Logger, silentLogger } from "./logger.js";
 
+/** Leftover-looking names judged (lstat, maybe unlink) in one pass over a directory. */
+export const MAX_JUDGED_PER_PASS = 200;
+
 /** Options of {@link removeStaleTempFiles}. */
 export interface StaleTempFileOptions {
   /** The current time, to judge age. */
@@ -31,7 +34,8 @@ export async function removeStaleTempFiles(path: string, options: StaleTempFileO
  * Removes the files of `dir` that `pidOf` recognizes as leftovers (it returns the pid their name
  * holds) when that process is gone or the file is older than `maxAgeMs`. Only regular files owned
  * by this user are removed (lstat: a symlink is never followed, another user's file never touched),
- * and never one of this process younger than `maxAgeMs` (it may be in use). Never throws.
+ * and never one of this process younger than `maxAgeMs` (it may be in use). At most
+ * {@link MAX_JUDGED_PER_PASS} names are judged per call. Never throws.
  */
 export async function removeLeftoverFiles(
   dir: string,
@@ -49,9 +53,13 @@ export async function removeLeftoverFiles(
     return [];
   }
   const removed: string[] = [];
+  let judged = 0;
   for (const name of names) {
     const pid = pidOf(name);
     if (pid === undefined) continue;
+    // Names others planted in a shared directory must not make every run slow: the next run
+    // takes the rest.
+    if (++judged > MAX_JUDGED_PER_PASS) break;
     const full = join(dir, name);
     try {
       const stats = await lstat(full);
