@@ -1,6 +1,6 @@
 /**
  * A text as a double-quoted, escaped, printable-ASCII string (JSON escapes, then every other
- * character outside 0x20-0x7e as \uXXXX: DEL, C1 controls, U+2028, bidi overrides...).
+ * character outside 0x20-0x7e as \uXXXX: DEL, C1 controls, U+2028, bidi overrides and the like).
  */
 export function quote(text: string): string {
   return JSON.stringify(text).replace(
