@@ -181,13 +181,19 @@ describe("startTokenRefresher", () => {
     expect(server.requests.length).toBe(2);
   });
 
-  it("does not hand out a token from the file that no machine token looks like (Go writes what it got): it mints", async () => {
+  /** A token file a refresher wrote, then edited as another tokend (Go's) might have written it. */
+  async function editedTokenFile(edit: Record<string, string>): Promise<string> {
     const tokenFile = tmp.path("token.json");
     const first = start(recordEvents(), { tokenFile });
     await first.getToken();
     await first.stop();
     const file = JSON.parse(await readFile(tokenFile, "utf8"));
-    await writeFile(tokenFile, JSON.stringify({ ...file, luci_machine_token: "SECRET\u0001TOKEN" }));
+    await writeFile(tokenFile, JSON.stringify({ ...file, ...edit }));
+    return tokenFile;
+  }
+
+  it("does not hand out a token from the file that no machine token looks like (Go writes what it got): it mints", async () => {
+    const tokenFile = await editedTokenFile({ luci_machine_token: "SECRET\u0001TOKEN" });
     const events = recordEvents();
     const r = start(events, { tokenFile });
     const token = await r.getToken();
@@ -198,12 +204,7 @@ describe("startTokenRefresher", () => {
   });
 
   it("does not trust a token file whose expiry no date holds (Go writes int64 max as sent): it mints", async () => {
-    const tokenFile = tmp.path("token.json");
-    const first = start(recordEvents(), { tokenFile });
-    await first.getToken();
-    await first.stop();
-    const file = JSON.parse(await readFile(tokenFile, "utf8"));
-    await writeFile(tokenFile, JSON.stringify({ ...file, expiry: "9223372036854775807" }));
+    const tokenFile = await editedTokenFile({ expiry: "9223372036854775807" });
     const events = recordEvents();
     const r = start(events, { tokenFile });
     expect(await identity(await r.getToken())).toBe("bot-1.example.com");
