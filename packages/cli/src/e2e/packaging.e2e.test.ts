@@ -1,20 +1,29 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import type { DevServer } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startConnectProxy, type TestConnectProxy } from "../../../core/src/testing/connect-proxy.js";
+import { type LocalRegistry, startLocalRegistry } from "../testing/local-registry.js";
 import {
   importsOf,
   installedPackages,
+  lockedDependencies,
   npmInstall,
+  npmRun,
   type PackedTarball,
+  packDirectories,
   packWorkspaces,
   ROOT,
+  requireBuild,
 } from "../testing/npm-pack.js";
 import { runProgram } from "../testing/run-cli.js";
+import { startTestTokenServer } from "../testing/test-token-server.js";
+import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
 const EXAMPLES = join(ROOT, "examples");
 /** Where the examples and the install guide put the package. */
@@ -39,6 +48,174 @@ describe("packaging", () => {
       ({ status: code, stderr } = err as { status: number; stderr: string });
     }
     expect([code, stderr.split("\n")[0]]).toEqual([2, "-cert-pem is required"]);
+  });
+});
+
+/** Uses the library installed from the registry on the token file `npx` wrote. */
+const READ_TOKEN = `import { readFile } from "node:fs/promises";
+import { calcDigest, readTokenFile, tokendDigestInputs } from "@luci-machine-tokend/core";
+const [backend, cert, key, tokenFile] = process.argv.slice(2);
+const { token, state } = await readTokenFile(tokenFile);
+const digest = calcDigest(tokendDigestInputs({ backend, certPem: await readFile(cert), keyPem: await readFile(key) }));
+console.log(JSON.stringify({ token: token?.luciMachineToken, digest, stored: state?.inputsDigest }));
+`;
+
+// As users will get them: the three packages published to a registry (Verdaccio on loopback, no
+// uplinks, core's dependencies copied into it from node_modules), then `npx -y` and `npm install`
+// from empty folders with their own HOME and npm cache. npm's proxy refuses every other host.
+describe("`npx luci-machine-tokend` and `npm install @luci-machine-tokend/core` from a registry", () => {
+  const PUBLISHED = ["@luci-machine-tokend/core", "@luci-machine-tokend/dev-server", "luci-machine-tokend"];
+  let tmp: string;
+  // Each is set as soon as it is up, so afterAll closes what started when something else failed.
+  let registry: LocalRegistry;
+  let proxy: TestConnectProxy;
+  let server: DevServer;
+  let fx: TokendFixture;
+  let version: string;
+  let published: { stdout: string; stderr: string };
+  let env: Record<string, string>;
+  const empty = () => join(tmp, "empty");
+  let refresh: Promise<unknown> | undefined;
+  /** The refresh by `npx`, run once for the tests that need its token. */
+  const refreshed = () =>
+    (refresh ??= npmRun(["-y", `luci-machine-tokend@${version}`, ...fx.args(server.backend)], empty(), {
+      env,
+      command: "npx",
+    }));
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "tokend-registry-"));
+    for (const d of ["deps", "empty", "app"]) await mkdir(join(tmp, d));
+    requireBuild();
+    ({ version } = JSON.parse(await readFile(join(ROOT, "packages/cli/package.json"), "utf8")));
+    // Started together, with the packing of core's dependencies.
+    let deps: Array<{ manifest: { name: string; version: string }; path: string }> = [];
+    const started = await Promise.allSettled([
+      startLocalRegistry(tmp).then((r) => {
+        registry = r;
+      }),
+      startConnectProxy().then((p) => {
+        proxy = p;
+      }),
+      startTestTokenServer().then(async (t) => {
+        server = t.server;
+        fx = await createTokendFixture(t.pki);
+      }),
+      lockedDependencies("packages/core").then(async (dirs) => {
+        const manifests = await Promise.all(
+          dirs.map(async (d) => JSON.parse(await readFile(join(d, "package.json"), "utf8"))),
+        );
+        const packed = await packDirectories(dirs, join(tmp, "deps"));
+        deps = manifests.map((manifest) => ({
+          manifest,
+          path: packed.find((t) => t.name === manifest.name && t.version === manifest.version)?.path ?? "",
+        }));
+      }),
+    ]);
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    proxy.refuseWith = 403;
+    env = {
+      ...registry.env,
+      npm_config_https_proxy: proxy.url.href,
+      npm_config_proxy: proxy.url.href,
+      npm_config_noproxy: "127.0.0.1",
+    };
+    // As a maintainer publishes them (without the prepack build: tests beside this one use dist/).
+    const publish = [
+      "publish",
+      "--ignore-scripts",
+      "--loglevel=warn",
+      ...PUBLISHED.flatMap((w) => ["-w", w]),
+    ];
+    [published] = await Promise.all([
+      npmRun(publish, ROOT, { env }),
+      ...deps.map((d) => registry.publishTarball(d.manifest, d.path)),
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([registry?.close(), proxy?.close(), server?.close(), fx?.cleanup()]);
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("publishes the three packages as they are: npm corrects nothing, the CLI depends on nothing", async () => {
+    expect(published.stderr).toBe("");
+    expect(published.stdout.split("\n").filter((l) => l.startsWith("+ "))).toEqual(
+      PUBLISHED.map((name) => `+ ${name}@${version}`),
+    );
+    const packument = async (name: string) => {
+      const res = await fetch(`${registry.url}${name.replace("/", "%2f")}`);
+      const doc = (await res.json()) as { "dist-tags": { latest: string }; versions: Record<string, never> };
+      return doc.versions[doc["dist-tags"].latest] as unknown as Record<string, unknown>;
+    };
+    const [core, devServer, cli] = await Promise.all(PUBLISHED.map(packument));
+    for (const pkg of [core, devServer, cli]) expect(pkg?.version).toBe(version);
+    expect(cli).toMatchObject({
+      bin: {
+        "luci-machine-tokend": "bin/luci-machine-tokend.js",
+        luci_machine_tokend: "bin/luci-machine-tokend.js",
+      },
+      peerDependencies: { "@luci-machine-tokend/core": version },
+    });
+    expect(cli?.dependencies).toBeUndefined();
+    expect(devServer?.dependencies).toMatchObject({ "@luci-machine-tokend/core": version });
+    // A scoped package is private on the public registry unless published with access public.
+    for (const pkg of [core, devServer]) expect(pkg?.publishConfig).toEqual({ access: "public" });
+  });
+
+  it("`npx -y luci-machine-tokend@<version> -version` in an empty folder installs it from the registry", async () => {
+    const { stdout } = await npmRun(["-y", `luci-machine-tokend@${version}`, "-version"], empty(), {
+      env,
+      command: "npx",
+    });
+    expect(stdout).toBe(`${version}\n`);
+    // npx installed it into the test's own npm cache (the folder stays empty).
+    const npx = join(tmp, "npm-cache/_npx");
+    const installs = (await readdir(npx)).map((d) => join(npx, d, "node_modules/luci-machine-tokend"));
+    expect(installs.filter((d) => existsSync(d))).toHaveLength(1);
+    expect(await readdir(empty())).toEqual([]);
+  });
+
+  it("refreshes a token with `npx -y luci-machine-tokend@<version>` against the dev server", async () => {
+    await refreshed();
+    const status = JSON.parse(await readFile(fx.statusPath, "utf8"));
+    expect(status).toMatchObject({ update_outcome: "UPDATE_SUCCESS", update_reason: "NEW_TOKEN" });
+    expect(server.requests.filter((r) => r.outcome.kind === "token")).toHaveLength(1);
+  });
+
+  it("`npm install @luci-machine-tokend/core` from the registry, then reads that token with it", async () => {
+    const app = join(tmp, "app");
+    await writeFile(join(app, "package.json"), '{ "name": "app", "version": "1.0.0", "private": true }\n');
+    const { stderr } = await npmRun(
+      ["install", "--loglevel=warn", `@luci-machine-tokend/core@${version}`],
+      app,
+      {
+        env,
+      },
+    );
+    expect(stderr).toBe("");
+    const lock = JSON.parse(await readFile(join(app, "package-lock.json"), "utf8"));
+    const { resolved } = lock.packages["node_modules/@luci-machine-tokend/core"];
+    expect(new URL(resolved).origin).toBe(new URL(registry.url).origin);
+    await refreshed();
+    await writeFile(join(app, "read-token.mjs"), READ_TOKEN);
+    const run = await runProgram(
+      [process.execPath, "read-token.mjs"],
+      [server.backend, fx.certPath, fx.keyPath, fx.tokenPath],
+      { cwd: app },
+    );
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    const read = JSON.parse(run.stdout);
+    const written = JSON.parse(await readFile(fx.tokenPath, "utf8"));
+    expect(read).toEqual({
+      token: written.luci_machine_token,
+      digest: read.stored,
+      stored: expect.any(String),
+    });
+    expect(read.digest).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it("reached no host but the registry on loopback (npm asked the proxy for none)", () => {
+    expect(proxy.tunnels).toEqual([]);
   });
 });
 

@@ -21,25 +21,32 @@ export interface PackedTarball {
   unpackedSize: number;
 }
 
+/** Throws unless `npm run build` made what the packages ship. */
+export function requireBuild(): void {
+  if (!existsSync(join(ROOT, "packages/cli/dist/bundle/cli.js"))) {
+    throw new Error("packages are not built: run `npm run build` first");
+  }
+}
+
 /**
  * Packs workspaces from what `npm run build` made. Their prepack script (a build) is skipped: it
  * would replace the bundle under the CLI tests that run beside this one.
  */
 export async function packWorkspaces(workspaces: string[], dest: string): Promise<PackedTarball[]> {
-  if (!existsSync(join(ROOT, "packages/cli/dist/bundle/cli.js"))) {
-    throw new Error("packages are not built: run `npm run build` first");
-  }
-  const out = await npm(
-    [
-      "pack",
-      "--ignore-scripts",
-      "--json",
-      "--pack-destination",
-      dest,
-      ...workspaces.flatMap((w) => ["-w", w]),
-    ],
-    ROOT,
+  requireBuild();
+  return pack(
+    workspaces.flatMap((w) => ["-w", w]),
+    dest,
   );
+}
+
+/** Packs installed packages (folders under node_modules), e.g. to publish them to a local registry. */
+export function packDirectories(dirs: string[], dest: string): Promise<PackedTarball[]> {
+  return pack(dirs, dest);
+}
+
+async function pack(what: string[], dest: string): Promise<PackedTarball[]> {
+  const out = await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", dest, ...what], ROOT);
   const packed = JSON.parse(out) as Array<{
     name: string;
     version: string;
@@ -59,17 +66,59 @@ export async function packWorkspaces(workspaces: string[], dest: string): Promis
 }
 
 /**
+ * The folders of the packages a workspace needs at run time, its dependencies and theirs, found as
+ * Node finds them (the nearest node_modules up from the one that needs it) in package-lock.json.
+ */
+export async function lockedDependencies(workspace: string): Promise<string[]> {
+  type Locked = { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+  const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, Locked>;
+  };
+  const found = new Set<string>();
+  const visit = (from: string) => {
+    const { dependencies = {}, optionalDependencies = {} } = lock.packages[from] ?? {};
+    for (const name of Object.keys({ ...dependencies, ...optionalDependencies })) {
+      let dir = from;
+      while (lock.packages[`${dir}/node_modules/${name}`.replace(/^\//, "")] === undefined && dir !== "")
+        dir = dir.includes("/node_modules/") ? dir.slice(0, dir.lastIndexOf("/node_modules/")) : "";
+      const path = `${dir}/node_modules/${name}`.replace(/^\//, "");
+      if (lock.packages[path] === undefined)
+        throw new Error(`${from} needs ${name}: not in package-lock.json`);
+      if (found.has(path)) continue;
+      found.add(path);
+      visit(path);
+    }
+  };
+  visit(workspace);
+  return [...found].map((path) => join(ROOT, path));
+}
+
+/**
  * Runs npm as a new user would: none of the `npm_*` variables of an `npm test` around this process,
  * the registry reachable, the user's npm cache reused (`--prefer-offline`).
  */
 export async function npm(args: string[], cwd: string): Promise<string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  const { stdout } = await promisify(execFile)("npm", args, {
+  return (await npmRun(args, cwd)).stdout;
+}
+
+/** Runs `command` (npm or npx) as {@link npm} does, with `env` on top; rejects if it fails. */
+export async function npmRun(
+  args: string[],
+  cwd: string,
+  { env = {}, command = "npm" }: { env?: Record<string, string>; command?: "npm" | "npx" } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  return promisify(execFile)(command, args, {
     cwd,
-    env: { ...env, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" },
+    env: {
+      ...clean,
+      npm_config_update_notifier: "false",
+      npm_config_fund: "false",
+      npm_config_audit: "false",
+      ...env,
+    },
     maxBuffer: 64 << 20,
   });
-  return stdout;
 }
 
 /** `npm install --prefer-offline` of tarballs into a project, or globally with `--prefix`. */
