@@ -24,10 +24,7 @@ afterEach(() => fx.cleanup());
 
 /** The pids the hook appended to `pids`, one a line. */
 const pidsOf = async (path: string) =>
-  (await readFile(path, "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
+  (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean).map(Number);
 
 /** Kills what a failed assertion left behind (the group is ours only while the hook runs). */
 const sweep = (pids: number[]) => {
