@@ -6,8 +6,8 @@ import {
   explainConnectionError,
   PRPC_BINARY_CONTENT_TYPE,
 } from "@luci-machine-tokend/core/protocol-prpc";
-import type { CheckResult } from "./check.js";
 import { backendSetupFix, connectionFix, NOT_PRPC_FIX } from "./check-fixes.js";
+import type { CheckResult } from "./check-result.js";
 
 const MAX_SKEW_MS = 10 * 60_000;
 

@@ -15,16 +15,8 @@ import { readPassphrase } from "../assess-token.js";
 import type { CliIo } from "../cli-io.js";
 import { checkBackend } from "./check-backend.js";
 import { CERTIFICATE_PEM_FIX, keyPairFix, tokenDirectoryFix, unreadableFileFix } from "./check-fixes.js";
+import type { CheckResult } from "./check-result.js";
 import { parseSubcommand } from "./yargs-program.js";
-
-/** One line of `check`: what was checked, how it went, and what to do about it. */
-export interface CheckResult {
-  name: string;
-  /** INFO: a fact only the token server can judge. */
-  status: "PASS" | "INFO" | "WARN" | "FAIL";
-  detail: string;
-  hint?: string;
-}
 
 const DAY_MS = 86_400_000;
 /** As createX509Signer reads them. */
