@@ -71,16 +71,33 @@ describe("-exec hook", () => {
     expect(lines).toEqual(["warning: -exec command timed out after 200ms; its process group was killed"]);
   });
 
-  it("does not wait for a background process that keeps the output open", async () => {
+  it("does not wait for a background process that keeps the output open, and ends it when the shell exits", async () => {
     const pidFile = join(dir, "pid");
     const started = Date.now();
     const code = await runExecHook(`sleep 31 & echo $! > ${pidFile}; echo started`, "t", 10_000, logger, {
       output: sink,
     });
     expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(1_000 + 2_000); // grace (zombies count as alive) + start
     expect(output()).toBe("started\n");
-    process.kill(Number(await readFile(pidFile, "utf8")), "SIGKILL");
+    expect(await processGone(Number(await readFile(pidFile, "utf8")))).toBe(true);
+    expect(lines).toEqual([
+      expect.stringMatching(/^info: -exec command exited with status 0 in /),
+      "warning: -exec command left processes running in its process group; ended them (start what must keep running with setsid)",
+    ]);
+  });
+
+  it("leaves alone what the command moved out of its group with setsid", async () => {
+    const pidFile = join(dir, "pid");
+    const code = await runExecHook(`setsid sleep 31 & echo $! > ${pidFile}`, "t", 10_000, logger);
+    const pid = Number(await readFile(pidFile, "utf8"));
+    try {
+      expect(code).toBe(0);
+      expect(await processGone(pid)).toBe(false);
+      expect(lines).toEqual([expect.stringMatching(/^info: -exec command exited with status 0 in /)]);
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
   });
 
   it("stops the whole group when the run is interrupted (its group no longer gets the terminal's signals)", async () => {

@@ -5,6 +5,8 @@ import { errorMessage, formatGoDuration } from "@luci-machine-tokend/core/intern
 /** How long a timed-out hook's process group has between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 1000;
 const GROUP_POLL_MS = 50;
+/** How long what a hook leaves in its group gets to leave it (`setsid`) before it is ended. */
+const SETSID_SETTLE_MS = 100;
 
 /** Options of {@link runExecHook}. */
 export interface ExecHookOptions {
@@ -19,7 +21,9 @@ export interface ExecHookOptions {
  * LUCI_MACHINE_TOKEN_FILE set to the primary token file, its output copied to our stderr. It runs
  * in its own process group; after `timeoutMs` the whole group gets SIGTERM, then SIGKILL if it is
  * still there a second later, so nothing it started outlives the timeout (the same when `signal`
- * aborts, or the process exits). Its output is read
+ * aborts, or the process exits). When the shell exits, what is left in the group (a background
+ * `cmd &`) is ended the same way, so refreshes do not pile up processes; a program that must keep
+ * running leaves the group with `setsid`. Its output is read
  * through pipes that are closed when the shell is gone, so a background process that keeps them
  * open cannot hold the run (or whoever reads our stderr). Its status goes to the log (and so to
  * the status file's log_dump); it never fails the run.
@@ -70,19 +74,28 @@ export async function runExecHook(
     logger.log("warning", `-exec command could not start: ${errorMessage(outcome)}`);
     return undefined;
   }
+  const took = formatGoDuration(performance.now() - started);
+  // What the command started and left behind (`cmd &`) would otherwise outlive every refresh.
+  const leftBehind = !killing && (await groupStaysAfterExit(child.pid));
+  if (leftBehind) killing = endGroup(child.pid);
   if (killing) await killing;
   process.off("exit", onExit);
-  if (killing) {
+  if (killing && !leftBehind) {
     logger.log("warning", `-exec command ${why}; its process group was killed`);
     return undefined;
   }
-  const took = formatGoDuration(performance.now() - started);
   if (outcome.signal !== null) {
     logger.log("warning", `-exec command killed by ${outcome.signal} in ${took}`);
   } else if (outcome.code === 0) {
     logger.log("info", `-exec command exited with status 0 in ${took}`);
   } else {
     logger.log("warning", `-exec command exited with status ${outcome.code} in ${took}`);
+  }
+  if (leftBehind) {
+    logger.log(
+      "warning",
+      "-exec command left processes running in its process group; ended them (start what must keep running with setsid)",
+    );
   }
   return outcome.code ?? undefined;
 }
@@ -97,6 +110,16 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals | 0): boole
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether processes stay in the group of the exited shell `pid`. A moment is left for what it
+ * started with `setsid cmd &` to leave the group: the shell may exit before `setsid` ran.
+ */
+async function groupStaysAfterExit(pid: number | undefined): Promise<boolean> {
+  if (!signalGroup(pid, 0)) return false;
+  await new Promise((resolve) => setTimeout(resolve, SETSID_SETTLE_MS));
+  return signalGroup(pid, 0);
 }
 
 /** SIGTERMs the group, waits up to the grace period for it to go, then SIGKILLs what is left. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, isIP } from "node:net";
 import { hostname } from "node:os";
 import { type Now, readTokenFile, type StatusReport } from "@luci-machine-tokend/core";
+import { limitConnections } from "./connection-slots.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 
 /** What the daemon tells its health server after each run. */
@@ -21,20 +22,25 @@ export interface HealthServer {
 
 /** How much the health server takes from the daemon, whatever its clients do. */
 export interface HealthServerLimits {
-  /** Connections open at once; more are closed as they come. Default 32. */
-  maxConnections?: number;
   /**
-   * A connection idle this long is closed, and a request's headers must arrive within it (its
-   * whole request within twice it), so trickled bytes do not keep it either. Default 5 s.
+   * Connections open at once; a new one closes the one idle longest (see limitConnections).
+   * Default 32.
    */
+  maxConnections?: number;
+  /** A keep-alive connection idle this long is closed; a whole request must arrive within twice it. Default 5 s. */
   idleTimeoutMs?: number;
+  /**
+   * A request's headers must arrive within this (a probe sends them at once), so trickled bytes
+   * do not keep a connection. Default 2 s, at most `idleTimeoutMs`.
+   */
+  headersTimeoutMs?: number;
 }
 
 /**
  * Serves `/healthz` (200 while the primary token is unexpired, else 503; the body says why) and
  * `/metrics` (the last run's gauges in Prometheus text, plus a counter of runs by outcome).
- * A flood of connections cannot take the daemon's file descriptors (see {@link HealthServerLimits}),
- * and only requests whose Host is an IP address, `localhost`, the listen host or this machine's
+ * A flood of connections cannot take the daemon's file descriptors nor keep probes out (see
+ * {@link HealthServerLimits}), and only requests whose Host is an IP address, `localhost`, the listen host or this machine's
  * name are answered (421 otherwise): a web page cannot read /metrics by rebinding its own name
  * to this address.
  */
@@ -48,6 +54,7 @@ export async function startHealthServer(
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
   const host = m?.[1] ?? m?.[2] ?? "127.0.0.1";
   const idleMs = limits.idleTimeoutMs ?? 5_000;
+  const headersMs = Math.min(limits.headersTimeoutMs ?? 2_000, idleMs);
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (!isOwnHost(req.headers.host, host)) {
@@ -89,14 +96,14 @@ export async function startHealthServer(
   };
   const server: Server = createServer(
     {
-      headersTimeout: idleMs,
+      headersTimeout: headersMs,
       requestTimeout: 2 * idleMs,
       keepAliveTimeout: idleMs,
-      connectionsCheckingInterval: Math.min(1_000, idleMs),
+      connectionsCheckingInterval: Math.min(1_000, headersMs),
     },
     answer,
   );
-  server.maxConnections = limits.maxConnections ?? 32;
+  limitConnections(server, limits.maxConnections ?? 32);
   server.timeout = idleMs; // an idle socket is destroyed (no 'timeout' listener)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -114,6 +114,41 @@ describe("main: Go's exit codes and flag errors", () => {
     expect(await exists(fx.statusPath)).toBe(false);
   });
 
+  it("names a mistyped subcommand before Go's error and usage (exit 2, as Go: a bare first word ends the flags)", async () => {
+    const lines = async (argv: string[]) => {
+      const r = await cli(argv);
+      return [r.code, ...r.stderr.split("\n").slice(0, 3)];
+    };
+    expect(await lines(["chek", ...fx.args("127.0.0.1:1")])).toEqual([
+      2,
+      'unknown command "chek" (did you mean check?)',
+      "-pkey-pem is required",
+      "Usage:",
+    ]);
+    for (const [word, close] of [
+      ["inspcet", "inspect"],
+      ["dev-sever", "dev-server"],
+      ["csv", "csr"],
+      ["Check", "check"],
+    ]) {
+      expect((await lines([word ?? ""]))[1]).toBe(`unknown command "${word}" (did you mean ${close}?)`);
+    }
+    expect(await lines(["refresh", "-h"])).toEqual([
+      2,
+      'unknown command "refresh" (commands: inspect, check, csr, dev-server, demo; a run takes flags only)',
+      "-pkey-pem is required",
+      "Usage:",
+    ]);
+    expect((await lines(["a\nb"]))[1]).toBe(
+      'unknown command "a\\nb" (commands: inspect, check, csr, dev-server, demo; a run takes flags only)',
+    );
+    // Not words: Go's output alone.
+    for (const argv of [["-"], [""], ["--", "chek"]]) {
+      expect(await lines(argv)).toEqual([2, "-pkey-pem is required", "Usage:", expect.any(String)]);
+    }
+    expect(await exists(fx.statusPath)).toBe(false);
+  });
+
   it("refuses a -backend with a scheme at parse time (exit 2)", async () => {
     const r = await cli(fx.args("https://tokens.example.com"));
     expect(r.code).toBe(2);

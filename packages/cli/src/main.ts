@@ -7,15 +7,16 @@ import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
+import { unknownCommandLine } from "./unknown-command.js";
 import { usageText } from "./usage.js";
 
 /** Subcommands; anything else is a tokend run with Go's flags. */
 const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {
+  inspect: () => import("./commands/inspect.js"),
   check: () => import("./commands/check.js"),
   csr: () => import("./commands/csr.js"),
-  demo: () => import("./commands/demo.js"),
   "dev-server": () => import("./commands/dev-server.js"),
-  inspect: () => import("./commands/inspect.js"),
+  demo: () => import("./commands/demo.js"),
 };
 
 /**
@@ -43,7 +44,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const checked = cliOptionsFromFlags(parsed.values);
   if ("error" in checked) {
-    io.stderr(`${checked.error}\n${usageText()}`);
+    // A first word that is no subcommand: Go stopped parsing there, so a required flag is missing.
+    const typo = unknownCommandLine(command, Object.keys(SUBCOMMANDS));
+    io.stderr(`${typo ? `${typo}\n` : ""}${checked.error}\n${usageText()}`);
     return 2;
   }
   const { options } = checked;

@@ -10,6 +10,7 @@ import {
   type X509Signer,
 } from "@luci-machine-tokend/core";
 import { mintedTokenFile, printableError, tokenPathProblem } from "@luci-machine-tokend/core/internal";
+import { certificateValidityWarning, untrustedCertificateNote } from "./certificate-notes.js";
 import { runExecHook } from "./exec-hook.js";
 import { microsSince } from "./micros-since.js";
 import type { RunDeps } from "./run-deps.js";
@@ -51,6 +52,8 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
     logger.log("error", report.failureError);
     return;
   }
+  const datesWarning = certificateValidityWarning(signer.certificate, options.certPem, now());
+  if (datesWarning) logger.log("warning", datesWarning);
   const rpcStarted = monotonic();
   let minted: Awaited<ReturnType<typeof mintToken>>;
   try {
@@ -78,6 +81,9 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
         "error",
         "The token server and this machine disagree on the time by over 10 minutes: check the clock (NTP)",
       );
+    }
+    if (report.updateOutcome === "MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE") {
+      logger.log("error", untrustedCertificateNote(signer.certificate, options.certPem, now()));
     }
     return;
   }

@@ -177,6 +177,16 @@ describe("runTokend: failures", () => {
     expect((await runTokend(fx.options(BACKEND), deps())).updateReason).toBe("NEW_TOKEN");
   });
 
+  it("says which file holds what when -pkey-pem and -cert-pem are swapped (CANT_READ_KEY as Go)", async () => {
+    const report = await runTokend(
+      fx.options(BACKEND, "-pkey-pem", fx.certPath, "-cert-pem", fx.keyPath),
+      deps(),
+    );
+    const said = `${fx.certPath}: not a valid private key PEM - this file holds a certificate, and ${fx.keyPath}, given as the certificate, holds the private key: the two are swapped`;
+    expect(report).toMatchObject({ updateOutcome: "CANT_READ_KEY", failureError: said });
+    expect(logs).toContain(`error: Failed to read the private key or certificate - ${said}`);
+  });
+
   it("clamps a short lifetime to 5 minutes but keeps the server's expiry", async () => {
     minter = createFakeMinter(() => tokenReply("short", new Date(clock.now().getTime() + 60_000)));
     const report = await runTokend(fx.options(BACKEND), deps());

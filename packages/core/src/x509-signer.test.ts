@@ -150,10 +150,21 @@ describe("createX509Signer", () => {
     expect(e.message).toMatch(new RegExp(`^${keyPath}: the private key is EC, but only RSA keys work$`));
   });
 
-  it("refuses a certificate given as the key", async () => {
+  it("refuses a certificate given as the key, saying what the file holds", async () => {
     const keyPath = await file(pki.leaf.certPem);
     const e = await loadError(keyPath, await file(pki.leaf.certPem));
-    expect(e.message).toBe(`${keyPath}: not a valid private key PEM`);
+    expect(e.message).toBe(
+      `${keyPath}: not a valid private key PEM - it holds "CERTIFICATE", not a private key`,
+    );
+  });
+
+  it("says so when the key and certificate files are swapped", async () => {
+    const [keyPath, certPath] = [await file(pki.leaf.certPem), await file(pki.leaf.pkcs1Pem)];
+    const e = await loadError(keyPath, certPath);
+    expect([e.path, e.message]).toEqual([
+      keyPath,
+      `${keyPath}: not a valid private key PEM - this file holds a certificate, and ${certPath}, given as the certificate, holds the private key: the two are swapped`,
+    ]);
   });
 
   it("refuses a key given as the certificate", async () => {

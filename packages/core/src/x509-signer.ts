@@ -82,6 +82,12 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
   if (certRead.status === "rejected") throw certRead.reason;
   const keyPem = keyRead.value;
   const certPem = certRead.value;
+  if (holdsOnly(keyPem, "CERTIFICATE") && holdsKey(certPem)) {
+    throw new KeyLoadError(
+      options.keyPath,
+      `not a valid private key PEM - this file holds a certificate, and ${options.certPath}, given as the certificate, holds the private key: the two are swapped`,
+    );
+  }
   const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
   const certificate = loadCertificate(options.certPath, certPem);
   if (!certificateMatches(certificate, key)) {
@@ -105,7 +111,10 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
   if (bytes.length === 0) throw new KeyLoadError(path, "file is empty, expecting a PEM private key");
   const blocks = decodePemBlocks(bytes);
   const block = blocks.find((b) => b.type.endsWith("PRIVATE KEY"));
-  if (block === undefined) throw new KeyLoadError(path, "not a valid private key PEM");
+  if (block === undefined) {
+    const held = blocks[0] ? ` - it holds ${JSON.stringify(blocks[0].type)}, not a private key` : "";
+    throw new KeyLoadError(path, `not a valid private key PEM${held}`);
+  }
   if (!KEY_TYPES.has(block.type)) {
     throw new KeyLoadError(
       path,
@@ -135,6 +144,16 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
     );
   }
   return key;
+}
+
+/** True when every PEM block of the file (at least one) is of `type`. */
+function holdsOnly(bytes: Uint8Array, type: string): boolean {
+  const blocks = decodePemBlocks(bytes);
+  return blocks.length > 0 && blocks.every((b) => b.type === type);
+}
+
+function holdsKey(bytes: Uint8Array): boolean {
+  return decodePemBlocks(bytes).some((b) => b.type.endsWith("PRIVATE KEY"));
 }
 
 /** Whether the certificate holds the public half of the RSA key. */

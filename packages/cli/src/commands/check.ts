@@ -1,42 +1,32 @@
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ConnectError } from "@connectrpc/connect";
 import { createX509Signer } from "@luci-machine-tokend/core";
 import {
   certificateNames,
   errorMessage,
-  formatGoDuration,
+  escapeForLog,
+  fsErrorReason,
   machineFqdn,
   readCapped,
   systemNow,
 } from "@luci-machine-tokend/core/internal";
-import {
-  type BackendConnection,
-  createBackendConnection,
-  explainConnectionError,
-  PRPC_BINARY_CONTENT_TYPE,
-} from "@luci-machine-tokend/core/protocol-prpc";
 import { readPassphrase } from "../assess-token.js";
 import type { CliIo } from "../cli-io.js";
+import { checkBackend } from "./check-backend.js";
+import { CERTIFICATE_PEM_FIX, keyPairFix, tokenDirectoryFix, unreadableFileFix } from "./check-fixes.js";
+import type { CheckResult } from "./check-result.js";
 import { parseSubcommand } from "./yargs-program.js";
 
-/** One line of `check`: what was checked, how it went, and what to do about it. */
-export interface CheckResult {
-  name: string;
-  status: "PASS" | "WARN" | "FAIL";
-  detail: string;
-  hint?: string;
-}
-
 const DAY_MS = 86_400_000;
-const MAX_SKEW_MS = 10 * 60_000;
+/** As createX509Signer reads them. */
+const MAX_PEM_BYTES = 1 << 20;
 
 /**
  * `check -backend B -cert-pem P -pkey-pem P [-token-file P]`: everything a run needs, one line per
- * check with a fix hint — key and certificate, validity, the identity the server will derive, the
- * token directory, the backend as a pRPC server (without minting) and the clock. Exit 1 if any
- * check fails.
+ * check with the fix for what failed — key and certificate, validity, the identity the server
+ * will derive and the issuer it must trust, the token directory, the backend as a pRPC server
+ * (without minting) and the clock. Exit 1 if any check fails.
  */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const parsed = await parseSubcommand("check", argv, io, (y) =>
@@ -53,85 +43,91 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { args } = parsed;
   const now = io.deps?.now ?? systemNow;
   const results: CheckResult[] = [];
+  const [key, cert] = await Promise.all([
+    readPem("-pkey-pem", args["pkey-pem"]),
+    readPem("-cert-pem", args["cert-pem"]),
+  ]);
   const passphraseFile = args["pkey-passphrase-file"];
   // A bad passphrase file fails the key check (one line naming the flag), not the command.
   const passphrase = passphraseFile
     ? await readPassphrase(passphraseFile).catch((err: unknown) => new Error(errorMessage(err)))
     : undefined;
-  results.push(
-    passphrase instanceof Error
-      ? { name: "key and certificate", status: "FAIL", detail: passphrase.message }
-      : await checkKeyPair(args["pkey-pem"], args["cert-pem"], passphrase),
-  );
-  results.push(...(await checkCertificate(args["cert-pem"], now())));
+  const keyPair = "key and certificate";
+  if (passphrase instanceof Error) {
+    const hint = unreadableFileFix("-pkey-passphrase-file");
+    results.push({ name: keyPair, status: "FAIL", detail: passphrase.message, hint });
+  } else if ("unreadable" in key) {
+    results.push({ name: keyPair, status: "FAIL", ...key.unreadable });
+  } else if ("unreadable" in cert) {
+    results.push({ name: keyPair, status: "FAIL", ...cert.unreadable });
+  } else {
+    results.push(await checkKeyPair(key, cert, passphrase));
+  }
+  results.push(...checkCertificate(cert, now()));
   if (args["token-file"]) results.push(await checkTokenDirectory(args["token-file"]));
   results.push(...(await checkBackend(args.backend, args["ca-bundle"], now)));
   for (const r of results) {
-    io.stdout(
-      `${r.status} ${r.name}: ${r.detail}${r.status !== "PASS" && r.hint ? ` (fix: ${r.hint})` : ""}\n`,
-    );
+    const fix = (r.status === "WARN" || r.status === "FAIL") && r.hint ? ` (fix: ${r.hint})` : "";
+    io.stdout(`${r.status} ${r.name}: ${r.detail}${fix}\n`);
   }
   return results.some((r) => r.status === "FAIL") ? 1 : 0;
 }
 
-async function checkKeyPair(keyPath: string, certPath: string, passphrase?: string): Promise<CheckResult> {
-  const name = "key and certificate";
+/** A PEM file read as a run reads it, or why it cannot be (with the fix). */
+type PemFile =
+  | { path: string; bytes: Uint8Array }
+  | { path: string; unreadable: { detail: string; hint: string } };
+
+async function readPem(flag: string, path: string): Promise<PemFile> {
   try {
-    const signer = await createX509Signer({ keyPath, certPath, passphrase });
-    const bits = signer.certificate.publicKey.asymmetricKeyDetails?.modulusLength;
-    return { name, status: "PASS", detail: `RSA ${bits}-bit key matches the certificate` };
+    return { path, bytes: await readCapped(path, MAX_PEM_BYTES) };
   } catch (err) {
-    return {
-      name,
-      status: "FAIL",
-      detail: errorMessage(err),
-      hint: "give the RSA key the certificate was issued for, as PEM (`luci-machine-tokend csr` makes a pair)",
-    };
+    const detail = escapeForLog(`${path}: ${fsErrorReason(err)}`);
+    return { path, unreadable: { detail, hint: unreadableFileFix(flag) } };
   }
 }
 
-async function checkCertificate(certPath: string, now: Date): Promise<CheckResult[]> {
+async function checkKeyPair(
+  key: { path: string; bytes: Uint8Array },
+  cert: { path: string; bytes: Uint8Array },
+  passphrase: string | undefined,
+): Promise<CheckResult> {
+  const name = "key and certificate";
+  const files = new Map([
+    [key.path, key.bytes],
+    [cert.path, cert.bytes],
+  ]);
+  try {
+    const signer = await createX509Signer({
+      keyPath: key.path,
+      certPath: cert.path,
+      passphrase,
+      readFile: async (path) => files.get(path) ?? new Uint8Array(),
+    });
+    const bits = signer.certificate.publicKey.asymmetricKeyDetails?.modulusLength;
+    return { name, status: "PASS", detail: `RSA ${bits}-bit key matches the certificate` };
+  } catch (err) {
+    return { name, status: "FAIL", detail: errorMessage(err), hint: keyPairFix(err, cert.path) };
+  }
+}
+
+function checkCertificate(file: PemFile, now: Date): CheckResult[] {
+  const name = "certificate";
+  if ("unreadable" in file) return [{ name, status: "FAIL", ...file.unreadable }];
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(await readCapped(certPath));
+    cert = new X509Certificate(file.bytes);
   } catch (err) {
     return [
       {
-        name: "certificate",
+        name,
         status: "FAIL",
-        detail: `${certPath}: ${errorMessage(err)}`,
-        hint: "give a PEM certificate",
+        detail: escapeForLog(`${file.path}: ${errorMessage(err)}`),
+        hint: CERTIFICATE_PEM_FIX,
       },
     ];
   }
-  const results: CheckResult[] = [];
-  const from = new Date(cert.validFrom);
-  const to = new Date(cert.validTo);
-  const daysLeft = Math.floor((to.getTime() - now.getTime()) / DAY_MS);
-  const renew = "have the fleet CA issue a new certificate";
-  if (now < from) {
-    results.push({
-      name: "certificate validity",
-      status: "FAIL",
-      detail: `not valid before ${from.toISOString()}`,
-      hint: "check the clock",
-    });
-  } else if (now > to) {
-    results.push({
-      name: "certificate validity",
-      status: "FAIL",
-      detail: `expired at ${to.toISOString()}`,
-      hint: renew,
-    });
-  } else {
-    const status = daysLeft < 14 ? "WARN" : "PASS";
-    results.push({
-      name: "certificate validity",
-      status,
-      detail: `valid until ${to.toISOString()} (${daysLeft} days left)`,
-      hint: renew,
-    });
-  }
+  const results: CheckResult[] = [checkValidity(cert, now)];
   const names = certificateNames(cert.subject, cert.subjectAltName);
   const identity = machineFqdn(names.commonName, names.dnsNames);
   results.push(
@@ -139,7 +135,7 @@ async function checkCertificate(certPath: string, now: Date): Promise<CheckResul
       ? {
           name: "machine identity",
           status: "PASS",
-          detail: `the token server will see ${identity.fqdn} (domain ${identity.domain}), issuer ${cert.issuer.replace(/\n/g, ", ")}`,
+          detail: `the token server will see ${identity.fqdn} (domain ${identity.domain})`,
         }
       : {
           name: "machine identity",
@@ -148,101 +144,47 @@ async function checkCertificate(certPath: string, now: Date): Promise<CheckResul
           hint: "the certificate's CN must be the machine FQDN, or its first label with the FQDN as a SAN",
         },
   );
+  // No file here says which CAs the token server trusts: a run it refuses ends in
+  // MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE, and this line says whom to ask.
+  results.push({
+    name: "certificate issuer",
+    status: "INFO",
+    detail: `${escapeForLog(JSON.stringify(cert.issuer.replace(/\n/g, ", ")))}: only the token server can tell whether it trusts this CA (if not, runs fail with MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE)`,
+  });
   return results;
 }
 
+function checkValidity(cert: X509Certificate, now: Date): CheckResult {
+  const name = "certificate validity";
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  const renew = "have the fleet CA issue a new certificate";
+  if (now < from) {
+    return {
+      name,
+      status: "FAIL",
+      detail: `not valid before ${from.toISOString()} (now ${now.toISOString()})`,
+      hint: "check this machine's clock (NTP); if it is right, the certificate is not valid yet: wait or have it reissued",
+    };
+  }
+  if (now > to) return { name, status: "FAIL", detail: `expired at ${to.toISOString()}`, hint: renew };
+  const daysLeft = Math.floor((to.getTime() - now.getTime()) / DAY_MS);
+  return {
+    name,
+    status: daysLeft < 14 ? "WARN" : "PASS",
+    detail: `valid until ${to.toISOString()} (${daysLeft} days left)`,
+    hint: renew,
+  };
+}
+
 async function checkTokenDirectory(tokenPath: string): Promise<CheckResult> {
+  const name = "token directory";
   const dir = dirname(tokenPath);
   try {
     // A real create and remove: access(W_OK) says yes to root even on a read-only mount.
     await rmdir(await mkdtemp(join(dir, ".tokend-check-")));
-    return { name: "token directory", status: "PASS", detail: `${dir} is writable` };
+    return { name, status: "PASS", detail: `${dir} is writable` };
   } catch (err) {
-    return {
-      name: "token directory",
-      status: "FAIL",
-      detail: errorMessage(err),
-      hint: `create ${dir} and let this user write to it`,
-    };
+    return { name, status: "FAIL", detail: errorMessage(err), hint: tokenDirectoryFix(err, dir) };
   }
-}
-
-/** Sends an empty MintMachineToken request: a pRPC server refuses it (code 3) without minting. */
-async function checkBackend(
-  backend: string,
-  caBundle: string | undefined,
-  now: () => Date,
-): Promise<CheckResult[]> {
-  const hint = "check -backend, DNS, the firewall and HTTPS_PROXY";
-  let connection: BackendConnection;
-  try {
-    // The same connection setup as a run: trust roots and the proxy from the environment.
-    connection = createBackendConnection(backend, { caBundle });
-  } catch (err) {
-    return [
-      { name: "backend", status: "FAIL", detail: errorMessage(err), hint: "give host[:port], no scheme" },
-    ];
-  }
-  const { httpClient, proxy } = connection;
-  const url = new URL(`${connection.baseUrl}/prpc/tokenserver.minter.TokenMinter/MintMachineToken`);
-  const started = performance.now();
-  let status: number;
-  let header: Headers;
-  try {
-    const res = await httpClient({
-      url: url.toString(),
-      method: "POST",
-      header: new Headers({ "Content-Type": PRPC_BINARY_CONTENT_TYPE, Accept: PRPC_BINARY_CONTENT_TYPE }),
-      signal: AbortSignal.timeout(10_000),
-      body: (async function* () {})(),
-    });
-    for await (const _ of res.body) {
-      // drain
-    }
-    ({ status, header } = res);
-  } catch (err) {
-    return [
-      {
-        name: "backend",
-        status: "FAIL",
-        detail: `${url.host}: ${ConnectError.from(explainConnectionError(err, connection)).rawMessage}`,
-        hint,
-      },
-    ];
-  }
-  const ms = Math.round(performance.now() - started);
-  const code = header.get("X-Prpc-Grpc-Code");
-  const results: CheckResult[] = [
-    code === null
-      ? {
-          name: "backend",
-          status: "FAIL",
-          detail: `${url.host} answered HTTP ${status} without pRPC headers (a proxy or the wrong server?)`,
-          hint,
-        }
-      : {
-          name: "backend",
-          status: "PASS",
-          detail: `${url.host} is a pRPC server (answered code ${code} in ${ms} ms${proxy ? `, via ${proxy.host}` : ""})`,
-        },
-  ];
-  const date = header.get("Date");
-  if (date === null) {
-    results.push({
-      name: "clock",
-      status: "PASS",
-      detail: "the server sent no Date header; skew not measured",
-    });
-  } else {
-    const skew = now().getTime() - Date.parse(date);
-    const text = `this machine is ${formatGoDuration(Math.abs(Math.round(skew / 1000)) * 1000)} ${skew >= 0 ? "ahead of" : "behind"} the server`;
-    const status = Math.abs(skew) >= MAX_SKEW_MS ? "FAIL" : Math.abs(skew) > 60_000 ? "WARN" : "PASS";
-    results.push({
-      name: "clock",
-      status,
-      detail: text,
-      hint: "sync the clock (NTP): the server refuses requests over 10 minutes off",
-    });
-  }
-  return results;
 }

@@ -306,6 +306,7 @@ describe("check", () => {
       "PASS key and certificate",
       "PASS certificate validity",
       "PASS machine identity",
+      "INFO certificate issuer",
       "PASS token directory",
       "PASS backend",
       "PASS clock",
@@ -342,7 +343,7 @@ describe("check", () => {
     const { stdout, code } = r;
     expect(code).toBe(1);
     expect(stdout).toContain(
-      `FAIL key and certificate: -pkey-passphrase-file ${fx.path("fifo")}: not a regular file (it is a FIFO)\n`,
+      `FAIL key and certificate: -pkey-passphrase-file ${fx.path("fifo")}: not a regular file (it is a FIFO) (fix: `,
     );
     expect(stdout).toContain(`FAIL certificate: ${fx.path("fifo")}: not a regular file (it is a FIFO)`);
   });

@@ -24,6 +24,8 @@ export async function parseSubcommand<T>(
       .version(false)
       // English whatever LANG says, like Go's messages; the bundle ships no yargs locale files.
       .locale("en")
+      // A flag given twice keeps its last value, as Go's flags do (yargs would make an array).
+      .parserConfiguration({ "duplicate-arguments-array": false })
       .wrap(100),
   ).fail((msg, err) => {
     failure = msg ?? err?.message ?? "invalid arguments";

@@ -137,6 +137,10 @@ describe("outcomes reached for real", () => {
       code: 1,
       update_outcome: "MINT_TOKEN_ERROR_UNTRUSTED_CERTIFICATE",
       service_version: "dev-token-server/0.1.0",
+      // The server's answer is generic: the log names what it judged.
+      stderr: expect.stringMatching(
+        /does not trust the certificate \S+: issued by "CN=Dev Server Test CA \(untrusted\)", valid /,
+      ),
     });
     await writeFile(fx.certPath, pki.dotless.certPem);
     expect(await outcomeOf(fx.args(server.backend))).toMatchObject({

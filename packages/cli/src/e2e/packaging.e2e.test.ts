@@ -25,7 +25,14 @@ import { runProgram } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
-const EXAMPLES = join(ROOT, "examples");
+const EXAMPLES = join(ROOT, "packages/cli/examples");
+const PACKAGE_DIRS = ["core", "cli", "dev-server"];
+const EXAMPLE_FILES = [
+  "crontab",
+  "luci-machine-tokend.service",
+  "luci-machine-tokend-daemon.service",
+  "luci-machine-tokend.timer",
+];
 /** Where the examples and the install guide put the package. */
 const GUIDE_PREFIX = "/usr/local";
 
@@ -264,12 +271,21 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
       for (const [, id] of code.matchAll(/__require\d*\("([^"]+)"\)/g))
         expect([file, id, isBuiltin(id ?? "")]).toEqual([file, id, true]);
     }
-    expect(tarball.unpackedSize).toBeLessThan(4_000_000);
+    // The root README's install size is a bound that this measures.
+    const readme = await readFile(join(ROOT, "README.md"), "utf8");
+    const [, kB, MB] = /one package of under (\d+) kB \(under ([\d.]+) MB\s+unpacked/.exec(readme) ?? [];
+    expect(tarball.size).toBeLessThan(Number(kB) * 1000);
+    expect(tarball.unpackedSize).toBeLessThan(Number(MB) * 1e6);
   });
 
-  it("ships README, LICENSE and the bundled packages' licences, and no source maps", async () => {
+  it("ships README, LICENSE, the bundled packages' licences and examples/, and no source maps", async () => {
     expect(tarball.files).toEqual(
-      expect.arrayContaining(["README.md", "LICENSE", "dist/bundle/THIRD-PARTY-LICENSES.txt"]),
+      expect.arrayContaining([
+        "README.md",
+        "LICENSE",
+        "dist/bundle/THIRD-PARTY-LICENSES.txt",
+        ...EXAMPLE_FILES.map((f) => `examples/${f}`),
+      ]),
     );
     expect(tarball.files.filter((f) => f.endsWith(".map") || f.startsWith("src/"))).toEqual([]);
     expect(await readFile(join(installed(), "LICENSE"), "utf8")).toBe(
@@ -342,7 +358,7 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
     const local = join(tmp, "units");
     await mkdir(local);
     for (const unit of units) {
-      const text = (await readFile(join(EXAMPLES, unit), "utf8")).replaceAll(
+      const text = (await readFile(join(installed(), "examples", unit), "utf8")).replaceAll(
         `${GUIDE_PREFIX}/`,
         `${prefix}/`,
       );
@@ -386,13 +402,61 @@ describe("the bundle script's CommonJS variant", () => {
 });
 
 describe("examples/", () => {
-  it("sets Persistent= only on OnCalendar= timers, and cron runs the bin by its full path", async () => {
+  it("sets Persistent= only on OnCalendar= timers", async () => {
     const timer = await readFile(join(EXAMPLES, "luci-machine-tokend.timer"), "utf8");
     if (/^Persistent=/m.test(timer)) expect(timer).toMatch(/^OnCalendar=/m);
-    const cron = await readFile(join(EXAMPLES, "crontab"), "utf8");
-    expect(cron).toMatch(/^PATH=\/usr\/local\/bin:/m);
-    expect(cron).toMatch(
-      new RegExp(`^\\S+ \\S+ \\S+ \\S+ \\S+ tokend ${GUIDE_PREFIX}/bin/luci-machine-tokend `, "m"),
-    );
+  });
+
+  it("cron, in examples/ and every README: PATH first (for the bin's `#!/usr/bin/env node`), the bin by its full path", async () => {
+    const crontabs = [["examples/crontab", await readFile(join(EXAMPLES, "crontab"), "utf8")]];
+    for (const readme of ["README.md", "packages/cli/README.md"]) {
+      const text = await readFile(join(ROOT, readme), "utf8");
+      for (const [, block] of text.matchAll(/```cron\n([\s\S]*?)```/g)) crontabs.push([readme, block ?? ""]);
+    }
+    expect(crontabs.length).toBeGreaterThan(2);
+    for (const [where, cron = ""] of crontabs) {
+      const lines = cron.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+      expect([where, lines[0]]).toEqual([where, expect.stringMatching(/^PATH=\/usr\/local\/bin:/)]);
+      const jobs = lines.filter((l) => /^\S+ \S+ \S+ \S+ \S+ /.test(l));
+      expect([where, jobs.length]).toEqual([where, 1]);
+      expect([where, jobs[0]]).toEqual([
+        where,
+        expect.stringMatching(
+          new RegExp(`^\\S+ \\S+ \\S+ \\S+ \\S+ tokend ${GUIDE_PREFIX}/bin/luci-machine-tokend `),
+        ),
+      ]);
+    }
+  });
+});
+
+describe("READMEs", () => {
+  it("say to install every package their examples import, at core's version of its dependencies", async () => {
+    const core = JSON.parse(await readFile(join(ROOT, "packages/core/package.json"), "utf8"));
+    for (const readme of ["README.md", ...PACKAGE_DIRS.map((p) => `packages/${p}/README.md`)]) {
+      const text = await readFile(join(ROOT, readme), "utf8");
+      const installs = [...text.matchAll(/npm install [^`\n]*/g)].map((m) => m[0]);
+      const code = [...text.matchAll(/```(?:js|ts|cjs|mjs)\n([\s\S]*?)```/g)].map((m) => m[1]).join("\n");
+      const imported = new Set(
+        [...code.matchAll(/(?:from |require\()"([^"]+)"/g)]
+          .map((m) => m[1] ?? "")
+          .filter((spec) => !spec.startsWith("node:") && !spec.startsWith("."))
+          .map((spec) =>
+            spec
+              .split("/")
+              .slice(0, spec.startsWith("@") ? 2 : 1)
+              .join("/"),
+          ),
+      );
+      for (const [, name, version] of installs.join(" ").matchAll(/(@?[\w./-]+)@(\d[\w.-]*)/g)) {
+        const pinned = core.dependencies[name ?? ""];
+        if (pinned) expect([readme, name, version]).toEqual([readme, name, pinned]);
+      }
+      for (const name of imported) {
+        const said = installs.some((line) =>
+          line.split(/\s+/).some((w) => w.replace(/@[^@/]*$/, "") === name),
+        );
+        expect([readme, name, said]).toEqual([readme, name, true]);
+      }
+    }
   });
 });

@@ -48,6 +48,10 @@ export function flagScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): v
         stderr: { go: "text", ts: "empty" },
         firstStderrLine: { go: "flag provided but not defined: -version", ts: undefined },
       }));
+    it("a mistyped subcommand first: both exit 2 on a required flag (Go ignores the flags after it); ours names the typo first", () =>
+      withFlags((impl) => ["chek", ...standard()(impl)], {
+        firstStderrLine: { go: "-pkey-pem is required", ts: 'unknown command "chek" (did you mean check?)' },
+      }));
     it("a -backend with a scheme: Go retries until -timeout, we refuse the flag", () =>
       withFlags((impl) => [...suite.ws.args(impl, `http://${suite.ctx.dev.backend}`), "-timeout", "1s"], {
         exitCode: { go: 1, ts: 2 },

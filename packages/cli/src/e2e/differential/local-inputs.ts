@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmod, lstat, mkdir, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,16 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
     it("a key that does not match the certificate", async () => {
       await suite.ws.setInputs(other.keyPem, suite.ctx.pki.certPem);
       await run();
+    });
+    it("the key and certificate files swapped: the same outcome; our failure_error says so (MIGRATING)", async () => {
+      await suite.ws.setInputs(suite.ctx.pki.certPem, suite.ctx.pki.keyPem);
+      await run();
+      const failureError = async (impl: Impl) =>
+        JSON.parse(await readFile(join(suite.ws.dir(impl), "status.json"), "utf8")).failure_error;
+      expect(await failureError("go")).toBe('not a supported private key type - "CERTIFICATE"');
+      expect(await failureError("ts")).toBe(
+        `${suite.ws.keyPath}: not a valid private key PEM - this file holds a certificate, and ${suite.ws.certPath}, given as the certificate, holds the private key: the two are swapped`,
+      );
     });
     it("a key that is not PEM", async () => {
       await suite.ws.setInputs("not a key\n", suite.ctx.pki.certPem);
