@@ -124,6 +124,36 @@ describe("daemon mode", () => {
     expect(hangup).toBeUndefined(); // unsubscribed on exit
   });
 
+  it("a SIGHUP that arrives during a run refreshes right after it, not at the next_update", async () => {
+    let hangup: (() => void) | undefined;
+    const controller = new AbortController();
+    const times: Date[] = [];
+    const minter = createFakeMinter((_req, n) => {
+      times.push(clock.now());
+      if (n === 1) hangup?.(); // the signal lands while the first call is in flight
+      if (n >= 2) controller.abort();
+      return tokenReply(`token-${n}`, new Date(clock.now().getTime() + HOUR));
+    });
+    await runDaemon(fx.options("127.0.0.1:1", "-daemon", "-timeout", "10s"), {
+      now: clock.now,
+      sleep: clock.sleep,
+      random: () => 0,
+      jitter: false,
+      logger: { log: (level, m) => lines.push(`${level}: ${m}`) },
+      signal: controller.signal,
+      createClient: () => minter.client,
+      onHangup: (l) => {
+        hangup = l;
+        return () => {
+          hangup = undefined;
+        };
+      },
+    });
+    expect(times).toHaveLength(2);
+    expect((times[1]?.getTime() ?? 0) - (times[0]?.getTime() ?? 0)).toBeLessThan(60_000);
+    expect(lines).toContain("info: Updating the token (reason: FORCE_REFRESH)");
+  });
+
   it("serves /healthz and /metrics while it runs", async () => {
     let address = "";
     const seen: Array<[number, string]> = [];

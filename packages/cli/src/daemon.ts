@@ -52,6 +52,8 @@ export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<
     while (!deps.signal.aborted) {
       const runOptions = forceNext ? { ...options, forceRefresh: true } : options;
       forceNext = false;
+      // Made before the run, so a SIGHUP during it cuts short the sleep that follows.
+      wake = new AbortController();
       const report = await runTokend(runOptions, { ...deps, signal: deps.signal });
       await writeReportOutputs(report, options, deps.logger, now);
       state.lastReport = report;
@@ -63,8 +65,8 @@ export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<
       const target = ok
         ? nextRefreshAt(report.tokenNextUpdateTs ?? 0, now(), random)
         : new Date(now().getTime() + backoff.next());
+      if (forceNext) continue;
       deps.logger.log("info", `Next run at ${target.toISOString()}`);
-      wake = new AbortController();
       await sleepUntil(target, { now, sleep, signal: AbortSignal.any([deps.signal, wake.signal]) });
     }
   } finally {
