@@ -25,6 +25,11 @@ export interface GoogleAnswer {
   truncated: boolean;
 }
 
+/** A request refused before it was sent (plain http to a far host, a downgrading redirect): retrying cannot help. */
+export class RefusedRequestError extends Error {
+  override name = "RefusedRequestError";
+}
+
 /** Sends requests; `signal` ends one (the push's deadline). */
 export type GoogleHttp = (request: GoogleRequest, signal: AbortSignal) => Promise<GoogleAnswer>;
 
@@ -112,7 +117,7 @@ async function send(
   const where = `${goMethod(method)} ${JSON.stringify(url.href)}`;
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (url.protocol !== "https:" && !(url.protocol === "http:" && (metadataServer || isLoopback(host))))
-    throw new Error(`${where}: only https (or http to a loopback host) is used`);
+    throw new RefusedRequestError(`${where}: only https (or http to a loopback host) is used`);
   signal.throwIfAborted();
   let agent: Agent | false = false;
   let secureContext: SecureContext | undefined;

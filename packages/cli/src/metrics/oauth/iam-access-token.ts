@@ -1,7 +1,7 @@
 import { escapeForLog } from "@luci-machine-tokend/core/internal";
 import type { CachedToken } from "./cache-file.js";
 import { parseGoTime } from "./go-time.js";
-import type { GoogleHttp } from "./google-http.js";
+import { type GoogleHttp, RefusedRequestError } from "./google-http.js";
 import { TokenError } from "./token-error.js";
 
 /** Google's IAM Credentials service, luci-go's fixed endpoint. */
@@ -38,7 +38,7 @@ export async function iamAccessToken(options: {
       options.signal,
     );
   } catch (err) {
-    throw new TokenError((err as Error).message, "transient");
+    throw new TokenError((err as Error).message, err instanceof RefusedRequestError ? "fatal" : "transient");
   }
   if (answer.status < 200 || answer.status > 299) {
     throw new TokenError(

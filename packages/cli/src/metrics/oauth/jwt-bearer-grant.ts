@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { escapeForLog } from "@luci-machine-tokend/core/internal";
 import type { CachedToken } from "./cache-file.js";
 import { goJsonField } from "./go-json-field.js";
-import type { GoogleHttp } from "./google-http.js";
+import { type GoogleHttp, RefusedRequestError } from "./google-http.js";
 import { jwtClaims, signJwtAssertion } from "./jwt-assertion.js";
 import type { ServiceAccountKey } from "./service-account-key.js";
 import { TokenError } from "./token-error.js";
@@ -48,7 +48,8 @@ export async function jwtBearerGrant(options: {
       options.signal,
     );
   } catch (err) {
-    throw new TokenError(`oauth2: cannot fetch token: ${(err as Error).message}`, "transient");
+    const kind = err instanceof RefusedRequestError ? "fatal" : "transient";
+    throw new TokenError(`oauth2: cannot fetch token: ${(err as Error).message}`, kind);
   }
   if (answer.status < 200 || answer.status > 299) {
     const message = `oauth2: cannot fetch token: ${answer.statusLine} Response: ${escapeForLog(answer.body.toString())}`;

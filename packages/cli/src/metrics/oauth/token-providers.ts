@@ -65,7 +65,7 @@ export function serviceAccountProvider(
         });
       } catch (err) {
         if (!(err instanceof TokenError)) throw err;
-        if (err.kind === "transient") {
+        if (err.kind !== "bad-credentials") {
           ctx.logger.log("warning", `Error when creating token - ${err.message}`);
           throw err;
         }
