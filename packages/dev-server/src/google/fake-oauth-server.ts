@@ -50,7 +50,7 @@ export interface FakeOAuthServer extends RunningFake {
 export async function startFakeOAuthServer(options: FakeOAuthServerOptions = {}): Promise<FakeOAuthServer> {
   const keys = new Map<string, KeyObject>();
   const add = (email: string, key: string | KeyObject) =>
-    keys.set(email, typeof key === "string" ? createPublicKey(key) : createPublicKey(key));
+    keys.set(email, typeof key !== "string" && key.type === "public" ? key : createPublicKey(key));
   for (const [email, key] of Object.entries(options.serviceAccounts ?? {})) add(email, key);
   const now = options.now ?? Date.now;
   const lifetime = options.lifetimeSeconds ?? 3599;
