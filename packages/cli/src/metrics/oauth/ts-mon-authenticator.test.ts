@@ -15,7 +15,12 @@ import { recordingLogger } from "../../../../core/src/testing/recording-logger.j
 import { makeTempDir } from "../../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../../core/src/testing/tls-fixtures.js";
 import { secretsDir } from "./disk-token-cache.js";
-import { createTsMonAuthenticator, PRODXMON_SCOPE, type TsMonAuthDeps } from "./ts-mon-authenticator.js";
+import {
+  createTsMonAuthenticator,
+  PRODXMON_SCOPE,
+  type TsMonAuthDeps,
+  tsMonAuth,
+} from "./ts-mon-authenticator.js";
 
 const CLOUD_SCOPES = [
   "https://www.googleapis.com/auth/cloud-platform",
@@ -245,6 +250,16 @@ describe("service-account key", () => {
     } finally {
       await plain.close();
     }
+  });
+
+  it("tsMonAuth: Go's start-up error from set-up, the token at the push", async () => {
+    const env = { HOME: tmp.dir, SSL_CERT_FILE: caFile };
+    await expect(tsMonAuth({ env })({ credentials: "", actAs: "" })).rejects.toThrow(
+      "interactive login is required",
+    );
+    const accessToken = await tsMonAuth({ env })({ credentials: await keyFile(), actAs: "" });
+    expect(oauth.requests).toHaveLength(0);
+    expect(oauth.issued(await accessToken(seconds(10)))).toBe(true);
   });
 
   it("without credentials: Go's start-up error, with or without act_as", async () => {

@@ -259,3 +259,21 @@ export function createTsMonAuthenticator(
     },
   };
 }
+
+/** How long ts-mon's start-up check may take (Go's is unbounded: 5 minutes for a failing metadata server). */
+export const TS_MON_AUTH_INIT_TIMEOUT_MS = 10_000;
+
+/**
+ * ts-mon set-up's seam: makes and starts an authenticator for the flags' credentials before the
+ * run (within {@link TS_MON_AUTH_INIT_TIMEOUT_MS}), throwing Go's start-up error, and gives the
+ * push its token source.
+ */
+export function tsMonAuth(
+  deps: TsMonAuthDeps = {},
+): (config: TsMonAuthConfig) => Promise<(signal: AbortSignal) => Promise<string>> {
+  return async (config) => {
+    const auth = createTsMonAuthenticator(config, deps);
+    await auth.init(AbortSignal.timeout(TS_MON_AUTH_INIT_TIMEOUT_MS));
+    return (signal) => auth.accessToken(signal);
+  };
+}
