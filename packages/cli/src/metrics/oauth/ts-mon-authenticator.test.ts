@@ -422,6 +422,25 @@ describe("act_as", () => {
     expect(oauth.grants).toHaveLength(1);
   });
 
+  it("acts from the GCE account too: its token in memory only, the account's on disk", async () => {
+    const gce = await startFakeGceMetadata();
+    const accepting = await startFakeIamCredentials({ acceptBaseToken: (t) => gce.issued(t) });
+    try {
+      const { auth } = authenticator(
+        { credentials: ":gce", actAs: target },
+        { iamEndpoint: accepting.url, env: { GCE_METADATA_HOST: gce.hostPort } },
+      );
+      await auth.init(seconds(10));
+      const token = await auth.accessToken(seconds(10));
+      expect(accepting.requests[0]?.headers.authorization).toBe(`Bearer ${gce.tokens[0]}`);
+      expect((await cacheFile()).cache).toMatchObject([
+        { key: { key: `iam/${target}` }, token: { access_token: token } },
+      ]);
+    } finally {
+      await Promise.all([gce.close(), accepting.close()]);
+    }
+  });
+
   it("gives IAM's refusal as google-api-go words it, not retried", async () => {
     const { auth } = authenticator(
       { credentials: await keyFile(), actAs: "other@p.iam.gserviceaccount.com" },
