@@ -11,6 +11,7 @@ import {
   type TestServiceAccountKey,
 } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startConnectProxy } from "../../../../core/src/testing/connect-proxy.js";
 import { recordingLogger } from "../../../../core/src/testing/recording-logger.js";
 import { makeTempDir } from "../../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../../core/src/testing/tls-fixtures.js";
@@ -29,6 +30,7 @@ const CLOUD_SCOPES = [
 
 let oauth: FakeOAuthServer;
 let caFile: string;
+let ca: Awaited<ReturnType<typeof makeTlsCa>>;
 let sa: TestServiceAccountKey;
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let shared: Awaited<ReturnType<typeof makeTempDir>>;
@@ -37,7 +39,7 @@ let now = Date.now;
 
 beforeAll(async () => {
   shared = await makeTempDir();
-  const ca = await makeTlsCa();
+  ca = await makeTlsCa();
   caFile = shared.path("ca.pem");
   await writeFile(caFile, ca.certPem);
   oauth = await startFakeOAuthServer({ tls: await ca.issue({ ip: ["127.0.0.1"] }), now: () => now() });
@@ -438,6 +440,26 @@ describe("act_as", () => {
       ]);
     } finally {
       await Promise.all([gce.close(), accepting.close()]);
+    }
+  });
+
+  it("reaches IAM through HTTPS_PROXY (a CONNECT tunnel), verified with the trust roots of SSL_CERT_FILE", async () => {
+    const proxy = await startConnectProxy();
+    const tlsIam = await startFakeIamCredentials({
+      tls: await ca.issue({ dns: ["iamcredentials.test"] }),
+      acceptBaseToken: (t) => oauth.issued(t),
+    });
+    try {
+      const port = new URL(tlsIam.url).port;
+      const { auth } = authenticator(
+        { credentials: await keyFile(), actAs: target },
+        { iamEndpoint: `https://iamcredentials.test:${port}`, env: { HTTPS_PROXY: proxy.url.href } },
+      );
+      await auth.init(seconds(10));
+      expect(await auth.accessToken(seconds(10))).toBe(tlsIam.tokens[0]?.accessToken);
+      expect(proxy.tunnels.map((t) => t.target)).toEqual([`iamcredentials.test:${port}`]); // loopback OAuth: direct
+    } finally {
+      await Promise.all([proxy.close(), tlsIam.close()]);
     }
   });
 
