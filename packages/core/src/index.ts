@@ -11,6 +11,8 @@
  *   service (protobuf-es schemas), for building or decoding messages yourself.
  * - `@luci-machine-tokend/core/protocol-prpc`: the pRPC wire helpers (transport, headers, codes).
  *   Private: no semver.
+ * - `@luci-machine-tokend/core/net`: trust roots, proxies and proxy agents as Go's HTTP client
+ *   has them, for the CLI's calls to Google services. Private: no semver.
  * - `@luci-machine-tokend/core/internal`: plumbing shared by this project's own packages (the
  *   CLI and the dev server). Private: no semver.
  *

@@ -7,6 +7,29 @@
 
 export { DEV_SERVER_USAGE, type DevServerCliIo, runDevServerCli } from "./cli.js";
 export type { FaultCount, FaultSettings, Faults, HttpFault } from "./faults.js";
+export {
+  type FakeGceMetadata,
+  type FakeGceMetadataOptions,
+  startFakeGceMetadata,
+} from "./google/fake-gce-metadata.js";
+export type {
+  FakeAnswer,
+  FakeListenOptions,
+  GoogleFakeRequest,
+  RunningFake,
+} from "./google/fake-google-server.js";
+export {
+  type FakeIamCredentials,
+  type FakeIamCredentialsOptions,
+  startFakeIamCredentials,
+} from "./google/fake-iam-credentials.js";
+export {
+  type FakeOAuthGrant,
+  type FakeOAuthServer,
+  type FakeOAuthServerOptions,
+  startFakeOAuthServer,
+} from "./google/fake-oauth-server.js";
+export { createServiceAccountKey, type TestServiceAccountKey } from "./google/service-account-key.js";
 export type { MintOutcome } from "./minter.js";
 export {
   type CertificateAuthorityOptions,

@@ -1,4 +1,7 @@
 import type { FaultSettings } from "./faults.js";
+import type { FakeGceMetadataOptions } from "./google/fake-gce-metadata.js";
+import type { FakeIamCredentialsOptions } from "./google/fake-iam-credentials.js";
+import type { FakeOAuthServerOptions } from "./google/fake-oauth-server.js";
 import type { RecordedRequest } from "./request-log.js";
 import { parseHexSerial } from "./serial.js";
 import type { DomainConfig } from "./trust-store.js";
@@ -72,6 +75,12 @@ export interface DevServerOptions {
   idleTimeoutMs?: number;
   /** HTTP/1.1: time for a request's headers to arrive once it started. Default 10 s, or `requestTimeoutMs` if shorter. */
   headersTimeoutMs?: number;
+  /** Also stand in for Google's OAuth token endpoint (startFakeOAuthServer), on the same host. Default: none. */
+  googleOAuth?: Omit<FakeOAuthServerOptions, "host">;
+  /** Also stand in for the GCE metadata server (startFakeGceMetadata), on the same host. Default: none. */
+  gceMetadata?: Omit<FakeGceMetadataOptions, "host">;
+  /** Also stand in for IAM Credentials' generateAccessToken (startFakeIamCredentials). Default: none. */
+  iamCredentials?: Omit<FakeIamCredentialsOptions, "host">;
   /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s; at most 2^31-1 ms, as every delay here (a Node timer's limit). */
   requestTimeoutMs?: number;
 }

@@ -3,6 +3,7 @@ import { createServer as createHttp2Server, type Http2Server } from "node:http2"
 import type { AddressInfo } from "node:net";
 import { createConnectService } from "./connect-service.js";
 import { createFaults, type Faults } from "./faults.js";
+import { type GoogleFakes, startGoogleFakes } from "./google/google-fakes.js";
 import {
   type GuardedConnections,
   guardHttp1Connections,
@@ -38,6 +39,8 @@ export interface DevServer {
   signingKeyPem: string;
   /** `key_id` of the tokens it mints. */
   keyId: string;
+  /** The Google stand-ins asked for (`googleOAuth`, `gceMetadata`, `iamCredentials`). */
+  google: GoogleFakes;
   /** Stops listening and drops open connections (keep-alive included). */
   close(): Promise<void>;
   /** HTTP/1.1 connections plus HTTP/2 sessions open now, on both ports. */
@@ -114,6 +117,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       throw err;
     }
   }
+  let google: GoogleFakes;
+  try {
+    google = await startGoogleFakes(options, o.host);
+  } catch (err) {
+    await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+    throw err;
+  }
   const hostPart = o.host.includes(":") ? `[${o.host}]` : o.host;
   const server: DevServer = {
     backend: `${hostPart}:${h1Port}`,
@@ -123,8 +133,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     signingCertificatePem: signingKey.certificatePem,
     signingKeyPem: signingKey.keyPem,
     keyId: signingKey.keyId,
+    google,
     async close() {
-      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined, google.close()]);
       h1Connections.destroyAll();
       h2Sessions?.destroyAll();
       await closed;

@@ -1,31 +1,14 @@
-import { lstat, mkdir, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { errnoCode } from "@luci-machine-tokend/core/internal";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { makePrivateDirs } from "../make-private-dirs.js";
 
 /**
  * Makes the demo's folder (and its missing parents, mode 0700) and refuses one another user could
- * write to: the demo reads its CA and keys back from it. Parents are made one at a time because
- * Node's recursive mkdir never returns where the kernel answers ENOENT to mkdir (under /proc).
+ * write to: the demo reads its CA and keys back from it.
  */
 export async function makeDemoDir(dir: string): Promise<string> {
   const target = resolve(dir);
-  const missing: string[] = [];
-  for (let d = target; ; d = dirname(d)) {
-    const exists = await lstat(d).then(
-      () => true,
-      (err: unknown) => {
-        if (errnoCode(err) === "ENOENT" && dirname(d) !== d) return false;
-        throw err;
-      },
-    );
-    if (exists) break;
-    missing.unshift(d);
-  }
-  for (const d of missing) {
-    await mkdir(d, { mode: 0o700 }).catch((err: unknown) => {
-      if (errnoCode(err) !== "EEXIST") throw err;
-    });
-  }
+  await makePrivateDirs(target);
   const st = await stat(target);
   if (!st.isDirectory()) throw new Error(`--dir ${target}: not a directory`);
   if (process.getuid !== undefined && st.uid !== process.getuid())
