@@ -59,6 +59,7 @@ export default defineConfig({
         find: /^@luci-machine-tokend\/core\/protocol-prpc$/,
         replacement: src("core", "protocol-prpc/index"),
       },
+      { find: /^@luci-machine-tokend\/core\/ts-mon$/, replacement: src("core", "ts-mon") },
       { find: /^@luci-machine-tokend\/dev-server$/, replacement: src("dev-server", "index") },
     ],
   },

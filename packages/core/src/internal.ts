@@ -16,6 +16,7 @@
  * @module @luci-machine-tokend/core/internal
  */
 
+export { appendToFile } from "./append-to-file.js";
 export { writeFileAtomic } from "./atomic-write.js";
 export { backendBaseUrl } from "./backend-url.js";
 export { type Backoff, createBackoff } from "./backoff.js";

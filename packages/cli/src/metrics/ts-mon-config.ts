@@ -1,0 +1,86 @@
+import { isNotFoundError, readCapped } from "@luci-machine-tokend/core/internal";
+import { goPathError } from "./go-path-error.js";
+
+/** ts-mon's machine-wide JSON config file (`/etc/chrome-infra/ts-mon.json`), as Go's tsmon reads it. */
+export interface TsMonConfig {
+  endpoint: string;
+  credentials: string;
+  actAs: string;
+  autogenHostname: boolean;
+  hostname: string;
+  region: string;
+}
+
+/** Keys of the file, as Go's encoding/json matches them (case-insensitively), and their types. */
+const KEYS: ReadonlyArray<[key: string, field: keyof TsMonConfig, type: "string" | "boolean"]> = [
+  ["endpoint", "endpoint", "string"],
+  ["credentials", "credentials", "string"],
+  ["act_as", "actAs", "string"],
+  ["autogen_hostname", "autogenHostname", "boolean"],
+  ["hostname", "hostname", "string"],
+  ["region", "region", "string"],
+];
+
+const EMPTY: TsMonConfig = {
+  endpoint: "",
+  credentials: "",
+  actAs: "",
+  autogenHostname: false,
+  hostname: "",
+  region: "",
+};
+
+/** Largest config file read: it holds a handful of short strings. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+/**
+ * Reads the config file as Go's tsmon loadConfig does: an empty path or a missing file is no
+ * config; any other problem is an error (Go then leaves ts-mon off for the run): `failed to open
+ * file: …` or `failed to decode file: …`. Keys match case-insensitively, unknown keys are ignored,
+ * `null` leaves a key unset, a value of the wrong type is an error. Read as every file here
+ * (core's openRegularFile): never through another user's symlink, never a FIFO, at most 64 KiB.
+ */
+export async function loadTsMonConfig(path: string): Promise<{ config: TsMonConfig } | { error: string }> {
+  if (path === "") return { config: { ...EMPTY } };
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readCapped(path, MAX_CONFIG_BYTES));
+  } catch (err) {
+    if (isNotFoundError(err)) return { config: { ...EMPTY } };
+    return { error: `failed to open file: ${goPathError("open", path, err)}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // V8's message would quote the file.
+    return { error: "failed to decode file: not valid JSON" };
+  }
+  if (parsed === null) return { config: { ...EMPTY } };
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    return {
+      error: `failed to decode file: json: cannot unmarshal ${jsonKind(parsed)} into Go value of type tsmon.config`,
+    };
+  }
+  const config = { ...EMPTY };
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const known = KEYS.find(([key]) => key === name.toLowerCase());
+    if (known === undefined || value === null) continue;
+    const [key, field, type] = known;
+    if (typeof value !== type) {
+      return {
+        error: `failed to decode file: json: cannot unmarshal ${jsonKind(value)} into Go struct field config.${key} of type ${type === "string" ? "string" : "bool"}`,
+      };
+    }
+    (config as Record<string, unknown>)[field] = value;
+  }
+  return { config };
+}
+
+/** The JSON type names Go's decoder uses in its errors. */
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "object") return "object";
+  if (typeof value === "boolean") return "bool";
+  return typeof value; // number, string
+}
