@@ -1,3 +1,4 @@
+import type { FakeProdxOptions } from "./fake-prodx.js";
 import type { FaultSettings } from "./faults.js";
 import type { RecordedRequest } from "./request-log.js";
 import { parseHexSerial } from "./serial.js";
@@ -72,6 +73,11 @@ export interface DevServerOptions {
   idleTimeoutMs?: number;
   /** HTTP/1.1: time for a request's headers to arrive once it started. Default 10 s, or `requestTimeoutMs` if shorter. */
   headersTimeoutMs?: number;
+  /**
+   * Also stand in for ProdX, the ts-mon monitoring API (see startFakeProdx): gRPC over TLS with
+   * this identity, on the same host. Default: no ProdX.
+   */
+  prodx?: Omit<FakeProdxOptions, "host">;
   /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s; at most 2^31-1 ms, as every delay here (a Node timer's limit). */
   requestTimeoutMs?: number;
 }

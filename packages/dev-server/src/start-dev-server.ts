@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createConnectService } from "./connect-service.js";
+import { type FakeProdx, startFakeProdx } from "./fake-prodx.js";
 import { createFaults, type Faults } from "./faults.js";
 import {
   type GuardedConnections,
@@ -38,6 +39,8 @@ export interface DevServer {
   signingKeyPem: string;
   /** `key_id` of the tokens it mints. */
   keyId: string;
+  /** The ProdX stand-in, when `prodx` was given: its endpoint and the payloads it received. */
+  prodx?: FakeProdx;
   /** Stops listening and drops open connections (keep-alive included). */
   close(): Promise<void>;
   /** HTTP/1.1 connections plus HTTP/2 sessions open now, on both ports. */
@@ -114,6 +117,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       throw err;
     }
   }
+  let prodx: FakeProdx | undefined;
+  if (options.prodx) {
+    try {
+      prodx = await startFakeProdx({ ...options.prodx, host: o.host });
+    } catch (err) {
+      await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+      throw err;
+    }
+  }
   const hostPart = o.host.includes(":") ? `[${o.host}]` : o.host;
   const server: DevServer = {
     backend: `${hostPart}:${h1Port}`,
@@ -124,13 +136,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     signingKeyPem: signingKey.keyPem,
     keyId: signingKey.keyId,
     async close() {
-      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
+      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined, prodx?.close()]);
       h1Connections.destroyAll();
       h2Sessions?.destroyAll();
       await closed;
     },
     openConnections: () => h1Connections.size + (h2Sessions?.size ?? 0),
   };
+  if (prodx) server.prodx = prodx;
   if (h2Port !== undefined) {
     server.grpcBackend = `${hostPart}:${h2Port}`;
     server.grpcUrl = `http://${hostPart}:${h2Port}`;
