@@ -1,0 +1,28 @@
+/**
+ * ts-mon's text-format dump (what a `file://` endpoint receives), made comparable between runs and
+ * implementations: one entry per payload, each data set's block with its times, durations and
+ * token times masked (`N`; `nanos` lines dropped, as a whole millisecond has none), and the data
+ * sets sorted (Go sends them in a random order).
+ */
+export function comparableTsMonText(text: string): string[] {
+  const payloads = text.split(/^(?=metrics_collection: <$)/m).filter((p) => p !== "");
+  return payloads.map((payload) => {
+    const lines = payload.split("\n").filter((l) => !/^\s+nanos: \d+$/.test(l));
+    const dataSets: string[] = [];
+    const rest: string[] = [];
+    let current: string[] | undefined;
+    for (const line of lines) {
+      if (line === "  metrics_data_set: <") current = [];
+      if (current) {
+        current.push(line.replace(/^(\s+(?:seconds|int64_value)): -?\d+$/, "$1: N"));
+        if (line === "  >") {
+          dataSets.push(current.join("\n"));
+          current = undefined;
+        }
+      } else {
+        rest.push(line);
+      }
+    }
+    return [...dataSets.sort(), ...rest].join("\n");
+  });
+}
