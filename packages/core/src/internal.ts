@@ -29,6 +29,7 @@ export { goJsonStringify } from "./go-json.js";
 export { certificateNames, machineFqdn } from "./machine-fqdn.js";
 export { mintedTokenFile } from "./minted-token-file.js";
 export { escapeForLog, MAX_MESSAGE_TEXT, printableError } from "./one-line.js";
+export { NotRegularFileError } from "./open-regular-file.js";
 export { PROTOCOLS } from "./protocols.js";
 export { readCapped, readTokenFile } from "./read-token-file.js";
 export { nextRefreshAt, sleepUntil } from "./refresh-schedule.js";

@@ -1,4 +1,4 @@
-import { errnoCode, errorMessage } from "@luci-machine-tokend/core/internal";
+import { errnoCode, errorMessage, NotRegularFileError } from "@luci-machine-tokend/core/internal";
 
 /** Go's texts (syscall.Errno) for the errors a file operation meets; libuv words some differently. */
 const GO_ERRNO_TEXT: Record<string, string> = {
@@ -21,7 +21,9 @@ const GO_ERRNO_TEXT: Record<string, string> = {
  * errno (ours: a FIFO refused, another user's file) keep their own words.
  */
 export function goPathError(op: string, path: string, err: unknown): string {
-  const code = errnoCode(err);
+  // A directory is refused before it is opened; Go's open fails on it with EISDIR.
+  const code =
+    err instanceof NotRegularFileError && err.fileType === "a directory" ? "EISDIR" : errnoCode(err);
   const known = code === undefined ? undefined : GO_ERRNO_TEXT[code];
   const reason =
     known ??

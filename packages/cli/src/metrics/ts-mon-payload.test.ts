@@ -29,7 +29,17 @@ const REPORT: StatusReport = {
 };
 
 function flags(...args: string[]) {
-  const parsed = parseGoFlags(["-pkey-pem", "k", "-cert-pem", "c", "-backend", "b", "-token-file", "t", ...args]);
+  const parsed = parseGoFlags([
+    "-pkey-pem",
+    "k",
+    "-cert-pem",
+    "c",
+    "-backend",
+    "b",
+    "-token-file",
+    "t",
+    ...args,
+  ]);
   if (parsed.kind !== "values") throw new Error("bad flags");
   const checked = cliOptionsFromFlags(parsed.values);
   if ("error" in checked) throw new Error(checked.error);
@@ -63,7 +73,13 @@ describe("the ts-mon payload in Go's text format", () => {
 
   it("leaves out the gauges Go leaves out: no service version or token times when unknown", () => {
     const payload = tsMonPayload(
-      { tokendVersion: "1.3", startedTs: 1, updateOutcome: "CANT_READ_KEY", updateReason: "NEW_TOKEN", logDump: "" },
+      {
+        tokendVersion: "1.3",
+        startedTs: 1,
+        updateOutcome: "CANT_READ_KEY",
+        updateReason: "NEW_TOKEN",
+        logDump: "",
+      },
       [],
       new Date(1_000),
     );
