@@ -3,7 +3,7 @@ import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine
 import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
 import { flushTsMon, type TsMonMonitor } from "./metrics/ts-mon.js";
-import type { TsMonSendDeps } from "./metrics/ts-mon-send.js";
+import type { TsMonSendDeps } from "./metrics/ts-mon-monitor.js";
 
 const encoder = new TextEncoder();
 

@@ -1,22 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger, StatusReport } from "@luci-machine-tokend/core";
+import type { StatusReport } from "@luci-machine-tokend/core";
 import { appendToFile, errnoCode, errorMessage, formatGoDuration } from "@luci-machine-tokend/core/internal";
 import { goProtoText, insertMetrics, MetricsPayloadSchema } from "@luci-machine-tokend/core/ts-mon";
 import { goPathError } from "./go-path-error.js";
-import type { TsMonMonitor } from "./ts-mon.js";
+import type { TsMonMonitor, TsMonSendDeps } from "./ts-mon-monitor.js";
 import { tsMonPayload } from "./ts-mon-payload.js";
-
-/** What a flush needs besides the monitor: where logs go, the clock, the environment. */
-export interface TsMonSendDeps {
-  logger: Logger;
-  now: () => Date;
-  /** Writes text to stderr as it is (the multi-line dump of a `file://` endpoint). */
-  writeRaw?: (text: string) => void;
-  /** HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR; default `process.env`. */
-  env?: Record<string, string | undefined>;
-  /** The push's deadline; default 10 s, as Go's SendMetrics. */
-  timeoutMs?: number;
-}
 
 /**
  * Sends the report's metrics to the monitor as Go's ts-mon monitors do, logging as they log.

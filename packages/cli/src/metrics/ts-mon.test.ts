@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { chmod, link, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { StatusReport } from "@luci-machine-tokend/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canActAsNobody, shAsNobody } from "../../../core/src/testing/as-nobody.js";

@@ -5,13 +5,10 @@ import type { AccessTokenFn } from "@luci-machine-tokend/core/ts-mon";
 import type { TsMonOptions } from "../cli-options.js";
 import { parseGoUrl } from "./go-url.js";
 import { loadTsMonConfig } from "./ts-mon-config.js";
-import type { TsMonSendDeps } from "./ts-mon-send.js";
-import { type RootLabel, tsMonRootLabels } from "./ts-mon-target.js";
+import type { TsMonMonitor, TsMonSendDeps } from "./ts-mon-monitor.js";
+import { tsMonRootLabels } from "./ts-mon-target.js";
 
-/** Where metrics go, decided once before the first run (Go: tsmon.InitializeFromFlags). */
-export type TsMonMonitor =
-  | { kind: "file"; path: string; labels: RootLabel[] }
-  | { kind: "prodx"; host: string; port: number; accessToken: AccessTokenFn; labels: RootLabel[] };
+export type { TsMonMonitor, TsMonSendDeps };
 
 /** The ts-mon credentials settings: `-ts-mon-credentials`/`credentials`, `-ts-mon-act-as`/`act_as`. */
 export interface TsMonAuthSettings {
