@@ -137,8 +137,11 @@ export async function flushTsMon(
 ): Promise<void> {
   if (monitor === undefined) return;
   try {
-    const { sendTsMon } = await import("./ts-mon-send.js");
-    const { error } = await sendTsMon(monitor, report, deps);
+    // Each monitor in its own chunk: a file:// dump loads no Connect.
+    const { error } =
+      monitor.kind === "file"
+        ? await (await import("./ts-mon-file-monitor.js")).sendToFile(monitor, report, deps)
+        : await (await import("./ts-mon-prodx-monitor.js")).sendToProdx(monitor, report, deps);
     if (error !== undefined) deps.logger.log("error", `Failed to send tsmon metrics - ${error}`);
   } catch (err) {
     deps.logger.log("error", `Failed to send tsmon metrics - ${errorMessage(err)}`);
