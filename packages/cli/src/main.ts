@@ -64,7 +64,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const signal = io.signal ?? new AbortController().signal;
   // As Go: ts-mon is set up before the run (its problems logged, never fatal), flushed after it.
   const tsMon = await initTsMon(options.tsMon, logger, io.tsMon);
-  const outputs = { tsMon, writeRaw: io.stderr };
+  const outputs = { tsMon, writeRaw: io.stderr, env: io.tsMon?.env };
   if (options.daemon) {
     const { runDaemon } = await import("./daemon.js");
     return runDaemon(options, {

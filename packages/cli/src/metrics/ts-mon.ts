@@ -38,6 +38,8 @@ export interface TsMonInitDeps {
   hostname?: () => string;
   /** Makes the ProdX token source; default {@link noTsMonAuth}. */
   auth?: TsMonAuth;
+  /** Read by the push: HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR; default `process.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 /**
