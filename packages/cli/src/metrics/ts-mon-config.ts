@@ -1,4 +1,4 @@
-import { isNotFoundError, readCapped } from "@luci-machine-tokend/core/internal";
+import { isNotFoundError, NotRegularFileError, readCapped } from "@luci-machine-tokend/core/internal";
 import { goPathError } from "./go-path-error.js";
 
 /** ts-mon's machine-wide JSON config file (`/etc/chrome-infra/ts-mon.json`), as Go's tsmon reads it. */
@@ -47,11 +47,15 @@ export async function loadTsMonConfig(path: string): Promise<{ config: TsMonConf
     text = new TextDecoder().decode(await readCapped(path, MAX_CONFIG_BYTES));
   } catch (err) {
     if (isNotFoundError(err)) return { config: { ...EMPTY } };
+    // Go opens a directory, then fails to read it.
+    if (err instanceof NotRegularFileError && err.fileType === "a directory")
+      return { error: `failed to decode file: read ${path}: is a directory` };
     return { error: `failed to open file: ${goPathError("open", path, err)}` };
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Go's json.Decoder reads the first value and leaves what follows it.
+    parsed = JSON.parse(firstJsonValue(text));
   } catch {
     // V8's message would quote the file.
     return { error: "failed to decode file: not valid JSON" };
@@ -83,4 +87,26 @@ function jsonKind(value: unknown): string {
   if (typeof value === "object") return "object";
   if (typeof value === "boolean") return "bool";
   return typeof value; // number, string
+}
+
+/** The text of the first JSON object or array in `text` (what follows it is not read), else `text`. */
+function firstJsonValue(text: string): string {
+  const start = text.search(/\S/);
+  if (start < 0 || (text[start] !== "{" && text[start] !== "[")) return text;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+    } else if (ch === "{" || ch === "[") {
+      depth++;
+    } else if ((ch === "}" || ch === "]") && --depth === 0) {
+      return text.slice(start, i + 1);
+    }
+  }
+  return text;
 }

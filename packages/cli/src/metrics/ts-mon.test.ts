@@ -149,6 +149,20 @@ describe("initTsMon: ts-mon's set-up before the run, as Go's InitializeFromFlags
     expect((await init(["-ts-mon-config-file", config])).lines).toEqual([
       `error: Failed to initialize tsmon - failed to load config file at [${config}]: failed to decode file: not valid JSON`,
     ]);
+    expect((await init(["-ts-mon-config-file", tmp.dir])).lines).toEqual([
+      `error: Failed to initialize tsmon - failed to load config file at [${tmp.dir}]: failed to decode file: read ${tmp.dir}: is a directory`,
+    ]);
+    await writeFile(config, '{"autogen_hostname": "yes"}');
+    expect((await init(["-ts-mon-config-file", config])).lines).toEqual([
+      `error: Failed to initialize tsmon - failed to load config file at [${config}]: failed to decode file: json: cannot unmarshal string into Go struct field config.autogen_hostname of type bool`,
+    ]);
+    await writeFile(config, "[]");
+    expect((await init(["-ts-mon-config-file", config])).lines).toEqual([
+      `error: Failed to initialize tsmon - failed to load config file at [${config}]: failed to decode file: json: cannot unmarshal array into Go value of type tsmon.config`,
+    ]);
+    // Go's decoder reads the first value only: what follows it is not looked at.
+    await writeFile(config, '{"endpoint": "file://", "x": "}"} trailing');
+    expect((await init(["-ts-mon-config-file", config])).monitor).toMatchObject({ kind: "file", path: "" });
     await writeFile(config, JSON.stringify({ endpoint: null }));
     expect((await init(["-ts-mon-config-file", config])).lines).toEqual([
       "info: tsmon is disabled because no endpoint is configured",
