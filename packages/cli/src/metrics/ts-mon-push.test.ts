@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { Code } from "@connectrpc/connect";
 import type { StatusReport } from "@luci-machine-tokend/core";
 import { type FakeProdx, prodxError, startFakeProdx } from "@luci-machine-tokend/dev-server";
@@ -7,7 +7,8 @@ import { startConnectProxy, type TestConnectProxy } from "../../../core/src/test
 import { recordingLogger } from "../../../core/src/testing/recording-logger.js";
 import { makeTempDir } from "../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../core/src/testing/tls-fixtures.js";
-import { flushTsMon, type TsMonMonitor } from "./ts-mon.js";
+import { main } from "../main.js";
+import { flushTsMon, noTsMonAuth, type TsMonAuth, type TsMonMonitor } from "./ts-mon.js";
 import { tsMonPayload } from "./ts-mon-payload.js";
 import type { RootLabel } from "./ts-mon-target.js";
 
@@ -81,6 +82,52 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
       expect.stringMatching(/^tsmon: sent 10 cells in [\d.]+m?s$/),
     ]);
     expect([...logger.at("warning"), ...logger.at("error")]).toEqual([]);
+  });
+
+  it("main(): set up before the run, pushed after it; the status file and exit code stay the run's", async () => {
+    const args = [
+      ...["-pkey-pem", tmp.path("no-key.pem"), "-cert-pem", tmp.path("no-cert.pem")],
+      ...["-backend", "127.0.0.1:1", "-token-file", tmp.path("token.json")],
+      ...["-status-file", tmp.path("status.json"), "-ts-mon-config-file", tmp.path("none.json")],
+      ...["-ts-mon-endpoint", `https://127.0.0.1:${port()}/v1:insert`, "-ts-mon-task-hostname", "bot-1"],
+    ];
+    let stderr = "";
+    const io = (auth: TsMonAuth) => ({
+      stdout: () => {},
+      stderr: (t: string) => {
+        stderr += t;
+      },
+      tsMon: { auth, env },
+    });
+    expect(
+      await main(
+        args,
+        io(() => async () => "t0ken"),
+      ),
+    ).toBe(1);
+    expect(prodx.inserts).toHaveLength(1);
+    const labels = prodx.inserts[0]?.payload?.metricsCollection[0]?.rootLabels;
+    expect(labels?.find((l) => l.key === "host_name")?.value).toEqual({
+      case: "stringValue",
+      value: "bot-1",
+    });
+    const outcome = prodx.inserts[0]?.payload?.metricsCollection[0]?.metricsDataSet.find(
+      (d) => d.metricName === "/chrome/infra/luci/machine_tokend/update_outcome",
+    );
+    expect(outcome?.data[0]?.value).toEqual({ case: "stringValue", value: "CANT_READ_KEY" });
+    const status = JSON.parse(await readFile(tmp.path("status.json"), "utf8"));
+    expect(status.update_outcome).toBe("CANT_READ_KEY");
+
+    // Without credentials (the default token source): Go's init line, no push, the run goes on.
+    stderr = "";
+    expect(await main(args, { ...io(noTsMonAuth), tsMon: { env } })).toBe(1);
+    expect(prodx.inserts).toHaveLength(1);
+    expect(stderr).toMatch(
+      /^\[E\S+ \d+ 0 tokend\] Failed to initialize tsmon - failed to initialize monitor: interactive login is required$/m,
+    );
+    expect(stderr.indexOf("Failed to initialize tsmon")).toBeLessThan(
+      stderr.indexOf("Failed to read the private key"),
+    );
   });
 
   it("a token that cannot be had: Go's two lines, nothing sent", async () => {
