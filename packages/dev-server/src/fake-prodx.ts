@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { type Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { escapeForLog } from "@luci-machine-tokend/core/internal";
 import {
   type MetricsPayload,
   MonitoringInsertResponseSchema,
@@ -120,4 +121,21 @@ export async function startFakeProdx(options: FakeProdxOptions): Promise<FakePro
 /** A gRPC error answer, e.g. `prodxError(Code.PermissionDenied, "no")`. */
 export function prodxError(code: Code, message: string): ProdxAnswer {
   return { error: new ConnectError(message, code) };
+}
+
+/**
+ * One line about an Insert, for a log: the string values of tokend's gauges and the target's
+ * host, escaped (they come from the client); whether a bearer token came, never the token.
+ */
+export function prodxInsertLine(insert: ProdxInsert): string {
+  const collection = insert.payload?.metricsCollection[0];
+  const host = collection?.rootLabels.find((l) => l.key === "host_name" || l.key === "hostname")?.value;
+  const values = (collection?.metricsDataSet ?? []).flatMap((d) => {
+    const v = d.data[0]?.value;
+    return v?.case === "stringValue" ? [`${d.metricName.split("/").pop()}=${JSON.stringify(v.value)}`] : [];
+  });
+  const auth = insert.authorization?.startsWith("Bearer ") ? "a bearer token" : "no bearer token";
+  return escapeForLog(
+    `ProdX Insert with ${auth}: ${collection?.metricsDataSet.length ?? 0} metrics from ${JSON.stringify(host?.value ?? "?")}${values.length ? `: ${values.join(" ")}` : ""}`,
+  );
 }

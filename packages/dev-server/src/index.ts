@@ -12,6 +12,7 @@ export {
   type ProdxAnswer,
   type ProdxInsert,
   prodxError,
+  prodxInsertLine,
   startFakeProdx,
 } from "./fake-prodx.js";
 export type { FaultCount, FaultSettings, Faults, HttpFault } from "./faults.js";
