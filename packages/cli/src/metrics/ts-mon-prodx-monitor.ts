@@ -19,7 +19,7 @@ export async function sendToProdx(
 ): Promise<{ error?: string }> {
   const payload = tsMonPayload(report, monitor.labels, deps.now());
   const cells = payload.metricsCollection[0]?.metricsDataSet.length ?? 0;
-  const started = Date.now();
+  const started = performance.now();
   try {
     const response = await insertMetrics(payload, {
       host: monitor.host,
@@ -36,7 +36,10 @@ export async function sendToProdx(
         `tsmon: got non-OK response status - ${goRpcErrorText(status.code, status.message)}`,
       );
     }
-    deps.logger.log("debug", `tsmon: sent ${cells} cells in ${formatGoDuration(Date.now() - started)}`);
+    deps.logger.log(
+      "debug",
+      `tsmon: sent ${cells} cells in ${formatGoDuration(performance.now() - started)}`,
+    );
     return {};
   } catch (err) {
     const error = err instanceof ConnectError ? goRpcErrorText(err.code, err.rawMessage) : errorMessage(err);

@@ -64,7 +64,7 @@ export async function insertMetrics(
     AbortSignal.timeout(timeoutMs),
     ...(options.signal ? [options.signal] : []),
   ]);
-  const started = Date.now();
+  const started = performance.now();
   const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   const baseUrl = `https://${authority}`;
   const roots = loadTrustRoots({ env, system: options.systemRoots, logger });
@@ -106,7 +106,7 @@ export async function insertMetrics(
       create(MonitoringInsertRequestSchema, { payload }),
       {
         signal,
-        timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+        timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))),
         headers: { authorization: `Bearer ${token}` },
       },
     );
