@@ -174,8 +174,16 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     expect(proxy.tunnels.map((t) => t.target)).toEqual([`${PROXIED_NAME}:${port()}`]);
     expect(prodx.inserts).toHaveLength(1);
 
+    // As the Go binary: whatever the proxy's scheme, grpc-go sends it a plain CONNECT.
+    const socks = await flush(monitor(undefined, PROXIED_NAME), {
+      HTTPS_PROXY: `socks5://${proxy.url.host}`,
+    });
+    expect(socks.at("error")).toEqual([]);
+    expect(proxy.tunnels).toHaveLength(2);
+    expect(prodx.inserts).toHaveLength(2);
+
     const direct = await flush(monitor(), { HTTPS_PROXY: proxy.url.href, NO_PROXY: "127.0.0.1" });
     expect(direct.at("error")).toEqual([]);
-    expect(proxy.tunnels).toHaveLength(1);
+    expect(proxy.tunnels).toHaveLength(2);
   });
 });
