@@ -323,7 +323,7 @@ describe("outputs and packaging", () => {
     );
     expect(r.code).toBe(0);
     expect(await readFile(metrics, "utf8")).toMatch(
-      /^metrics_collection: <\n {2}metrics_data_set: <\n[^]*\n {6}string_value: "UPDATE_SUCCESS"\n[^]*\n>\n$/,
+      /^metrics_collection: <\n {2}metrics_data_set: <\n[\s\S]*\n {6}string_value: "UPDATE_SUCCESS"\n[\s\S]*\n>\n$/,
     );
     expect(r.stderr).toMatch(/\] Sending ts_mon metrics:\nmetrics_collection: <\n/);
     expect(await readFile(prom, "utf8")).toContain('luci_machine_tokend_update_reason{reason="NEW_TOKEN"} 1');
