@@ -60,6 +60,7 @@ export default defineConfig({
         replacement: src("core", "protocol-prpc/index"),
       },
       { find: /^@luci-machine-tokend\/core\/net$/, replacement: src("core", "net/index") },
+      { find: /^@luci-machine-tokend\/core\/ts-mon$/, replacement: src("core", "ts-mon") },
       { find: /^@luci-machine-tokend\/dev-server$/, replacement: src("dev-server", "index") },
     ],
   },

@@ -1,3 +1,4 @@
+import type { TsMonInitDeps } from "./metrics/ts-mon.js";
 import type { TokendDeps } from "./run-deps.js";
 
 /** Where the CLI writes and what it may be told from outside; tests pass their own. */
@@ -12,4 +13,6 @@ export interface CliIo {
   onHangup?: (listener: () => void) => () => void;
   /** Told the health server's address once it listens (daemon mode). */
   onListening?: (address: string) => void;
+  /** ts-mon's host name and ProdX token source (the OAuth seam); defaults are the real ones. */
+  tsMon?: TsMonInitDeps;
 }

@@ -13,6 +13,10 @@ export interface TsMonOptions {
   actAs: string;
   flush: string;
   targetType: string;
+  deviceHostname: string;
+  deviceRegion: string;
+  deviceRole: string;
+  deviceNetwork: string;
   taskServiceName: string;
   taskJobName: string;
   taskRegion: string;
@@ -90,6 +94,10 @@ export function cliOptionsFromFlags(values: FlagValues): CliOptionsResult {
         actAs: str("ts-mon-act-as"),
         flush: str("ts-mon-flush"),
         targetType: str("ts-mon-target-type"),
+        deviceHostname: str("ts-mon-device-hostname"),
+        deviceRegion: str("ts-mon-device-region"),
+        deviceRole: str("ts-mon-device-role"),
+        deviceNetwork: str("ts-mon-device-network"),
         taskServiceName: str("ts-mon-task-service-name"),
         taskJobName: str("ts-mon-task-job-name"),
         taskRegion: str("ts-mon-task-region"),

@@ -1,11 +1,14 @@
+import { readFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger, Sleep } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
 import { createRetryBackoff, nextRefreshAt, runDaemon } from "./daemon.js";
+import type { ReportOutputDeps } from "./report-outputs.js";
 import { createFakeMinter, type FakeReply, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
+import { comparableTsMonText } from "./testing/ts-mon-text.js";
 
 const START = new Date(1700000000_000);
 const HOUR = 3_600_000;
@@ -34,6 +37,7 @@ async function daemon(
     onHangup?: (l: () => void) => () => void;
     args?: string[];
     onListening?: (a: string) => void;
+    outputs?: ReportOutputDeps;
   } = {},
 ) {
   const controller = new AbortController();
@@ -56,6 +60,7 @@ async function daemon(
       createClient: () => minter.client,
       onHangup: extra.onHangup,
       onListening: extra.onListening,
+      outputs: extra.outputs,
     },
   );
   return { code, times, minter };
@@ -74,6 +79,16 @@ describe("daemon mode", () => {
     // It slept in steps of at most 15 s, so a suspended machine notices the time soon after waking.
     expect(Math.max(...clock.delays)).toBeLessThanOrEqual(15_000);
     expect(lines).toContain("info: Stopping");
+  });
+
+  it("pushes the ts-mon metrics after each run", async () => {
+    const metrics = fx.path("metrics.txt");
+    await daemon((n) => tokenReply(`token-${n}`, new Date(clock.now().getTime() + HOUR)), 2, {
+      outputs: { tsMon: { kind: "file", path: metrics, labels: [] }, writeRaw: () => {} },
+    });
+    const payloads = comparableTsMonText(await readFile(metrics, "utf8"));
+    expect(payloads).toHaveLength(2);
+    for (const payload of payloads) expect(payload).toContain('string_value: "UPDATE_SUCCESS"');
   });
 
   it("retries a failed refresh with backoff: 30 s, 1 min, 2 min (× 0.5–1.5 jitter)", async () => {

@@ -9,7 +9,7 @@ import {
 } from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
 import { type HealthServer, type HealthState, startHealthServer } from "./health-server.js";
-import { writeReportOutputs } from "./report-outputs.js";
+import { type ReportOutputDeps, writeReportOutputs } from "./report-outputs.js";
 import type { TokendDeps } from "./run-deps.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
 
@@ -22,6 +22,8 @@ export interface DaemonDeps extends Omit<TokendDeps, "signal" | "logger"> {
   onHangup?: (listener: () => void) => () => void;
   /** Tells who listens where once the health server is up. */
   onListening?: (address: string) => void;
+  /** The ts-mon monitor (set up once, before the first run) and how reports are written. */
+  outputs?: ReportOutputDeps;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function runDaemon(options: CliOptions, deps: DaemonDeps): Promise<
       // Made before the run, so a SIGHUP during it cuts short the sleep that follows.
       wake = new AbortController();
       const report = await runTokend(runOptions, { ...deps, signal: deps.signal });
-      await writeReportOutputs(report, options, deps.logger, now);
+      await writeReportOutputs(report, options, deps.logger, now, deps.outputs);
       state.lastReport = report;
       state.lastFinished = now();
       const outcome = report.updateOutcome ?? "";

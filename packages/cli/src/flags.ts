@@ -91,7 +91,7 @@ const TS_MON_FLAGS: FlagSpec[] = [
     name: "ts-mon-endpoint",
     kind: "string",
     usage:
-      "where metrics go: file://PATH writes them as JSON (other schemes only log a warning); overrides the ts-mon config file",
+      "where metrics go: file://PATH appends them as text, https://HOST pushes them to ProdX (gRPC), none turns them off; overrides the ts-mon config file",
   },
   {
     name: "ts-mon-flush",

@@ -3,6 +3,7 @@ import { systemNow, systemSleep } from "@luci-machine-tokend/core/internal";
 import type { CliIo } from "./cli-io.js";
 import { cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
+import { initTsMon } from "./metrics/ts-mon.js";
 import { packageVersion } from "./package-version.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
@@ -61,6 +62,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return result.exitCode;
   }
   const signal = io.signal ?? new AbortController().signal;
+  // As Go: ts-mon is set up before the run (its problems logged, never fatal), flushed after it.
+  const tsMon = await initTsMon(options.tsMon, logger, io.tsMon);
+  const outputs = { tsMon, writeRaw: io.stderr, env: io.tsMon?.env };
   if (options.daemon) {
     const { runDaemon } = await import("./daemon.js");
     return runDaemon(options, {
@@ -69,6 +73,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       signal,
       onHangup: io.onHangup,
       onListening: io.onListening,
+      outputs,
     });
   }
   if (options.splayMs > 0) {
@@ -77,6 +82,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     await (io.deps?.sleep ?? systemSleep)(wait, signal).catch(() => {});
   }
   const report = await runTokend(options, { ...io.deps, logger, signal });
-  await writeReportOutputs(report, options, logger, now);
+  await writeReportOutputs(report, options, logger, now, outputs);
   return exitCodeOf(report);
 }

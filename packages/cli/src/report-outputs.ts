@@ -2,21 +2,31 @@ import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
-import { pushTsMonMetrics } from "./metrics/ts-mon.js";
+import { flushTsMon, type TsMonMonitor } from "./metrics/ts-mon.js";
+import type { TsMonSendDeps } from "./metrics/ts-mon-monitor.js";
 
 const encoder = new TextEncoder();
 
+/** How a finished run's outputs are written: the ts-mon monitor set up before it, and its deps. */
+export interface ReportOutputDeps extends Omit<TsMonSendDeps, "logger" | "now"> {
+  /** From initTsMon before the run; undefined when ts-mon is off. */
+  tsMon?: TsMonMonitor;
+}
+
 /**
- * Writes what a finished run reports: ts-mon metrics, the Prometheus textfile and the status file,
- * each atomically. Like Go's deferred reporting, failures are logged and never change the exit code.
+ * Writes what a finished run reports: ts-mon metrics (Go's deferred SendMetrics), then the
+ * Prometheus textfile and the status file, each atomically. Like Go's deferred reporting,
+ * failures are logged and never change the exit code.
  */
 export async function writeReportOutputs(
   report: StatusReport,
   options: CliOptions,
   logger: Logger,
   now: () => Date,
+  deps: ReportOutputDeps = {},
 ): Promise<void> {
-  await pushTsMonMetrics(report, options.tsMon, logger);
+  const { tsMon, ...sendDeps } = deps;
+  await flushTsMon(tsMon, report, { ...sendDeps, logger, now });
   if (options.prometheusTextfile) {
     await writeOrLog(
       options.prometheusTextfile,

@@ -16,6 +16,7 @@
  * @module @luci-machine-tokend/core/internal
  */
 
+export { appendToFile } from "./append-to-file.js";
 export { writeFileAtomic } from "./atomic-write.js";
 export { backendBaseUrl } from "./backend-url.js";
 export { type Backoff, createBackoff } from "./backoff.js";
@@ -28,7 +29,7 @@ export { goJsonStringify } from "./go-json.js";
 export { certificateNames, machineFqdn } from "./machine-fqdn.js";
 export { mintedTokenFile } from "./minted-token-file.js";
 export { escapeForLog, MAX_MESSAGE_TEXT, printableError } from "./one-line.js";
-export { isTrustedOwner } from "./open-regular-file.js";
+export { isTrustedOwner, NotRegularFileError } from "./open-regular-file.js";
 export { PROTOCOLS } from "./protocols.js";
 export { readCapped, readRegularFile, readTokenFile } from "./read-token-file.js";
 export { nextRefreshAt, sleepUntil } from "./refresh-schedule.js";

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import {
   createTokenMinterClient,
   createX509Signer,
@@ -8,7 +9,9 @@ import {
   outcomeFromError,
 } from "@luci-machine-tokend/core";
 import { errorMessage } from "@luci-machine-tokend/core/internal";
+import { insertMetrics, MetricsPayloadSchema } from "@luci-machine-tokend/core/ts-mon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTlsCa } from "../../core/src/testing/tls-fixtures.js";
 import { runDevServerCli } from "./cli.js";
 import { createTestPki, type TestLeaf, type TestPki } from "./test-pki.js";
 import { testSigner as signerFor } from "./testing/signed-request.js";
@@ -93,6 +96,50 @@ describe("luci-machine-tokend dev-server", () => {
       }),
     ).toBe(2);
     expect(stderr).toMatch(/^dev-server: --domain nonsense: expecting DOMAIN=LIFETIME/);
+  });
+
+  it("--prodx-listen also serves ProdX over TLS, logging each Insert without its token", async () => {
+    const tlsCa = await makeTlsCa("dev-server ProdX CA");
+    const identity = await tlsCa.issue({ ip: ["127.0.0.1"] });
+    await Promise.all([
+      writeFile(join(dir, "ca.pem"), pki.caCertPem),
+      writeFile(join(dir, "prodx-ca.pem"), tlsCa.certPem),
+      writeFile(join(dir, "prodx-cert.pem"), identity.certPem),
+      writeFile(join(dir, "prodx-key.pem"), identity.keyPem),
+    ]);
+    const cli = await startCli([
+      ...["--ca-cert", join(dir, "ca.pem"), "--domain", "example.com=1h"],
+      ...["--prodx-listen", "127.0.0.1:0", "--prodx-cert", join(dir, "prodx-cert.pem")],
+      ...["--prodx-key", join(dir, "prodx-key.pem")],
+    ]);
+    const endpoint = /ProdX \(gRPC over TLS\) at https:\/\/127\.0\.0\.1:(\d+)\/v1:insert/.exec(
+      cli.out.stdout,
+    );
+    expect(endpoint).not.toBeNull();
+    const payload = create(MetricsPayloadSchema, {
+      metricsCollection: [
+        {
+          rootLabels: [{ key: "host_name", value: { case: "stringValue", value: "bot\n1" } }],
+          metricsDataSet: [
+            {
+              metricName: "/chrome/infra/luci/machine_tokend/update_outcome",
+              data: [{ value: { case: "stringValue", value: "UPDATE_SUCCESS" } }],
+            },
+          ],
+        },
+      ],
+    });
+    await insertMetrics(payload, {
+      host: "127.0.0.1",
+      port: Number(endpoint?.[1]),
+      accessToken: async () => "s3cret-token",
+      env: { SSL_CERT_FILE: join(dir, "prodx-ca.pem"), SSL_CERT_DIR: "" },
+    });
+    expect(await cli.stop()).toBe(0);
+    expect(cli.out.stderr).toContain(
+      'dev-server: ProdX Insert with a bearer token: 1 metrics from "bot\\n1": update_outcome="UPDATE_SUCCESS"\n',
+    );
+    expect(cli.out.stderr).not.toContain("s3cret-token");
   });
 
   it("logs one escaped line per call, with why a certificate was not trusted", async () => {

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { ErrorCode } from "@luci-machine-tokend/core/gen";
 import { errorMessage, parseGoDuration } from "@luci-machine-tokend/core/internal";
+import { prodxInsertLine } from "./fake-prodx.js";
 import type { FaultSettings, HttpFault } from "./faults.js";
 import { formatLogLine } from "./log-line.js";
 import type { DevServerOptions, DomainOptions } from "./options.js";
@@ -31,6 +32,10 @@ bodies), Connect and gRPC-web on the --listen port (HTTP/1.1), every protocol in
   --service-version APP/VER service_version in answers (default dev-token-server/0.1.0)
   --issued-by EMAIL         issued_by of minted tokens
   --signing-key FILE        RSA key (PEM) that signs tokens (default: a new key)
+  --prodx-listen HOST:PORT  also stand in for ProdX, ts-mon's monitoring API: gRPC over TLS on this
+                            address (the --listen host), Insert calls decoded and logged; needs:
+  --prodx-cert FILE         its TLS certificate (PEM; clients must trust its CA, e.g. SSL_CERT_FILE)
+  --prodx-key FILE          its TLS private key (PEM)
   --quiet                   no log line per call (by default each call is logged to stderr, with
                             why a certificate was not trusted; clients only get LUCI's generic answer)
 Limits:
@@ -69,6 +74,8 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
     const { quiet, ...rest } = await parsed;
     options = rest;
     if (!quiet) options.onRequest = (entry) => io.stderr(`dev-server: ${formatLogLine(entry)}\n`);
+    if (!quiet && options.prodx)
+      options.prodx.onInsert = (insert) => io.stderr(`dev-server: ${prodxInsertLine(insert)}\n`);
   } catch (err) {
     // A missing required flag is one line; a malformed one gets the usage too.
     const usage = err instanceof RequiredFlagError ? "" : `\n${DEV_SERVER_USAGE}`;
@@ -83,7 +90,8 @@ export async function runDevServerCli(argv: string[], io: DevServerCliIo): Promi
     return 1;
   }
   const grpc = server.grpcBackend ? `; gRPC (h2c) on ${server.grpcBackend}` : "";
-  io.stdout(`dev-server listening on ${server.backend} (pRPC, Connect, gRPC-web)${grpc}\n`);
+  const prodx = server.prodx ? `; ProdX (gRPC over TLS) at ${server.prodx.endpoint}` : "";
+  io.stdout(`dev-server listening on ${server.backend} (pRPC, Connect, gRPC-web)${grpc}${prodx}\n`);
   await new Promise<void>((resolve) => {
     if (!io.signal || io.signal.aborted) return resolve();
     io.signal.addEventListener("abort", () => resolve(), { once: true });
@@ -132,6 +140,9 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions &
       "error-code": { type: "string" },
       "clock-offset": { type: "string" },
       "token-lifetime": { type: "string" },
+      "prodx-listen": { type: "string" },
+      "prodx-cert": { type: "string" },
+      "prodx-key": { type: "string" },
     },
   });
   if (values.help) return "help";
@@ -163,6 +174,19 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions &
     if (values["signing-key"])
       options.signingKeyPem = await readFlagFile("--signing-key", values["signing-key"]);
     options.faults = faultFlags(values);
+    if (values["prodx-listen"] || values["prodx-cert"] || values["prodx-key"]) {
+      const p = hostPort("--prodx-listen", values["prodx-listen"] ?? "");
+      if (p.host !== listen.host) throw new Error("--prodx-listen must use the --listen host");
+      if (!values["prodx-cert"] || !values["prodx-key"])
+        throw new Error("--prodx-listen needs --prodx-cert FILE and --prodx-key FILE");
+      options.prodx = {
+        port: p.port,
+        tls: {
+          certPem: await readFlagFile("--prodx-cert", values["prodx-cert"]),
+          keyPem: await readFlagFile("--prodx-key", values["prodx-key"]),
+        },
+      };
+    }
     Object.assign(options, limitFlags(values));
     if (options.caCertificates.length === 0)
       throw new RequiredFlagError("--ca-cert FILE", "the CA that issued the machines' certificates");

@@ -6,6 +6,15 @@
  */
 
 export { DEV_SERVER_USAGE, type DevServerCliIo, runDevServerCli } from "./cli.js";
+export {
+  type FakeProdx,
+  type FakeProdxOptions,
+  type ProdxAnswer,
+  type ProdxInsert,
+  prodxError,
+  prodxInsertLine,
+  startFakeProdx,
+} from "./fake-prodx.js";
 export type { FaultCount, FaultSettings, Faults, HttpFault } from "./faults.js";
 export {
   type FakeGceMetadata,

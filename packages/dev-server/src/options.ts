@@ -1,3 +1,4 @@
+import type { FakeProdxOptions } from "./fake-prodx.js";
 import type { FaultSettings } from "./faults.js";
 import type { FakeGceMetadataOptions } from "./google/fake-gce-metadata.js";
 import type { FakeIamCredentialsOptions } from "./google/fake-iam-credentials.js";
@@ -81,6 +82,11 @@ export interface DevServerOptions {
   gceMetadata?: Omit<FakeGceMetadataOptions, "host">;
   /** Also stand in for IAM Credentials' generateAccessToken (startFakeIamCredentials). Default: none. */
   iamCredentials?: Omit<FakeIamCredentialsOptions, "host">;
+  /**
+   * Also stand in for ProdX, the ts-mon monitoring API (see startFakeProdx): gRPC over TLS with
+   * this identity, on the same host. Default: no ProdX.
+   */
+  prodx?: Omit<FakeProdxOptions, "host">;
   /** Time for a whole request (headers and body) to arrive; then it is dropped. Default 30 s; at most 2^31-1 ms, as every delay here (a Node timer's limit). */
   requestTimeoutMs?: number;
 }

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createConnectService } from "./connect-service.js";
+import { type FakeProdx, startFakeProdx } from "./fake-prodx.js";
 import { createFaults, type Faults } from "./faults.js";
 import { type GoogleFakes, startGoogleFakes } from "./google/google-fakes.js";
 import {
@@ -41,6 +42,8 @@ export interface DevServer {
   keyId: string;
   /** The Google stand-ins asked for (`googleOAuth`, `gceMetadata`, `iamCredentials`). */
   google: GoogleFakes;
+  /** The ProdX stand-in, when `prodx` was given: its endpoint and the payloads it received. */
+  prodx?: FakeProdx;
   /** Stops listening and drops open connections (keep-alive included). */
   close(): Promise<void>;
   /** HTTP/1.1 connections plus HTTP/2 sessions open now, on both ports. */
@@ -124,6 +127,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined]);
     throw err;
   }
+  let prodx: FakeProdx | undefined;
+  if (options.prodx) {
+    try {
+      prodx = await startFakeProdx({ ...options.prodx, host: o.host });
+    } catch (err) {
+      await Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined, google.close()]);
+      throw err;
+    }
+  }
   const hostPart = o.host.includes(":") ? `[${o.host}]` : o.host;
   const server: DevServer = {
     backend: `${hostPart}:${h1Port}`,
@@ -135,13 +147,19 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     keyId: signingKey.keyId,
     google,
     async close() {
-      const closed = Promise.all([closeServer(h1), h2 ? closeServer(h2) : undefined, google.close()]);
+      const closed = Promise.all([
+        closeServer(h1),
+        h2 ? closeServer(h2) : undefined,
+        google.close(),
+        prodx?.close(),
+      ]);
       h1Connections.destroyAll();
       h2Sessions?.destroyAll();
       await closed;
     },
     openConnections: () => h1Connections.size + (h2Sessions?.size ?? 0),
   };
+  if (prodx) server.prodx = prodx;
   if (h2Port !== undefined) {
     server.grpcBackend = `${hostPart}:${h2Port}`;
     server.grpcUrl = `http://${hostPart}:${h2Port}`;

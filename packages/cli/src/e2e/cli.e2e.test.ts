@@ -316,17 +316,40 @@ describe("answers the dev server never gives, from a raw pRPC server", () => {
 
 describe("outputs and packaging", () => {
   it("writes ts-mon and Prometheus metrics files", async () => {
-    const metrics = fx.path("metrics.json");
+    const metrics = fx.path("metrics.txt");
     const prom = fx.path("tokend.prom");
     const r = await runCli(
       fx.args(server.backend, "-ts-mon-endpoint", `file://${metrics}`, "-prometheus-textfile", prom),
     );
     expect(r.code).toBe(0);
-    const dump = JSON.parse(await readFile(metrics, "utf8"));
-    expect(
-      dump.metrics.find((m: { name: string }) => m.name === "luci/machine_tokend/update_outcome").value,
-    ).toBe("UPDATE_SUCCESS");
+    expect(await readFile(metrics, "utf8")).toMatch(
+      /^metrics_collection: <\n {2}metrics_data_set: <\n[\s\S]*\n {6}string_value: "UPDATE_SUCCESS"\n[\s\S]*\n>\n$/,
+    );
+    expect(r.stderr).toMatch(/\] Sending ts_mon metrics:\nmetrics_collection: <\n/);
     expect(await readFile(prom, "utf8")).toContain('luci_machine_tokend_update_reason{reason="NEW_TOKEN"} 1');
+  });
+
+  it("loads Connect for ts-mon only for an https:// endpoint, not for file://", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    const usesConnect = async (endpoint: string) => {
+      const run = await loadedModules([BIN, ...fx.args(server.backend, "-ts-mon-endpoint", endpoint)]);
+      expect(run.code).toBe(0);
+      const texts = await Promise.all(
+        run.urls.filter((u) => u.startsWith("file:")).map((u) => readFile(new URL(u), "utf8")),
+      );
+      return {
+        protobuf: texts.some((t) => /node_modules\/@bufbuild\//.test(t)),
+        connect: texts.some((t) => /node_modules\/@connectrpc\//.test(t)),
+        stderr: run.stderr,
+      };
+    };
+    expect(await usesConnect(`file://${fx.path("m.txt")}`)).toMatchObject({ protobuf: true, connect: false });
+    // Without credentials Go's init fails before any push: nothing is loaded for it.
+    const https = await usesConnect("https://127.0.0.1:9/v1:insert");
+    expect(https).toMatchObject({ protobuf: false, connect: false });
+    expect(https.stderr).toContain(
+      "Failed to initialize tsmon - failed to initialize monitor: interactive login is required",
+    );
   });
 
   it("20 runs started together on a fresh token file: one MintMachineToken, all exit 0", async () => {

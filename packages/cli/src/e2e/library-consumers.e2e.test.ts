@@ -21,6 +21,7 @@ const digest = core.calcDigest({ a: "b" });
 const duration = internal.formatGoDuration(internal.parseGoDuration("1m30s").value);
 const file = gen.TokenFileSchema.typeName;
 const prpc = protocolPrpc.PRPC_BINARY_CONTENT_TYPE;
+const tsMonText = \`\${tsMon.MetricsPayloadSchema.typeName} \${tsMon.goFloatText(1e6, 64)} \${typeof tsMon.insertMetrics}\`;
 const pki = await devServer.createTestPki({ fqdn: "bot-1.example.com" });
 const server = await devServer.startDevServer({
   caCertificates: [pki.caCertPem],
@@ -29,13 +30,14 @@ const server = await devServer.startDevServer({
 });
 await server.close();
 const credentials = [core.createMachineTokenSource, core.machineTokenInterceptor, core.withMachineToken, core.startTokenRefresher].map((f) => typeof f).join();
-console.log(JSON.stringify({ digest, duration, file, prpc, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
+console.log(JSON.stringify({ digest, duration, file, prpc, tsMonText, backend: /^127\\.0\\.0\\.1:\\d+$/.test(server.backend), runTokend: typeof cli.runTokend, credentials }));
 `;
 
 const ESM = `import * as core from "@luci-machine-tokend/core";
 import * as gen from "@luci-machine-tokend/core/gen";
 import * as internal from "@luci-machine-tokend/core/internal";
 import * as protocolPrpc from "@luci-machine-tokend/core/protocol-prpc";
+import * as tsMon from "@luci-machine-tokend/core/ts-mon";
 import * as devServer from "@luci-machine-tokend/dev-server";
 import * as cli from "luci-machine-tokend";
 ${USE}`;
@@ -44,6 +46,7 @@ const CJS = `const core = require("@luci-machine-tokend/core");
 const gen = require("@luci-machine-tokend/core/gen");
 const internal = require("@luci-machine-tokend/core/internal");
 const protocolPrpc = require("@luci-machine-tokend/core/protocol-prpc");
+const tsMon = require("@luci-machine-tokend/core/ts-mon");
 const devServer = require("@luci-machine-tokend/dev-server");
 const cli = require("luci-machine-tokend");
 (async () => {${USE}})();`;
@@ -227,6 +230,7 @@ describe("library consumers of the packed packages", () => {
       backend: true,
       runTokend: "function",
       credentials: "function,function,function,function",
+      tsMonText: "ts_mon.proto.MetricsPayload 1e+06 function",
     };
     for (const file of ["esm.mjs", "cjs.cjs"]) {
       const r = await node(file);

@@ -1,128 +1,151 @@
 import { hostname as osHostname } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
-import {
-  errorMessage,
-  fsErrorReason,
-  isNotFoundError,
-  printableError,
-  readCapped,
-  writeFileAtomic,
-} from "@luci-machine-tokend/core/internal";
+import { errorMessage } from "@luci-machine-tokend/core/internal";
+import type { AccessTokenFn } from "@luci-machine-tokend/core/ts-mon";
 import type { TsMonOptions } from "../cli-options.js";
-import { tokendMetrics } from "./tokend-metrics.js";
+import { parseGoUrl } from "./go-url.js";
+import { loadTsMonConfig } from "./ts-mon-config.js";
+import type { TsMonMonitor, TsMonSendDeps } from "./ts-mon-monitor.js";
+import { tsMonRootLabels } from "./ts-mon-target.js";
 
-/** The keys of ts-mon's JSON config file that matter here. */
-interface TsMonConfig {
-  endpoint?: string;
-  hostname?: string;
-  region?: string;
+export type { TsMonMonitor, TsMonSendDeps };
+
+/** The ts-mon credentials settings: `-ts-mon-credentials`/`credentials`, `-ts-mon-act-as`/`act_as`. */
+export interface TsMonAuthSettings {
+  /** A service-account JSON key, `:gce`, or "" for none. */
+  credentials: string;
+  /** A service account to act as, or "". */
+  actAs: string;
 }
 
 /**
- * Reports the run's metrics the way Go tokend's ts-mon setup does: off unless an endpoint comes
- * from `-ts-mon-endpoint` or the config file; `file://PATH` writes a JSON dump of the gauges and
- * the task target; other endpoints (ProdX over https) are not implemented and only log a warning.
- * Never fails the run and never throws: every problem is logged (as Go logs them), so the status
- * file is still written after it.
+ * Makes the ProdX access-token source at start-up, as Go's
+ * `auth.NewAuthenticator(…, SilentLogin, …).PerRPCCredentials()` does: it throws Go's error when
+ * no token can be had without a person (`interactive login is required`), which leaves ts-mon off.
+ * The token itself is asked for at each push, within its deadline.
  */
-export async function pushTsMonMetrics(
-  report: StatusReport,
+export type TsMonAuth = (settings: TsMonAuthSettings) => AccessTokenFn | Promise<AccessTokenFn>;
+
+/** Until OAuth is built in: Go's error without credentials, and a clear one with them. */
+export const noTsMonAuth: TsMonAuth = ({ credentials, actAs }) => {
+  if (credentials === "" && actAs === "") throw new Error("interactive login is required");
+  throw new Error("ts-mon OAuth credentials (-ts-mon-credentials, -ts-mon-act-as) are not supported yet");
+};
+
+/** What ts-mon's set-up touches; all optional. */
+export interface TsMonInitDeps {
+  /** The OS host name (target defaults); default os.hostname(). */
+  hostname?: () => string;
+  /** Makes the ProdX token source; default {@link noTsMonAuth}. */
+  auth?: TsMonAuth;
+  /** Read by the push: HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR; default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Sets ts-mon up before a run, as Go's tsmon.InitializeFromFlags: reads the config file (a
+ * missing one is fine), takes the endpoint, credentials and act-as from the flags over the file,
+ * and makes the monitor and the target. Logs as Go: info when no endpoint is set (or `none`), an
+ * error `Failed to initialize tsmon - …` for anything wrong (the config file, the URL, the
+ * credentials, the target), and then ts-mon stays off for the run. Never throws.
+ *
+ * @returns the monitor, or undefined when metrics are not sent.
+ */
+export async function initTsMon(
   options: TsMonOptions,
   logger: Logger,
+  deps: TsMonInitDeps = {},
+): Promise<TsMonMonitor | undefined> {
+  const made = await makeMonitor(options, logger, deps);
+  if (made !== undefined && "error" in made) {
+    logger.log("error", `Failed to initialize tsmon - ${made.error}`);
+    return undefined;
+  }
+  return made?.monitor;
+}
+
+async function makeMonitor(
+  options: TsMonOptions,
+  logger: Logger,
+  deps: TsMonInitDeps,
+): Promise<{ monitor: TsMonMonitor } | { error: string } | undefined> {
+  const loaded = await loadTsMonConfig(options.configFile);
+  if ("error" in loaded)
+    return { error: `failed to load config file at [${options.configFile}]: ${loaded.error}` };
+  const config = loaded.config;
+  const endpoint = options.endpoint || config.endpoint;
+  if (endpoint === "") {
+    logger.log("info", "tsmon is disabled because no endpoint is configured");
+    return undefined;
+  }
+  if (endpoint.toLowerCase() === "none") {
+    logger.log("info", "tsmon is explicitly disabled");
+    return undefined;
+  }
+  const monitorFailed = (error: string) => ({ error: `failed to initialize monitor: ${error}` });
+  const parsed = parseGoUrl(endpoint);
+  if ("error" in parsed) return monitorFailed(parsed.error);
+  const { url } = parsed;
+  let monitor: DistributiveOmit<TsMonMonitor, "labels">;
+  switch (url.scheme) {
+    case "file":
+      monitor = { kind: "file", path: url.path };
+      break;
+    case "https": {
+      // The path (e.g. "/v1:insert" of old configs) is ignored: only host and port matter.
+      const { host, port } = hostAndPort(url.host);
+      let accessToken: AccessTokenFn;
+      try {
+        accessToken = await (deps.auth ?? noTsMonAuth)({
+          credentials: options.credentials || config.credentials,
+          actAs: options.actAs || config.actAs,
+        });
+      } catch (err) {
+        return monitorFailed(errorMessage(err));
+      }
+      monitor = { kind: "prodx", host, port: port === "" ? 443 : Number(port), accessToken };
+      break;
+    }
+    case "http":
+      // Credentials are never sent in clear text.
+      return monitorFailed(`unsupported tsmon endpoint url: ${endpoint}`);
+    default:
+      return monitorFailed(`unknown tsmon endpoint url: ${endpoint}`);
+  }
+  const target = tsMonRootLabels(options, config, (deps.hostname ?? osHostname)());
+  if ("error" in target) return { error: `failed to configure target from flags: ${target.error}` };
+  return { monitor: { ...monitor, labels: target.labels } };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Go's URL.Hostname() and Port(): brackets of an IPv6 address removed, port "" when absent. */
+function hostAndPort(host: string): { host: string; port: string } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host) ?? /^(.*?)(?::(\d*))?$/.exec(host);
+  const name = m?.[1] ?? host;
+  return { host: name.replace(/^\[|\]$/g, ""), port: m?.[2] ?? "" };
+}
+
+/**
+ * Sends a run's metrics after it, as Go's deferred SendMetrics + Flush: nothing when ts-mon is
+ * off; otherwise one payload, with its own deadline (10 s, not the run's). A failure is logged
+ * (`Failed to send tsmon metrics - …` at error level, after the monitor's own line) and never
+ * changes the run's outcome. Loads protobuf-es and Connect only here. Never throws.
+ */
+export async function flushTsMon(
+  monitor: TsMonMonitor | undefined,
+  report: StatusReport,
+  deps: TsMonSendDeps,
 ): Promise<void> {
+  if (monitor === undefined) return;
   try {
-    await push(report, options, logger);
+    // Each monitor in its own chunk: a file:// dump loads no Connect.
+    const { error } =
+      monitor.kind === "file"
+        ? await (await import("./ts-mon-file-monitor.js")).sendToFile(monitor, report, deps)
+        : await (await import("./ts-mon-prodx-monitor.js")).sendToProdx(monitor, report, deps);
+    if (error !== undefined) deps.logger.log("error", `Failed to send tsmon metrics - ${error}`);
   } catch (err) {
-    logger.log("warning", `ts-mon metrics not sent - ${printableError(err)}`);
+    deps.logger.log("error", `Failed to send tsmon metrics - ${errorMessage(err)}`);
   }
 }
-
-async function push(report: StatusReport, options: TsMonOptions, logger: Logger): Promise<void> {
-  const config = await readTsMonConfig(options.configFile, logger);
-  const endpoint = options.endpoint || config.endpoint || "";
-  if (endpoint === "" || endpoint === "none") return;
-  if (!endpoint.startsWith("file://")) {
-    logger.log(
-      "warning",
-      `ts-mon endpoint ${JSON.stringify(endpoint)} is not supported (only file://PATH); metrics not sent`,
-    );
-    return;
-  }
-  let path: string;
-  try {
-    path = endpoint.startsWith("file:///") ? fileURLToPath(endpoint) : endpoint.slice("file://".length);
-  } catch (err) {
-    // e.g. an encoded slash ("file:///tmp/a%2fb"): Node has no file path for it.
-    logger.log(
-      "warning",
-      `ts-mon endpoint ${JSON.stringify(endpoint)} names no file (${printableError(err)}); metrics not written`,
-    );
-    return;
-  }
-  if (path === "") {
-    logger.log("warning", "ts-mon endpoint file:// names no file; metrics not written");
-    return;
-  }
-  const dump = {
-    target: tsMonTarget(options, config),
-    metrics: tokendMetrics(report).map((m) => ({
-      name: m.name,
-      description: m.description,
-      ...(m.units && { units: m.units }),
-      value_type: typeof m.value === "number" ? "int64" : "string",
-      value: m.value,
-    })),
-  };
-  try {
-    await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(dump, null, 2)}\n`));
-  } catch (err) {
-    logger.log("error", `Failed to flush ts-mon metrics to ${path} - ${errorMessage(err)}`);
-  }
-}
-
-/** The ts-mon task target: hostname and region default to the first two DNS labels of the host. */
-export function tsMonTarget(options: TsMonOptions, config: TsMonConfig = {}) {
-  const labels = osHostname().toLowerCase().split(".");
-  return {
-    type: options.targetType,
-    service_name: options.taskServiceName,
-    job_name: options.taskJobName,
-    region: options.taskRegion || config.region || labels[1] || "unknown",
-    hostname: options.taskHostname || config.hostname || labels[0] || "",
-    task_num: options.taskNumber,
-  };
-}
-
-async function readTsMonConfig(path: string, logger: Logger): Promise<TsMonConfig> {
-  let text: string;
-  try {
-    text = new TextDecoder().decode(await readCapped(path));
-  } catch (err) {
-    // A missing config file is normal: monitoring is simply off.
-    if (!isNotFoundError(err))
-      logger.log("warning", `Failed to read ts-mon config ${path} - ${fsErrorReason(err)}`);
-    return {};
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // V8's message would quote the file.
-    logger.log("warning", `Failed to parse ts-mon config ${path} - not valid JSON`);
-    return {};
-  }
-  const config = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  // As Go's decoder: these keys are strings (null leaves one unset); otherwise the file is not used.
-  const bad = CONFIG_STRINGS.find((k) => config[k] != null && typeof config[k] !== "string");
-  if (bad !== undefined) {
-    logger.log(
-      "warning",
-      `Failed to parse ts-mon config ${path} - "${bad}" is not a string; the file is ignored`,
-    );
-    return {};
-  }
-  return config as TsMonConfig;
-}
-
-const CONFIG_STRINGS = ["endpoint", "hostname", "region"] as const;

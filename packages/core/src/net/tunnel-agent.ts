@@ -41,6 +41,18 @@ export abstract class TunnelAgent extends Agent {
     this.#tunnelTimeoutMs = tunnelTimeoutMs;
   }
 
+  /**
+   * A byte stream to `host:port` through the proxy, for a client that does its own TLS (HTTP/2),
+   * with the error naming the proxy as the agent's connections do.
+   */
+  async tunnel(host: string, port: number, signal: AbortSignal): Promise<Duplex> {
+    try {
+      return await this.openTunnel(host, port, signal);
+    } catch (err) {
+      throw new Error(`proxy ${this.proxy.host}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
   /** Opens a byte stream to `host:port` through the proxy; on `signal`, gives up and destroys what it opened. */
   protected abstract openTunnel(host: string, port: number, signal: AbortSignal): Promise<Duplex>;
 

@@ -8,6 +8,7 @@ import { localInputScenarios } from "./local-inputs.js";
 import { runControlScenarios } from "./run-control.js";
 import { serverAnswerScenarios } from "./server-answers.js";
 import { tlsScenarios } from "./tls.js";
+import { tsMonScenarios } from "./ts-mon.js";
 
 // Every scenario runs the upstream Go binary and our CLI with the same flags, each in its own
 // directory, against the same server, and compares what they did (testing/differential.ts).
@@ -32,4 +33,5 @@ describe.skipIf(GO_TOKEND === undefined)("ours against the Go luci_machine_token
   runControlScenarios(suite);
   tlsScenarios(suite);
   flagScenarios(suite);
+  tsMonScenarios(suite);
 });

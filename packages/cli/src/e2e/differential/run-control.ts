@@ -1,11 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { mintedReply } from "../../../../core/src/testing/fake-prpc-server.js";
 import { type DiffWorkspace, expectSame, type Impl, runBoth } from "../../testing/differential.js";
 import type { DiffContext } from "./context.js";
 
-/** Interrupts, copies that cannot be written, and the metrics dump. */
+/** Interrupts and copies that cannot be written (the metrics dump: ts-mon.ts). */
 export function runControlScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): void {
   describe("the run itself", () => {
     it("SIGINT while the call is in flight: CANCELED, status still written", async () => {
@@ -40,20 +39,6 @@ export function runControlScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
       expectSame(await runBoth(ws, args, { serverCalls: ctx.mints }), {
         "status/failure_error": { go: false, ts: true },
       });
-    });
-
-    it("-ts-mon-endpoint file://: both write the metrics there, in different formats", async () => {
-      const { ctx, ws } = suite;
-      const metrics = (impl: Impl) => join(ws.dir(impl), "metrics.txt");
-      const result = await runBoth(ws, (impl) => [
-        ...ws.args(impl, ctx.dev.backend),
-        "-ts-mon-endpoint",
-        `file://${metrics(impl)}`,
-      ]);
-      expectSame(result);
-      // Go appends ts-mon's protobuf text format; we replace the file with a JSON document.
-      expect(await readFile(metrics("go"), "utf8")).toMatch(/^metrics_collection: </);
-      expect(JSON.parse(await readFile(metrics("ts"), "utf8"))).toHaveProperty("metrics");
     });
   });
 }

@@ -1,0 +1,116 @@
+import type { SecureClientSessionOptions } from "node:http2";
+import { isIP } from "node:net";
+import { createSecureContext, connect as tlsConnect } from "node:tls";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { errorMessage } from "../fs-errors.js";
+import {
+  MonitoringInsertRequestSchema,
+  type MonitoringInsertResponse,
+  MonitoringService,
+} from "../gen/google/internal/prodx/mon/v1/service_pb.js";
+import type { MetricsPayload } from "../gen/ts_mon/proto/metrics_pb.js";
+import { type Logger, silentLogger } from "../logger.js";
+import { ConnectProxyAgent } from "../net/connect-proxy-agent.js";
+import { proxyForUrl } from "../net/proxy-from-env.js";
+import { loadTrustRoots, type SystemRootLocations } from "../net/trust-roots.js";
+
+/** Gives an OAuth2 access token for ProdX (scope `https://www.googleapis.com/auth/prodxmon`). */
+export type AccessTokenFn = (signal: AbortSignal) => Promise<string>;
+
+/** Options of {@link insertMetrics}. */
+export interface InsertMetricsOptions {
+  /** The endpoint's host: a name, an IPv4 address or an IPv6 address (without brackets). */
+  host: string;
+  /** The endpoint's port; ts-mon uses 443 when the URL has none. */
+  port: number;
+  /** Called once per push, inside its deadline; its token is sent as `authorization: Bearer …`. */
+  accessToken: AccessTokenFn;
+  /** The push's deadline, sent as `grpc-timeout`; default 10 s, as Go's SendMetrics. */
+  timeoutMs?: number;
+  /** Ends the push early. */
+  signal?: AbortSignal;
+  /** HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR, NODE_EXTRA_CA_CERTS; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Where the system's trust roots are; default Go's lists for Linux. */
+  systemRoots?: SystemRootLocations;
+  /** Hears which proxy and trust roots are used (debug). */
+  logger?: Logger;
+  /** Largest answer accepted; default 1 MiB (an answer is a status, a few bytes). */
+  maxResponseBytes?: number;
+}
+
+/**
+ * Pushes one payload as LUCI's ts-mon does (monitor/grpc.go): a gRPC call
+ * `google.internal.prodx.mon.v1.MonitoringService/Insert` over TLS (HTTP/2) to host:port with
+ * `MonitoringInsertRequest{payload}`, the access token as `authorization: Bearer …`. As grpc-go:
+ * the server is verified with the system's trust roots (SSL_CERT_FILE and SSL_CERT_DIR replace
+ * them), and HTTPS_PROXY (NO_PROXY honoured, loopback never proxied) is used as an HTTP CONNECT
+ * proxy whatever its scheme, in clear text. The whole push, the token included, is bounded by
+ * `timeoutMs`; the HTTP/2 connection is closed after it.
+ *
+ * @returns the service's answer; its `responseStatus` may still say the payload was refused.
+ * @throws ConnectError for a failed call; a failed token is `Unauthenticated`.
+ */
+export async function insertMetrics(
+  payload: MetricsPayload,
+  options: InsertMetricsOptions,
+): Promise<MonitoringInsertResponse> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger;
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(timeoutMs),
+    ...(options.signal ? [options.signal] : []),
+  ]);
+  const started = performance.now();
+  const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  const baseUrl = `https://${authority}`;
+  const roots = loadTrustRoots({ env, system: options.systemRoots, logger });
+  const secureContext = createSecureContext({ ca: roots.ca });
+  const sessionOptions: SecureClientSessionOptions = { secureContext };
+  const proxy = proxyForUrl(new URL(baseUrl), env);
+  let token: string;
+  try {
+    token = await options.accessToken(signal);
+  } catch (err) {
+    throw new ConnectError(
+      `transport: per-RPC creds failed due to error: ${errorMessage(err)}`,
+      Code.Unauthenticated,
+    );
+  }
+  if (proxy) {
+    logger.log("debug", `Using the proxy ${proxy.host} for ${authority}`);
+    // grpc-go speaks plain HTTP CONNECT to any proxy it is given (no TLS to it, no SOCKS).
+    const connectProxy = new URL(`http://${proxy.host}`);
+    connectProxy.username = proxy.username;
+    connectProxy.password = proxy.password;
+    const socket = await new ConnectProxyAgent(connectProxy)
+      .tunnel(options.host, options.port, signal)
+      .catch((err: unknown) => {
+        throw new ConnectError(`connection error: ${errorMessage(err)}`, Code.Unavailable);
+      });
+    const servername = isIP(options.host) ? undefined : options.host;
+    sessionOptions.createConnection = () =>
+      tlsConnect({ socket, servername, secureContext, ALPNProtocols: ["h2"] });
+  }
+  const sessionManager = new Http2SessionManager(baseUrl, {}, sessionOptions);
+  try {
+    const transport = createGrpcTransport({
+      baseUrl,
+      sessionManager,
+      readMaxBytes: options.maxResponseBytes ?? 1 << 20,
+    });
+    return await createClient(MonitoringService, transport).insert(
+      create(MonitoringInsertRequestSchema, { payload }),
+      {
+        signal,
+        timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))),
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
+  } finally {
+    sessionManager.abort();
+  }
+}
