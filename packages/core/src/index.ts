@@ -78,7 +78,14 @@ export {
   type MachineTokenSourceOptions,
 } from "./credentials/machine-token-source.js";
 export { startTokenRefresher, type TokenRefresher } from "./credentials/token-refresher.js";
-export type { TokenRefresherOptions, TokenRefreshInfo } from "./credentials/token-refresher-options.js";
+export { TokenRefresherError, type TokenRefresherErrorCode } from "./credentials/token-refresher-error.js";
+export type {
+  MachineCertificate,
+  MachinePrivateKey,
+  TokenRefresherOptions,
+  TokenRefresherSettings,
+  TokenRefreshInfo,
+} from "./credentials/token-refresher-options.js";
 export { withMachineToken } from "./credentials/with-machine-token.js";
 
 // Types of the options above.

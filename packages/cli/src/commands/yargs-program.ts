@@ -1,3 +1,4 @@
+import { filePathProblem } from "@luci-machine-tokend/core/internal";
 import yargs, { type Argv } from "yargs";
 import type { CliIo } from "../cli-io.js";
 import { goStyleArgv } from "./subcommand-argv.js";
@@ -30,6 +31,13 @@ export async function parseSubcommand<T>(
   ).fail((msg, err) => {
     failure = msg ?? err?.message ?? "invalid arguments";
   });
+  // No subcommand takes PEM on its command line (keys come in files): refused before yargs, which
+  // would read a pasted key as flags and echo its words.
+  const pem = pemTextArgument(argv);
+  if (pem !== undefined) {
+    io.stderr(`${pem}\n\n${await program.getHelp()}\n`);
+    return { exitCode: 2 };
+  }
   let output = "";
   const args = await program.parseAsync(goStyleArgv(argv), {}, (_err, _argv, text) => {
     output = text;
@@ -44,4 +52,15 @@ export async function parseSubcommand<T>(
     return { exitCode: 0 };
   }
   return { args: args as T };
+}
+
+function pemTextArgument(argv: readonly string[]): string | undefined {
+  for (const [i, word] of argv.entries()) {
+    const problem = filePathProblem(word);
+    if (problem === undefined) continue;
+    const flag =
+      /^--?[\w-]+(?==)/.exec(word)?.[0] ?? (argv[i - 1]?.startsWith("-") ? argv[i - 1] : undefined);
+    return `Invalid value for ${flag ?? "an argument"}: ${problem}`;
+  }
+  return undefined;
 }
