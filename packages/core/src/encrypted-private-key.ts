@@ -3,9 +3,10 @@ import { DerError, readDer, readOctets, readOid, readUnsigned, sequenceItems } f
 
 /**
  * The most iterations of a key's PBKDF2 (or PKCS#12 / PBES1 key derivation) that are run: above
- * the 600,000 OWASP asks of PBKDF2-HMAC-SHA256 today and far above what tools write (2,048 by
- * OpenSSL, Node and Python's cryptography). Decrypting at the cap took 0.4 to 1.7 s on a 2-core
- * build machine depending on the hash (BENCHMARKS.md); a key asking for more is refused up front.
+ * the 600,000 OWASP asks of PBKDF2-HMAC-SHA256 today (and step-cli writes) and far above the
+ * 2,048 of OpenSSL and Node. At the cap, deriving took 0.8 s with HMAC-SHA256 and 3.1 to 3.3 s
+ * with SHA-1 or SHA-512 on the shared 2-core build machine at load 12 (OpenSSL's own
+ * createPrivateKey: twice that, blocking the event loop). A key asking for more is refused up front.
  */
 export const MAX_KEY_ITERATIONS = 1_000_000;
 /** The most scrypt work (N × r × p) that is run: 8 times OpenSSL's default (N 16384, r 8, p 1). */

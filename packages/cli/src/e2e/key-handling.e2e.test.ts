@@ -50,6 +50,11 @@ function withFlag(args: string[], flag: string, value: string): string[] {
   return i === -1 ? [...args, flag, value] : args.map((a, j) => (j === i + 1 ? value : a));
 }
 
+/** `check` against the test server with these certificate and key paths, and `extra` flags. */
+function check(certPem: string, pkeyPem: string, ...extra: string[]): string[] {
+  return ["check", "-backend", server.backend, "-cert-pem", certPem, "-pkey-pem", pkeyPem, ...extra];
+}
+
 describe("the CLI never shows the private key", () => {
   it("in its output or status file, whatever the mistake", async () => {
     const base = fx.args(server.backend, "-timeout", "5s");
@@ -90,60 +95,12 @@ describe("the CLI never shows the private key", () => {
       ["the key file as -ca-bundle", [...base, "-force-refresh", "-ca-bundle", fx.keyPath]],
       ["the key file as -ts-mon-config-file", withFlag(base, "-ts-mon-config-file", fx.keyPath)],
       ["the key file as -token-file", base],
-      [
-        "check: the key's text as -pkey-pem",
-        ["check", "-backend", server.backend, "-cert-pem", fx.certPath, "-pkey-pem", key],
-      ],
-      [
-        "check: the key's text as -token-file",
-        [
-          "check",
-          "-backend",
-          server.backend,
-          "-cert-pem",
-          fx.certPath,
-          "-pkey-pem",
-          fx.keyPath,
-          "-token-file",
-          key,
-        ],
-      ],
-      [
-        "check: the key file as -cert-pem",
-        ["check", "-backend", server.backend, "-cert-pem", fx.keyPath, "-pkey-pem", fx.keyPath],
-      ],
-      [
-        "check: the files swapped",
-        ["check", "-backend", server.backend, "-cert-pem", fx.keyPath, "-pkey-pem", fx.certPath],
-      ],
-      [
-        "check: the key file as -ca-bundle",
-        [
-          "check",
-          "-backend",
-          server.backend,
-          "-cert-pem",
-          fx.certPath,
-          "-pkey-pem",
-          fx.keyPath,
-          "-ca-bundle",
-          fx.keyPath,
-        ],
-      ],
-      [
-        "check: a wrong passphrase",
-        [
-          "check",
-          "-backend",
-          server.backend,
-          "-cert-pem",
-          fx.certPath,
-          "-pkey-pem",
-          p("enc.pem"),
-          "-pkey-passphrase-file",
-          fx.keyPath,
-        ],
-      ],
+      ["check: the key's text as -pkey-pem", check(fx.certPath, key)],
+      ["check: the key's text as -token-file", check(fx.certPath, fx.keyPath, "-token-file", key)],
+      ["check: the key file as -cert-pem", check(fx.keyPath, fx.keyPath)],
+      ["check: the files swapped", check(fx.keyPath, fx.certPath)],
+      ["check: the key file as -ca-bundle", check(fx.certPath, fx.keyPath, "-ca-bundle", fx.keyPath)],
+      ["check: a wrong passphrase", check(fx.certPath, p("enc.pem"), "-pkey-passphrase-file", fx.keyPath)],
       [
         "inspect: the key file as -token-file",
         ["inspect", "-token-file", fx.keyPath, "-status-file", fx.keyPath],
