@@ -47,7 +47,8 @@ export interface RunLock {
 /**
  * Why a run goes on without the lock: the holder kept it past the deadline (`timeout`), the run
  * was cancelled while waiting (`aborted`), the lock file belongs to another user (`foreign`,
- * ignored and left alone), or no lock file can be made here (`unavailable`, e.g. read-only).
+ * ignored and left alone), or no lock file can be made here (`unavailable`: a read-only
+ * directory, a directory at the lock path).
  */
 export type RunLockRefusal = "timeout" | "aborted" | "foreign" | "unavailable";
 
