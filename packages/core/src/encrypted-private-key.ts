@@ -4,13 +4,23 @@ import { DerError, readDer, readOctets, readOid, readUnsigned, sequenceItems } f
 /**
  * The most iterations of a key's PBKDF2 (or PKCS#12 / PBES1 key derivation) that are run: above
  * the 600,000 OWASP asks of PBKDF2-HMAC-SHA256 today (and step-cli writes) and far above the
- * 2,048 of OpenSSL and Node. At the cap, deriving took 0.8 s with HMAC-SHA256 and 3.1 to 3.3 s
- * with SHA-1 or SHA-512 on the shared 2-core build machine at load 12 (OpenSSL's own
- * createPrivateKey: twice that, blocking the event loop). A key asking for more is refused up front.
+ * 2,048 of OpenSSL and Node. At the cap, deriving took 0.8 to 1.6 s with HMAC-SHA256 and 2.1 to
+ * 3.3 s with SHA-1 or SHA-512 on the shared 2-core build machine at load 10 to 12 (OpenSSL's own
+ * createPrivateKey: about twice that, blocking the event loop). A key asking for more is refused
+ * up front.
  */
 export const MAX_KEY_ITERATIONS = 1_000_000;
 /** The most scrypt work (N × r × p) that is run: 8 times OpenSSL's default (N 16384, r 8, p 1). */
 export const MAX_SCRYPT_COST = 2 ** 20;
+/**
+ * The caps where only OpenSSL decrypts (PKCS#12 and PBES1 schemes, a PBES2 cipher or hash this
+ * file does not know): createPrivateKey blocks the event loop, about 0.2 s at 100,000 PKCS#12
+ * iterations on an idle 2-core machine, 10 to 50 times what keytool (10,000) and OpenSSL (2,048)
+ * write.
+ */
+export const MAX_BLOCKING_KEY_ITERATIONS = 100_000;
+/** scrypt work where only OpenSSL decrypts: OpenSSL's default (about 0.15 s here). */
+export const MAX_BLOCKING_SCRYPT_COST = 2 ** 17;
 /** The most memory scrypt may use: OpenSSL's limit (32 MiB), which it applies to keys it decrypts. */
 export const MAX_SCRYPT_MEMORY = 32 << 20;
 
@@ -126,11 +136,19 @@ export function describeKeyEncryption(e: KeyEncryption): string {
   return `${e.kdf}, ${e.iterations} iterations`;
 }
 
+/** True when `e` is derived on the thread pool here; else only OpenSSL decrypts it, blocking. */
+function derivedOffThread(e: KeyEncryption): e is Extract<KeyEncryption, Pbes2> & { cipher: CbcCipher } {
+  if (e.kdf === "pbkdf2") return e.cipher !== undefined && e.digest !== undefined;
+  return e.kdf === "scrypt" && e.cipher !== undefined;
+}
+
 /**
  * Why decrypting with `e` would cost more than a run may spend (see the caps above), or undefined.
  * Checked before any work is done, so a planted or careless key cannot stall a run.
  */
 export function keyEncryptionCostProblem(e: KeyEncryption): string | undefined {
+  const blocking = !derivedOffThread(e);
+  const allowed = blocking ? "allowed where only OpenSSL decrypts (blocking)" : "allowed";
   if (e.kdf === "scrypt") {
     const memory = 128n * e.r * (e.n + 2n) + 128n * e.r * e.p;
     if (e.n < 2n || (e.n & (e.n - 1n)) !== 0n || e.r === 0n || e.p === 0n) {
@@ -139,14 +157,16 @@ export function keyEncryptionCostProblem(e: KeyEncryption): string | undefined {
     if (memory > BigInt(MAX_SCRYPT_MEMORY)) {
       return `its scrypt parameters (${describeKeyEncryption(e)}) need more than the ${MAX_SCRYPT_MEMORY} bytes of memory allowed`;
     }
-    if (e.n * e.r * e.p > BigInt(MAX_SCRYPT_COST)) {
-      return `its scrypt parameters (${describeKeyEncryption(e)}) ask for more work (N×r×p) than the ${MAX_SCRYPT_COST} allowed`;
+    const maxCost = blocking ? MAX_BLOCKING_SCRYPT_COST : MAX_SCRYPT_COST;
+    if (e.n * e.r * e.p > BigInt(maxCost)) {
+      return `its scrypt parameters (${describeKeyEncryption(e)}) ask for more work (N×r×p) than the ${maxCost} ${allowed}`;
     }
     return undefined;
   }
   if (e.iterations === 0n) return "its iteration count is 0";
-  if (e.iterations > BigInt(MAX_KEY_ITERATIONS)) {
-    return `its encryption (${describeKeyEncryption(e)}) asks for more than the ${MAX_KEY_ITERATIONS} iterations allowed; re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc uses 2048)`;
+  const maxIterations = blocking ? MAX_BLOCKING_KEY_ITERATIONS : MAX_KEY_ITERATIONS;
+  if (e.iterations > BigInt(maxIterations)) {
+    return `its encryption (${describeKeyEncryption(e)}) asks for more than the ${maxIterations} iterations ${allowed}; re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc uses 2048)`;
   }
   return undefined;
 }
@@ -164,12 +184,9 @@ export async function decryptPrivateKey(
   signal?: AbortSignal,
 ): Promise<KeyObject> {
   signal?.throwIfAborted();
-  if (e.kdf !== "pbkdf2" && e.kdf !== "scrypt") return createPrivateKey({ key: pem, passphrase });
+  // PKCS#12, PBES1, or a cipher or hash OpenSSL may know and this file does not.
+  if (!derivedOffThread(e)) return createPrivateKey({ key: pem, passphrase });
   const { cipher } = e;
-  // A cipher or hash OpenSSL may know and this file does not: OpenSSL decrypts it.
-  if (cipher === undefined || (e.kdf === "pbkdf2" && e.digest === undefined)) {
-    return createPrivateKey({ key: pem, passphrase });
-  }
   if (e.keyLength !== undefined && e.keyLength !== BigInt(cipher.keyBytes)) {
     throw new Error(`its key length ${e.keyLength} does not fit ${cipher.name}`);
   }
