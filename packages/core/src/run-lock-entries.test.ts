@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isTrustedOwner } from "./open-regular-file.js";
 import { acquireRunLock, type RunLockOptions } from "./run-lock.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
@@ -55,6 +56,15 @@ async function deadPid(): Promise<number> {
 const onlyOwnedBy = (owner: number) => (uid: number) => uid === owner;
 
 describe("acquireRunLock and what else sits at the lock path", () => {
+  it("(the default owner check trusts this user and root, and no one else)", () => {
+    expect([isTrustedOwner(me), isTrustedOwner(0), isTrustedOwner(me + 1), isTrustedOwner(65534)]).toEqual([
+      true,
+      true,
+      false,
+      me === 65534,
+    ]);
+  });
+
   it("never waits for, nor removes, another user's lock, however it looks (owner check injected, no root needed)", async () => {
     const stranger = { isTrustedOwner: onlyOwnedBy(me + 1) }; // the files we make are "theirs"
     const lock = (extra: Record<string, unknown>) =>
