@@ -1,5 +1,5 @@
 import type { Protocol } from "@luci-machine-tokend/core";
-import { backendBaseUrl, filePathProblem } from "@luci-machine-tokend/core/internal";
+import { backendBaseUrl } from "@luci-machine-tokend/core/internal";
 import { FLAGS, REQUIRED_FLAGS } from "./flags.js";
 import { type FlagValues, flagDefault } from "./go-flags.js";
 import { goQuote } from "./go-quote.js";
@@ -55,8 +55,6 @@ export function cliOptionsFromFlags(values: FlagValues): CliOptionsResult {
   for (const name of REQUIRED_FLAGS) {
     if (str(name) === "") return { error: `-${name} is required` };
   }
-  const pem = pemTextFlag(values);
-  if (pem) return { error: pem };
   try {
     backendBaseUrl(str("backend"));
   } catch (_err) {
@@ -110,20 +108,4 @@ export function cliOptionsFromFlags(values: FlagValues): CliOptionsResult {
       },
     },
   };
-}
-
-/**
- * Go would open a key pasted into `-pkey-pem` as a path and print it whole in its log and status
- * file; every flag here takes a file path or a word, never PEM, so PEM text in any of them (the
- * `-exec` command aside) is refused as a bad value, unshown.
- */
-function pemTextFlag(values: FlagValues): string | undefined {
-  for (const [name, value] of values) {
-    if (name === "exec") continue;
-    for (const text of Array.isArray(value) ? value : [value]) {
-      const problem = typeof text === "string" ? filePathProblem(text) : undefined;
-      if (problem) return `invalid value for flag -${name}: ${problem}`;
-    }
-  }
-  return undefined;
 }

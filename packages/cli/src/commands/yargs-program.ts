@@ -1,6 +1,6 @@
-import { filePathProblem } from "@luci-machine-tokend/core/internal";
 import yargs, { type Argv } from "yargs";
 import type { CliIo } from "../cli-io.js";
+import { pemTextArgument } from "../pem-text-argument.js";
 import { goStyleArgv } from "./subcommand-argv.js";
 
 /**
@@ -52,15 +52,4 @@ export async function parseSubcommand<T>(
     return { exitCode: 0 };
   }
   return { args: args as T };
-}
-
-function pemTextArgument(argv: readonly string[]): string | undefined {
-  for (const [i, word] of argv.entries()) {
-    const problem = filePathProblem(word);
-    if (problem === undefined) continue;
-    const flag =
-      /^--?[\w-]+(?==)/.exec(word)?.[0] ?? (argv[i - 1]?.startsWith("-") ? argv[i - 1] : undefined);
-    return `Invalid value for ${flag ?? "an argument"}: ${problem}`;
-  }
-  return undefined;
 }

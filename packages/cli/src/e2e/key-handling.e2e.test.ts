@@ -50,6 +50,14 @@ function withFlag(args: string[], flag: string, value: string): string[] {
   return i === -1 ? [...args, flag, value] : args.map((a, j) => (j === i + 1 ? value : a));
 }
 
+/** The key's body as one line of base64, without its BEGIN and END lines. */
+function keyBase64(): string {
+  return key
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("-----"))
+    .join("");
+}
+
 /** `check` against the test server with these certificate and key paths, and `extra` flags. */
 function check(certPem: string, pkeyPem: string, ...extra: string[]): string[] {
   return ["check", "-backend", server.backend, "-cert-pem", certPem, "-pkey-pem", pkeyPem, ...extra];
@@ -67,6 +75,15 @@ describe("the CLI never shows the private key", () => {
       ],
       ["the key's text as -cert-pem", withFlag(base, "-cert-pem", key)],
       ["the key's text as -token-file", withFlag(base, "-token-file", key)],
+      ["the key's text as the first argument", [key, ...base]],
+      ["the key's text as a last argument", [...base, key]],
+      ["the key's text after a flag without its value", [...base, "-force-refresh", key]],
+      [
+        "the key's body (no BEGIN line) as the first argument",
+        [key.split("\n").slice(1).join("\n"), ...base],
+      ],
+      ["the key's base64 (no lines) as the first argument", [keyBase64(), ...base]],
+      ["the key's text as -exec", [...base, "-force-refresh", "-exec", key]],
       ["the key's text as -token-file-copy", [...base, "-token-file-copy", key]],
       ["the key's text as -ca-bundle", [...base, "-ca-bundle", key]],
       ["the key's text as -pkey-passphrase-file", [...base, "-pkey-passphrase-file", key]],
