@@ -97,7 +97,7 @@ export { PROTOCOLS, type Protocol } from "./protocols.js";
 // Symbols above should be relevant to end users.
 // Symbols below should only be relevant for other libraries.
 
-export type { AtomicWriteFs, AtomicWriteOptions } from "./atomic-write.js";
+export type { AtomicWriteFs, AtomicWriteHandle, AtomicWriteOptions } from "./atomic-write.js";
 export type { BackendConnectionOptions } from "./net/backend-target.js";
 export type { SystemRootLocations } from "./net/trust-roots.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
