@@ -9,6 +9,7 @@ import type {
 import {
   calcDigest,
   createX509Signer,
+  deadlineSignal,
   decideUpdateReason,
   fsErrorReason,
   readCapped,
@@ -36,14 +37,14 @@ export type Assessment =
  */
 export async function assessToken(
   options: ResolvedTokendOptions,
-  deps: { now: Now; logger: Logger },
+  deps: { now: Now; logger: Logger; deadline?: Date; signal?: AbortSignal },
 ): Promise<Assessment> {
   const { logger } = deps;
   // The token file and the key files are read at once: a start-up on a busy machine waits on
   // each file operation's thread-pool round trip. Only the token read logs, so the log is as Go's.
   const [{ token, state }, loaded] = await Promise.all([
     readTokenFile(options.tokenFile, { logger, ownFilesOnly: true }),
-    loadSigner(options).then(
+    loadSigner(options, deps).then(
       (signer) => ({ signer }),
       (err: unknown) => ({ error: err as Error }),
     ),
@@ -72,11 +73,16 @@ export async function assessToken(
   return { token, state, signer, inputsDigest, reason };
 }
 
-async function loadSigner(options: ResolvedTokendOptions): Promise<X509Signer> {
+async function loadSigner(
+  options: ResolvedTokendOptions,
+  deps: { now: Now; deadline?: Date; signal?: AbortSignal },
+): Promise<X509Signer> {
   const passphrase = options.pkeyPassphraseFile
     ? await readPassphrase(options.pkeyPassphraseFile)
     : undefined;
-  return createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase });
+  // Decrypting an encrypted key ends at the run's deadline, as every other step.
+  const signal = deps.deadline ? deadlineSignal(deps.deadline, deps.now, deps.signal) : deps.signal;
+  return createX509Signer({ keyPath: options.pkeyPem, certPath: options.certPem, passphrase, signal });
 }
 
 /** The passphrase in `path` (one trailing newline dropped), read as every file a run reads; the error names the flag. */

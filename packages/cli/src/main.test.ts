@@ -149,6 +149,16 @@ describe("main: Go's exit codes and flag errors", () => {
     expect(await exists(fx.statusPath)).toBe(false);
   });
 
+  it("does not quote a long first word back (something pasted, such as a key's base64)", async () => {
+    const pasted = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC".repeat(3);
+    const r = await cli([pasted, ...fx.args("127.0.0.1:1")]);
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([
+      2,
+      `the first argument is no command (${pasted.length} characters, not shown; commands: inspect, check, csr, dev-server, demo; a run takes flags only)`,
+    ]);
+    expect(r.stderr).not.toContain(pasted.slice(0, 20));
+  });
+
   it("refuses a -backend with a scheme at parse time (exit 2)", async () => {
     const r = await cli(fx.args("https://tokens.example.com"));
     expect(r.code).toBe(2);

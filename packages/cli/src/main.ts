@@ -5,6 +5,7 @@ import { cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
 import { initTsMon } from "./metrics/ts-mon.js";
 import { packageVersion } from "./package-version.js";
+import { pemTextArgument } from "./pem-text-argument.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
@@ -29,6 +30,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const load = Object.hasOwn(SUBCOMMANDS, command) ? SUBCOMMANDS[command] : undefined;
   if (load) return (await load()).run(argv.slice(1), io);
 
+  // Before Go's parser, which would quote a key pasted into the command line in its error.
+  const pem = pemTextArgument(argv);
+  if (pem !== undefined) {
+    io.stderr(`${pem}\n${usageText()}`);
+    return 2;
+  }
   // As Go's flag package: the usage goes to stderr, for -h (exit 0) and after a flag error (exit 2).
   const parsed = parseGoFlags(argv);
   if (parsed.kind === "help") {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { durableWriteOf, recordingAtomicFs } from "../../core/src/testing/recording-fs.js";
 import { type CliOptions, cliOptionsFromFlags } from "./cli-options.js";
 import { parseGoFlags } from "./go-flags.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
@@ -51,6 +52,23 @@ function options(...extra: string[]): CliOptions {
 }
 
 describe("run outputs", () => {
+  it("writes the status file and the Prometheus textfile atomically: write, fsync, close, rename, directory fsync", async () => {
+    const events: string[] = [];
+    const outputs = options(
+      "-status-file",
+      join(dir, "status.json"),
+      "-prometheus-textfile",
+      join(dir, "tokend.prom"),
+    );
+    await writeReportOutputs(report, outputs, logger, () => new Date(), {
+      atomicFs: recordingAtomicFs(events, dir),
+    });
+    expect(events).toEqual([...durableWriteOf("tokend.prom"), ...durableWriteOf("status.json")]);
+    expect(JSON.parse(await readFile(join(dir, "status.json"), "utf8")).update_outcome).toBe(
+      "UPDATE_SUCCESS",
+    );
+  });
+
   it("sends the ts-mon metrics before writing the status file, which a failed push does not stop", async () => {
     const status = join(dir, "status.json");
     await writeReportOutputs(report, options("-status-file", status), logger, () => new Date(), {

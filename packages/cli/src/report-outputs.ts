@@ -1,4 +1,4 @@
-import type { Logger, StatusReport } from "@luci-machine-tokend/core";
+import type { AtomicWriteFs, Logger, StatusReport } from "@luci-machine-tokend/core";
 import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
 import { prometheusText } from "./metrics/prometheus-text.js";
@@ -11,6 +11,8 @@ const encoder = new TextEncoder();
 export interface ReportOutputDeps extends Omit<TsMonSendDeps, "logger" | "now"> {
   /** From initTsMon before the run; undefined when ts-mon is off. */
   tsMon?: TsMonMonitor;
+  /** File operations of the atomic writes; default node:fs. */
+  atomicFs?: Partial<AtomicWriteFs>;
 }
 
 /**
@@ -25,24 +27,24 @@ export async function writeReportOutputs(
   now: () => Date,
   deps: ReportOutputDeps = {},
 ): Promise<void> {
-  const { tsMon, ...sendDeps } = deps;
+  const { tsMon, atomicFs, ...sendDeps } = deps;
   await flushTsMon(tsMon, report, { ...sendDeps, logger, now });
+  const write = (path: string, text: string, what: string) => writeOrLog(path, text, what, logger, atomicFs);
   if (options.prometheusTextfile) {
-    await writeOrLog(
-      options.prometheusTextfile,
-      prometheusText(report, now()),
-      "Prometheus textfile",
-      logger,
-    );
+    await write(options.prometheusTextfile, prometheusText(report, now()), "Prometheus textfile");
   }
-  if (options.statusFile) {
-    await writeOrLog(options.statusFile, statusReportToJson(report), "status file", logger);
-  }
+  if (options.statusFile) await write(options.statusFile, statusReportToJson(report), "status file");
 }
 
-async function writeOrLog(path: string, text: string, what: string, logger: Logger): Promise<void> {
+async function writeOrLog(
+  path: string,
+  text: string,
+  what: string,
+  logger: Logger,
+  fs: Partial<AtomicWriteFs> | undefined,
+): Promise<void> {
   try {
-    await writeFileAtomic(path, encoder.encode(text));
+    await writeFileAtomic(path, encoder.encode(text), { fs });
   } catch (err) {
     logger.log("error", `Failed to write the ${what} ${path} - ${errorMessage(err)}`);
   }

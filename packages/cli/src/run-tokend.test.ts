@@ -12,6 +12,7 @@ import { acquireRunLock } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
+import { durableWriteOf, recordingAtomicFs } from "../../core/src/testing/recording-fs.js";
 import type { TokendDeps } from "./run-deps.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
 import { createFakeMinter, type FakeMinter, tokenReply } from "./testing/fake-minter.js";
@@ -113,6 +114,17 @@ describe("runTokend: LUCI's main_test scenarios with exact values", () => {
     expect(req?.tokenType).toBe(2);
     expect(req?.signatureAlgorithm).toBe(1);
     expect(Buffer.from(req?.certificate ?? []).equals(Buffer.from(pki.certDer))).toBe(true);
+  });
+
+  it("writes the token file and each copy durably: write, fsync, close, rename, then the directory's fsync", async () => {
+    const events: string[] = [];
+    const copy = fx.path("copy.json");
+    await runTokend(
+      fx.options(BACKEND, "-token-file-copy", copy),
+      deps({ atomicFs: recordingAtomicFs(events, fx.dir) }),
+    );
+    expect(events).toEqual([...durableWriteOf("token.json"), ...durableWriteOf("copy.json")]);
+    expect((await readTokenFile(copy)).token?.luciMachineToken).toBe("token-1");
   });
 
   it("then finds the token good, restores a missing copy, and refreshes on -force-refresh", async () => {

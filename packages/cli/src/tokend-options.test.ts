@@ -4,6 +4,7 @@ import { parseGoFlags } from "./go-flags.js";
 import { resolveTokendOptions, TOKEND_DEFAULTS } from "./tokend-options.js";
 
 const REQUIRED = { pkeyPem: "k", certPem: "c", backend: "b:1", tokenFile: "t" };
+const PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
 
 describe("resolveTokendOptions", () => {
   it("fills in Go's defaults, the same as the flag table's", () => {
@@ -33,6 +34,13 @@ describe("resolveTokendOptions", () => {
     [{ protocol: "http" }, 'runTokend: protocol "http" is not one of prpc, connect, grpc, grpc-web'],
     [{ tokenFileMode: 0o10000 }, "runTokend: tokenFileMode 4096 is not a file mode"],
     [{ timeoutMs: Number.NaN }, "runTokend: timeoutMs is not a number of milliseconds"],
+    // A key's text where its path belongs: named, never shown.
+    [{ pkeyPem: PEM_KEY }, "runTokend: pkeyPem is PEM text (a private key), not a file path (not shown)"],
+    [{ caBundle: PEM_KEY }, "runTokend: caBundle is PEM text (a private key), not a file path (not shown)"],
+    [
+      { tokenFileCopies: ["copy.json", PEM_KEY] },
+      "runTokend: tokenFileCopies holds PEM text (a private key), not a file path (not shown)",
+    ],
   ])("refuses %j", (bad, message) => {
     expect(() => resolveTokendOptions({ ...REQUIRED, ...(bad as object) })).toThrow(message);
   });

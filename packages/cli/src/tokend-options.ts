@@ -1,5 +1,5 @@
 import type { Protocol } from "@luci-machine-tokend/core";
-import { backendBaseUrl, PROTOCOLS } from "@luci-machine-tokend/core/internal";
+import { backendBaseUrl, filePathProblem, PROTOCOLS } from "@luci-machine-tokend/core/internal";
 
 /**
  * What runTokend is told: the four of Go's required flags, and the rest with Go's
@@ -70,6 +70,15 @@ export function resolveTokendOptions(options: TokendOptions): ResolvedTokendOpti
       throw new Error(`runTokend: ${key} is required`);
   }
   backendBaseUrl(options.backend);
+  const paths = { ...options, tokenFileCopies: undefined, exec: undefined };
+  for (const [key, value] of Object.entries(paths)) {
+    const problem = typeof value === "string" ? filePathProblem(value) : undefined;
+    if (problem) throw new Error(`runTokend: ${key} is ${problem}`);
+  }
+  for (const copy of options.tokenFileCopies ?? []) {
+    const problem = filePathProblem(copy);
+    if (problem) throw new Error(`runTokend: tokenFileCopies holds ${problem}`);
+  }
   const resolved: ResolvedTokendOptions = {
     ...options,
     tokenFileCopies: options.tokenFileCopies ?? [...TOKEND_DEFAULTS.tokenFileCopies],

@@ -7,10 +7,16 @@ import { goQuote } from "./go-quote.js";
  */
 export function unknownCommandLine(word: string, commands: readonly string[]): string | undefined {
   if (word === "" || word.startsWith("-")) return undefined;
+  const list = `commands: ${commands.join(", ")}; a run takes flags only`;
+  // A long word is no mistyped command but something pasted (a key's base64, say): not shown.
+  if (word.length > MAX_SHOWN_WORD)
+    return `the first argument is no command (${word.length} characters, not shown; ${list})`;
   const close = closestCommand(word, commands);
-  const hint = close ? `did you mean ${close}?` : `commands: ${commands.join(", ")}; a run takes flags only`;
-  return `unknown command ${goQuote(word)} (${hint})`;
+  return `unknown command ${goQuote(word)} (${close ? `did you mean ${close}?` : list})`;
 }
+
+/** Longest first word quoted back: commands are a few letters; a path fits too. */
+const MAX_SHOWN_WORD = 64;
 
 /** The command within a typo or two of `word` (a third of its length, at least one), if any. */
 function closestCommand(word: string, commands: readonly string[]): string | undefined {

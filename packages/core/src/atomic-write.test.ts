@@ -10,6 +10,7 @@ import {
 } from "./atomic-write.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { fsError } from "./testing/fs-faults.js";
+import { durableWriteOf, recordingAtomicFs } from "./testing/recording-fs.js";
 import { recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 
@@ -56,6 +57,14 @@ async function expectOnlyFile(path: string, content: string) {
 }
 
 describe("writeFileAtomic", () => {
+  it("writes, fsyncs and closes the temp file, then renames it, then fsyncs the directory, in that order", async () => {
+    const path = tmp.path("f.json");
+    const events: string[] = [];
+    await writeFileAtomic(path, bytes("new"), { fs: recordingAtomicFs(events, tmp.dir) });
+    expect(events).toEqual(durableWriteOf("f.json"));
+    await expectOnlyFile(path, "new");
+  });
+
   it("creates a new file with the content and mode 0644 (before the umask)", async () => {
     const path = tmp.path("f.json");
     await writeFileAtomic(path, bytes("new"));

@@ -5,8 +5,20 @@ import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
 import { errnoCode, errorMessage, fsErrorOn } from "./fs-errors.js";
 import type { Logger } from "./logger.js";
 
-/** The file operations an atomic write uses; inject them to simulate faults. */
+/** What an atomic write does with a file it opened: the temp file, or the directory it fsyncs. */
+export interface AtomicWriteHandle {
+  writeFile(data: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The file operations an atomic write uses; inject them to simulate faults or watch the order. */
 export interface AtomicWriteFs {
+  /**
+   * Opens a file as node:fs/promises' `open` does. The default `writeNewFile` and
+   * `syncDirectory` open through it: inject it alone to see every write, fsync and close.
+   */
+  open(path: string, flags: number | string, mode?: number): Promise<AtomicWriteHandle>;
   /** Creates `path` exclusively (never through an existing file or symlink), writes, fsyncs, closes. */
   writeNewFile(path: string, data: Uint8Array, mode: number): Promise<void>;
   /** Renames `from` over `to`. */
@@ -41,35 +53,51 @@ export interface AtomicWriteOptions {
   platform?: NodeJS.Platform;
 }
 
+/**
+ * The file operations with `given` ones in place of node:fs's; the default `writeNewFile` and
+ * `syncDirectory` open files through `given.open` when there is one.
+ */
+export function atomicWriteFs(given: Partial<AtomicWriteFs> = {}): AtomicWriteFs {
+  const fs: AtomicWriteFs = {
+    open: given.open ?? open,
+    writeNewFile: given.writeNewFile ?? ((path, data, mode) => writeNewFile(fs, path, data, mode)),
+    rename: given.rename ?? rename,
+    unlink: given.unlink ?? unlink,
+    syncDirectory: given.syncDirectory ?? ((dir) => syncDirectory(fs, dir)),
+  };
+  return fs;
+}
+
 /** Default file operations: node:fs with O_EXCL creation and fsyncs. */
-export const nodeAtomicWriteFs: AtomicWriteFs = {
-  async writeNewFile(path, data, mode) {
-    // O_EXCL: never through an existing file or symlink (a planted name fails instead of being
-    // followed); O_NOFOLLOW says the same where O_EXCL alone might not (old NFS).
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-    const handle = await open(path, flags, mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
-  rename,
-  unlink,
-  async syncDirectory(dir) {
-    let handle: Awaited<ReturnType<typeof open>> | undefined;
-    try {
-      handle = await open(dir, "r");
-      await handle.sync();
-    } catch (err) {
-      // Windows cannot open or fsync a directory; the rename is durable enough there.
-      if (!["EISDIR", "EPERM", "EINVAL", "EBADF", "EACCES"].includes(errnoCode(err) ?? "")) throw err;
-    } finally {
-      await handle?.close();
-    }
-  },
-};
+export const nodeAtomicWriteFs: AtomicWriteFs = atomicWriteFs();
+
+async function writeNewFile(fs: AtomicWriteFs, path: string, data: Uint8Array, mode: number): Promise<void> {
+  // O_EXCL: never through an existing file or symlink (a planted name fails instead of being
+  // followed); O_NOFOLLOW says the same where O_EXCL alone might not (old NFS).
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+  const handle = await fs.open(path, flags, mode);
+  try {
+    await handle.writeFile(data);
+    // On disk before the rename makes it the file: a crash must not leave a renamed empty file.
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(fs: AtomicWriteFs, dir: string): Promise<void> {
+  let handle: AtomicWriteHandle | undefined;
+  try {
+    handle = await fs.open(dir, "r");
+    // The rename itself on disk: without it a crash may bring back the old file.
+    await handle.sync();
+  } catch (err) {
+    // Windows cannot open or fsync a directory; the rename is durable enough there.
+    if (!["EISDIR", "EPERM", "EINVAL", "EBADF", "EACCES"].includes(errnoCode(err) ?? "")) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
 
 const RENAME_RETRY_INTERVAL_MS = 500;
 
@@ -107,7 +135,7 @@ export async function writeFileAtomic(
   data: Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const fs = { ...nodeAtomicWriteFs, ...options.fs };
+  const fs = atomicWriteFs(options.fs);
   const now = options.now ?? systemNow;
   const temp = tempPathFor(path, now());
   try {

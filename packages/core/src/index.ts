@@ -78,7 +78,14 @@ export {
   type MachineTokenSourceOptions,
 } from "./credentials/machine-token-source.js";
 export { startTokenRefresher, type TokenRefresher } from "./credentials/token-refresher.js";
-export type { TokenRefresherOptions, TokenRefreshInfo } from "./credentials/token-refresher-options.js";
+export { TokenRefresherError, type TokenRefresherErrorCode } from "./credentials/token-refresher-error.js";
+export type {
+  MachineCertificate,
+  MachinePrivateKey,
+  TokenRefresherOptions,
+  TokenRefresherSettings,
+  TokenRefreshInfo,
+} from "./credentials/token-refresher-options.js";
 export { withMachineToken } from "./credentials/with-machine-token.js";
 
 // Types of the options above.
@@ -90,7 +97,7 @@ export { PROTOCOLS, type Protocol } from "./protocols.js";
 // Symbols above should be relevant to end users.
 // Symbols below should only be relevant for other libraries.
 
-export type { AtomicWriteFs, AtomicWriteOptions } from "./atomic-write.js";
+export type { AtomicWriteFs, AtomicWriteHandle, AtomicWriteOptions } from "./atomic-write.js";
 export type { BackendConnectionOptions } from "./net/backend-target.js";
 export type { SystemRootLocations } from "./net/trust-roots.js";
 export { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";

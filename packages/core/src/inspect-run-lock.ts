@@ -29,6 +29,8 @@ export type FileId = Pick<Stats, "dev" | "ino" | "mtimeMs" | "size">;
 export type LockState =
   | { state: "gone" }
   | { state: "foreign"; uid: number }
+  /** Not a lock file at all, and nothing a rename and unlink can remove: never broken. */
+  | { state: "directory" }
   | { state: "held"; id: FileId; holder: string }
   | { state: "stale"; id: FileId; holder: string; why: string };
 
@@ -44,6 +46,11 @@ export interface InspectOptions {
   bootClock?: () => Promise<number | undefined>;
   /** True when this process holds the lock with this nonce now. */
   heldHere(nonce: string): boolean;
+  /**
+   * Whether a lock file of this owner may be judged (waited for, broken); default this user and
+   * root ({@link isTrustedOwner}). Tests inject it to stand for another user without privileges.
+   */
+  isTrustedOwner?: (uid: number) => boolean;
 }
 
 /** A lock body is ~150 bytes; more is not ours. */
@@ -70,6 +77,7 @@ export async function inspectRunLock(
   nowMs: number,
   options: InspectOptions,
 ): Promise<LockState> {
+  const trusted = options.isTrustedOwner ?? isTrustedOwner;
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -78,17 +86,20 @@ export async function inspectRunLock(
     // A symlink (ELOOP) or a file we may not read: judged by what lstat says of the entry itself.
     const stats = await lstat(path).catch(() => undefined);
     if (stats === undefined) return { state: "gone" };
-    return judgeUnreadable(stats, `unreadable (${fsErrorReason(err)})`, nowMs);
+    return judgeUnreadable(stats, `unreadable (${fsErrorReason(err)})`, nowMs, trusted);
   }
   try {
     const stats = await handle.stat();
-    if (!isTrustedOwner(stats.uid)) return { state: "foreign", uid: stats.uid };
+    if (!trusted(stats.uid)) return { state: "foreign", uid: stats.uid };
+    // Renamed aside, a directory could not be unlinked and would stay there for ever; what is
+    // inside it is nobody's business here.
+    if (stats.isDirectory()) return { state: "directory" };
     if (!stats.isFile())
-      return judgeUnreadable(stats, `not a regular file (it is ${fileTypeName(stats)})`, nowMs);
+      return judgeUnreadable(stats, `not a regular file (it is ${fileTypeName(stats)})`, nowMs, trusted);
     const buffer = Buffer.alloc(MAX_LOCK_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const owner = parseOwner(buffer.subarray(0, bytesRead).toString("utf8"));
-    if (owner === undefined) return judgeUnreadable(stats, "not a valid lock", nowMs);
+    if (owner === undefined) return judgeUnreadable(stats, "not a valid lock", nowMs, trusted);
     return await judgeOwner(stats, owner, nowMs, options);
   } finally {
     await handle.close();
@@ -96,8 +107,14 @@ export async function inspectRunLock(
 }
 
 /** A lock whose body cannot be used: stale once past the grace for a lock still being written. */
-function judgeUnreadable(stats: Stats, why: string, nowMs: number): LockState {
-  if (!isTrustedOwner(stats.uid)) return { state: "foreign", uid: stats.uid };
+function judgeUnreadable(
+  stats: Stats,
+  why: string,
+  nowMs: number,
+  trusted: (uid: number) => boolean,
+): LockState {
+  if (!trusted(stats.uid)) return { state: "foreign", uid: stats.uid };
+  if (stats.isDirectory()) return { state: "directory" };
   const holder = `a lock file that is ${why}`;
   if (nowMs - stats.mtimeMs <= UNFINISHED_GRACE_MS) return { state: "held", id: stats, holder };
   return { state: "stale", id: stats, holder, why };

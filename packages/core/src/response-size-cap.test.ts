@@ -51,6 +51,12 @@ function pump(stream: {
 function answerHttp1(req: IncomingMessage, res: ServerResponse) {
   requests++;
   req.resume();
+  if (String(req.headers["content-type"]).startsWith("application/prpc")) {
+    // pRPC, as a LUCI server answers: its code header, then the body (declared or not).
+    const header = { "Content-Type": "application/prpc; encoding=binary", "X-Prpc-Grpc-Code": "0" };
+    res.writeHead(200, mode === "declared" ? { ...header, "Content-Length": HUGE } : header);
+    return pump(res);
+  }
   const grpcWeb = String(req.headers["content-type"]).startsWith("application/grpc-web");
   const type = grpcWeb ? "application/grpc-web+proto" : "application/proto";
   if (mode === "declared") {
@@ -104,7 +110,7 @@ async function mintOver(protocol: Protocol): Promise<MintTokenError> {
   const clock = createFakeClock();
   requests = 0;
   const err = await mintToken({
-    client: createTokenMinterClient(backend, { protocol }),
+    client: createTokenMinterClient(backend, protocol === "prpc" ? {} : { protocol }),
     signer,
     protocol,
     now: clock.now,
@@ -116,7 +122,14 @@ async function mintOver(protocol: Protocol): Promise<MintTokenError> {
 }
 
 describe("every protocol refuses a reply over the 32 MiB cap, at once, naming itself", () => {
+  it("the cap is Go's pRPC client's: 32 MiB − 32 KiB", () => {
+    expect(MAX_RESPONSE_BYTES).toBe(33_521_664);
+  });
+
   it.each([
+    // pRPC, the default: the cap Go's client has (32 MiB − 32 KiB), without any option given.
+    ["prpc", "declared", `prpc: the response size ${HUGE} exceeds the client limit ${MAX_RESPONSE_BYTES}`],
+    ["prpc", "endless", `prpc: the response size exceeds the client limit ${MAX_RESPONSE_BYTES}`],
     [
       "connect",
       "declared",

@@ -47,7 +47,8 @@ export interface RunLock {
 /**
  * Why a run goes on without the lock: the holder kept it past the deadline (`timeout`), the run
  * was cancelled while waiting (`aborted`), the lock file belongs to another user (`foreign`,
- * ignored and left alone), or no lock file can be made here (`unavailable`, e.g. read-only).
+ * ignored and left alone), or no lock file can be made here (`unavailable`: a read-only
+ * directory, a directory at the lock path).
  */
 export type RunLockRefusal = "timeout" | "aborted" | "foreign" | "unavailable";
 
@@ -75,6 +76,8 @@ export interface RunLockOptions {
   startTimeOf?: (pid: number) => Promise<string | undefined>;
   /** Milliseconds since boot (the age of a live holder's lock); default from /proc. */
   bootClock?: () => Promise<number | undefined>;
+  /** Whose lock files are judged (waited for, broken); default this user and root. */
+  isTrustedOwner?: (uid: number) => boolean;
 }
 
 /** Tries in a row without sleeping after progress (a lock that went away or was broken). */
@@ -146,6 +149,12 @@ export async function acquireRunLock(tokenPath: string, options: RunLockOptions)
       const message = `The lock ${path} belongs to uid ${last.uid}, not to this user or root; ignoring it and running without a lock`;
       logger.log("warning", message);
       return { refused: "foreign", message };
+    }
+    if (last.state === "directory") {
+      // Not ours (a run makes files) and not removable whole without looking inside: left alone.
+      const message = `The lock ${path} is a directory, not a lock file; leaving it (remove it if nothing uses it) and running without a lock`;
+      logger.log("warning", message);
+      return { refused: "unavailable", message };
     }
     if (last.state === "stale" && (await breakLock(path, last.id))) {
       logger.log("warning", `Broke a stale lock ${path} (${last.why})`);
@@ -242,6 +251,11 @@ async function breakLock(path: string, judged: FileId): Promise<boolean> {
     return false; // someone else broke it first, or we may not (a root lock in a sticky directory)
   }
   const moved = await lstat(aside).catch(() => undefined);
+  if (moved?.isDirectory()) {
+    // A directory swapped in since it was judged: back where it was (it cannot be linked).
+    await rename(aside, path).catch(() => {});
+    return false;
+  }
   if (moved !== undefined && !sameFile(moved, judged)) await link(aside, path).catch(() => {});
   await unlink(aside).catch(() => {});
   return moved !== undefined && sameFile(moved, judged);
@@ -264,7 +278,8 @@ function leftoverName(path: string, kind: "new" | "stale"): string {
 
 /**
  * Removes the scratch files of lock takers and breakers that were killed: ours
- * (`<lock>.<pid>.<hex>.new|stale`) and those of earlier versions (`<lock>.<pid>_<n>.new|stale`).
+ * (`<lock>.<pid>.<hex>.new|stale`) and those of earlier versions (`<lock>.<pid>_<n>.new|stale`),
+ * and the empty `.stale` directories that earlier versions left when they broke a directory.
  */
 async function removeLockLeftovers(path: string, now: Date, options: RunLockOptions): Promise<void> {
   const base = basename(path);
@@ -276,6 +291,6 @@ async function removeLockLeftovers(path: string, now: Date, options: RunLockOpti
       const pid = pattern.exec(name.slice(base.length))?.[1];
       return pid === undefined ? undefined : Number(pid);
     },
-    { now, isAlive: options.isAlive, logger: options.logger },
+    { now, isAlive: options.isAlive, logger: options.logger, emptyDirectories: true },
   );
 }

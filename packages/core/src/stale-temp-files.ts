@@ -1,4 +1,4 @@
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isTempFileOf } from "./atomic-write.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -15,6 +15,8 @@ export interface StaleTempFileOptions {
   /** True when a process id belongs to a running process. Default: `process.kill(pid, 0)`. */
   isAlive?: (pid: number) => boolean;
   logger?: Logger;
+  /** Also remove empty directories with such names (rmdir, never recursive). Default false. */
+  emptyDirectories?: boolean;
 }
 
 /**
@@ -33,7 +35,8 @@ export async function removeStaleTempFiles(path: string, options: StaleTempFileO
 /**
  * Removes the files of `dir` that `pidOf` recognizes as leftovers (it returns the pid their name
  * holds) when that process is gone or the file is older than `maxAgeMs`. Only regular files owned
- * by this user are removed (lstat: a symlink is never followed, another user's file never touched),
+ * by this user are removed, and with `emptyDirectories` this user's empty directories (lstat: a
+ * symlink is never followed, another user's file never touched, a directory never looked into),
  * and never one of this process younger than `maxAgeMs` (it may be in use). At most
  * {@link MAX_JUDGED_PER_PASS} names are judged per call. Never throws.
  */
@@ -63,10 +66,12 @@ export async function removeLeftoverFiles(
     const full = join(dir, name);
     try {
       const stats = await lstat(full);
-      if (!stats.isFile() || (uid !== undefined && stats.uid !== uid)) continue;
+      const directory = stats.isDirectory() && options.emptyDirectories === true;
+      if (!(stats.isFile() || directory) || (uid !== undefined && stats.uid !== uid)) continue;
       const old = options.now.getTime() - stats.mtimeMs > maxAgeMs;
       if ((pid !== process.pid && !isAlive(pid)) || old) {
-        await unlink(full);
+        // rmdir fails on a directory with anything in it (ENOTEMPTY): that one is left alone.
+        await (directory ? rmdir(full) : unlink(full));
         removed.push(full);
         logger.log("info", `Removed a file left by an interrupted run: ${basename(full)}`);
       }

@@ -1,5 +1,6 @@
 import type { Client, Interceptor } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
+import { filePathProblem } from "./file-path-problem.js";
 import type { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { loadTokenMinterTransport } from "./lazy-imports.js";
 import type { Logger } from "./logger.js";
@@ -32,12 +33,16 @@ export interface TokenMinterClientOptions extends BackendConnectionOptions {
  * The setup is checked here; Connect, protobuf-es and the transport are loaded at the first call.
  *
  * @throws Error for a bad `-backend`, a bad proxy address in the environment, an unreadable
- * `caBundle`, or a proxy with `protocol: "grpc"` (HTTP/2 is not sent through proxies).
+ * `caBundle` (TypeError for PEM text in its place), or a proxy with `protocol: "grpc"` (HTTP/2
+ * is not sent through proxies).
  */
 export function createTokenMinterClient(
   backend: string,
   options: TokenMinterClientOptions = {},
 ): Client<typeof TokenMinter> {
+  // A PEM file's contents in place of its path would be quoted in the error of reading it.
+  const notPath = options.caBundle === undefined ? undefined : filePathProblem(options.caBundle);
+  if (notPath !== undefined) throw new TypeError(`createTokenMinterClient: caBundle is ${notPath}`);
   const target = resolveBackendTarget(backend, options);
   if (options.protocol === "grpc" && target.proxy) {
     throw new Error(

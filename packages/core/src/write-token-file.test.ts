@@ -6,6 +6,7 @@ import { makeTokenFile } from "./make-token-file.js";
 import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
 import { createFakeClock } from "./testing/fake-clock.js";
 import { fsError } from "./testing/fs-faults.js";
+import { durableWriteOf, recordingAtomicFs } from "./testing/recording-fs.js";
 import { makeTempDir } from "./testing/temp-dir.js";
 import { GO_TOKEN_FILE, GOLDEN_TOKEN, REFERENCE_DIGEST } from "./testing/vectors.js";
 import { tokenPathProblem, writeTokenFile } from "./write-token-file.js";
@@ -31,6 +32,14 @@ describe("writeTokenFile", () => {
     expect(await writeTokenFile(path, token(), state)).toEqual({ written: true });
     expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
     expect((await stat(path)).mode & 0o777).toBe(0o644 & ~process.umask());
+  });
+
+  it("writes, fsyncs and closes a temp file, renames it over the token file, then fsyncs the directory", async () => {
+    const path = tmp.path("token.json");
+    const events: string[] = [];
+    await writeTokenFile(path, token(), state, { fs: recordingAtomicFs(events, tmp.dir) });
+    expect(events).toEqual(durableWriteOf("token.json"));
+    expect(await readFile(path, "utf8")).toBe(GO_TOKEN_FILE);
   });
 
   it("honours opts.mode", async () => {

@@ -1,8 +1,15 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
+import {
+  decryptPrivateKey,
+  describeKeyEncryption,
+  keyEncryptionCostProblem,
+  parseKeyEncryption,
+} from "./encrypted-private-key.js";
+import { filePathProblem } from "./file-path-problem.js";
 import { errorMessage, fsErrorReason } from "./fs-errors.js";
 import type { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { oneLine } from "./one-line.js";
-import { decodePemBlocks } from "./pem.js";
+import { decodePemBlocks, type PemBlock } from "./pem.js";
 import { readCapped } from "./read-token-file.js";
 
 /** What mintToken needs from a machine identity: the certificate and a way to sign with its key. */
@@ -35,6 +42,11 @@ export interface X509SignerOptions {
   passphrase?: string;
   /** Reads a file; default node:fs (regular files only, PEM files over 1 MiB are refused). */
   readFile?: (path: string) => Promise<Uint8Array>;
+  /**
+   * Ends the wait for an encrypted key's decryption (a run's deadline): the load then fails with a
+   * KeyLoadError saying so. Default: none (the decryption's cost is capped anyway).
+   */
+  signal?: AbortSignal;
 }
 
 /** A key or certificate that cannot be used; the message is one line naming the file. */
@@ -49,6 +61,12 @@ export class KeyLoadError extends Error {
   }
 }
 
+/**
+ * Where a PEM input of {@link loadX509Signer} comes from: a file, or bytes already in memory
+ * (`name` stands for them in messages, as a path would).
+ */
+export type PemInput = { path: string } | { name: string; pem: Uint8Array };
+
 const MAX_PEM_BYTES = 1 << 20;
 
 /**
@@ -61,22 +79,42 @@ const KEY_TYPES = new Set(["RSA PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE 
 /**
  * Loads the machine's private key and certificate and checks that they belong together. Accepts
  * more than Go tokend (PKCS#8 and encrypted keys, a chain after the leaf) but only RSA keys.
- * Throws a {@link KeyLoadError} (outcome CANT_READ_KEY) with a one-line reason.
+ * Throws a {@link KeyLoadError} (outcome CANT_READ_KEY) with a one-line reason; no reason quotes
+ * the key (PEM text given as a path is refused, unshown).
  */
-export async function createX509Signer(options: X509SignerOptions): Promise<X509Signer> {
+export function createX509Signer(options: X509SignerOptions): Promise<X509Signer> {
+  return loadX509Signer({
+    ...options,
+    key: { path: options.keyPath },
+    cert: { path: options.certPath },
+  });
+}
+
+/**
+ * {@link createX509Signer} for inputs that may be in memory (the token refresher's `key` and
+ * `cert`). Internal: the public API is createX509Signer.
+ */
+export async function loadX509Signer(
+  options: Pick<X509SignerOptions, "passphrase" | "readFile" | "signal"> & { key: PemInput; cert: PemInput },
+): Promise<X509Signer> {
   const read = options.readFile ?? ((p: string) => readCapped(p, MAX_PEM_BYTES));
-  const readOrFail = async (path: string) => {
+  const readOrFail = async (input: PemInput, option: string) => {
+    if (!("path" in input)) return input.pem;
+    const problem = filePathProblem(input.path);
+    if (problem !== undefined) throw new KeyLoadError(option, problem);
     try {
-      return await read(path);
+      return await read(input.path);
     } catch (err) {
-      throw new KeyLoadError(path, oneLine(fsErrorReason(err)), { cause: err });
+      throw new KeyLoadError(input.path, oneLine(fsErrorReason(err)), { cause: err });
     }
   };
+  const keyName = nameOf(options.key);
+  const certName = nameOf(options.cert);
   // Both read at once (each read is a few thread-pool round trips); the key's problem is reported
   // first, like Go, when both files are bad.
   const [keyRead, certRead] = await Promise.allSettled([
-    readOrFail(options.keyPath),
-    readOrFail(options.certPath),
+    readOrFail(options.key, "keyPath"),
+    readOrFail(options.cert, "certPath"),
   ]);
   if (keyRead.status === "rejected") throw keyRead.reason;
   if (certRead.status === "rejected") throw certRead.reason;
@@ -84,16 +122,16 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
   const certPem = certRead.value;
   if (holdsOnly(keyPem, "CERTIFICATE") && holdsKey(certPem)) {
     throw new KeyLoadError(
-      options.keyPath,
-      `not a valid private key PEM - this file holds a certificate, and ${options.certPath}, given as the certificate, holds the private key: the two are swapped`,
+      keyName,
+      `not a valid private key PEM - this file holds a certificate, and ${certName}, given as the certificate, holds the private key: the two are swapped`,
     );
   }
-  const key = loadPrivateKey(options.keyPath, keyPem, options.passphrase);
-  const certificate = loadCertificate(options.certPath, certPem);
+  const key = await loadPrivateKey(keyName, keyPem, options.passphrase, options.signal);
+  const certificate = loadCertificate(certName, certPem);
   if (!certificateMatches(certificate, key)) {
-    const mismatch = certificate.publicKey.asymmetricKeyType !== "rsa" ? "- wrong types" : options.keyPath;
+    const mismatch = certificate.publicKey.asymmetricKeyType !== "rsa" ? "- wrong types" : keyName;
     throw new KeyLoadError(
-      options.certPath,
+      certName,
       `the certificate doesn't match the private key ${mismatch}${leafOrderHint(certPem, key, certificate)}`,
     );
   }
@@ -107,7 +145,16 @@ export async function createX509Signer(options: X509SignerOptions): Promise<X509
   };
 }
 
-function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | undefined): KeyObject {
+function nameOf(input: PemInput): string {
+  return "path" in input ? input.path : input.name;
+}
+
+async function loadPrivateKey(
+  path: string,
+  bytes: Uint8Array,
+  passphrase: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<KeyObject> {
   if (bytes.length === 0) throw new KeyLoadError(path, "file is empty, expecting a PEM private key");
   const blocks = decodePemBlocks(bytes);
   const block = blocks.find((b) => b.type.endsWith("PRIVATE KEY"));
@@ -130,8 +177,12 @@ function loadPrivateKey(path: string, bytes: Uint8Array, passphrase: string | un
   }
   let key: KeyObject;
   try {
-    key = createPrivateKey(encrypted ? { key: block.text, passphrase } : { key: block.text });
+    key =
+      encrypted && block.type === "ENCRYPTED PRIVATE KEY"
+        ? await decryptPkcs8(path, block, passphrase ?? "", signal)
+        : createPrivateKey(encrypted ? { key: block.text, passphrase } : { key: block.text });
   } catch (err) {
+    if (err instanceof KeyLoadError) throw err;
     const what = encrypted
       ? "cannot decrypt the private key (wrong passphrase?)"
       : "cannot parse the private key";
@@ -154,6 +205,40 @@ function holdsOnly(bytes: Uint8Array, type: string): boolean {
 
 function holdsKey(bytes: Uint8Array): boolean {
   return decodePemBlocks(bytes).some((b) => b.type.endsWith("PRIVATE KEY"));
+}
+
+/**
+ * An encrypted PKCS#8 key, decrypted only when its key derivation costs no more than a run may
+ * spend (encrypted-private-key.ts), and only while `signal` has not aborted.
+ */
+async function decryptPkcs8(
+  path: string,
+  block: PemBlock,
+  passphrase: string,
+  signal: AbortSignal | undefined,
+): Promise<KeyObject> {
+  const parsed = parseKeyEncryption(block.der);
+  if ("error" in parsed) throw new KeyLoadError(path, `cannot decrypt the private key - ${parsed.error}`);
+  const problem = keyEncryptionCostProblem(parsed.value);
+  if (problem !== undefined) throw new KeyLoadError(path, `not decrypting the private key: ${problem}`);
+  try {
+    return await decryptPrivateKey(parsed.value, block.text, passphrase, signal);
+  } catch (err) {
+    if (signal?.aborted && err === signal.reason) {
+      const how =
+        (err as Error | undefined)?.name === "TimeoutError"
+          ? "did not finish before the deadline"
+          : "was cancelled";
+      throw new KeyLoadError(
+        path,
+        `decrypting the private key (${describeKeyEncryption(parsed.value)}) ${how}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
 }
 
 /** Whether the certificate holds the public half of the RSA key. */

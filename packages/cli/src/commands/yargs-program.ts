@@ -1,5 +1,6 @@
 import yargs, { type Argv } from "yargs";
 import type { CliIo } from "../cli-io.js";
+import { pemTextArgument } from "../pem-text-argument.js";
 import { goStyleArgv } from "./subcommand-argv.js";
 
 /**
@@ -30,6 +31,13 @@ export async function parseSubcommand<T>(
   ).fail((msg, err) => {
     failure = msg ?? err?.message ?? "invalid arguments";
   });
+  // No subcommand takes PEM on its command line (keys come in files): refused before yargs, which
+  // would read a pasted key as flags and echo its words.
+  const pem = pemTextArgument(argv);
+  if (pem !== undefined) {
+    io.stderr(`${pem}\n\n${await program.getHelp()}\n`);
+    return { exitCode: 2 };
+  }
   let output = "";
   const args = await program.parseAsync(goStyleArgv(argv), {}, (_err, _argv, text) => {
     output = text;

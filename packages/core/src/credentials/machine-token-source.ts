@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { checkMintedToken } from "../check-minted-token.js";
 import { type Now, systemNow } from "../clock.js";
+import { filePathProblem } from "../file-path-problem.js";
 import { errnoCode, errorMessage, fsErrorReason, isNotFoundError } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { oneLine } from "../one-line.js";
@@ -77,6 +78,9 @@ interface Cached {
  */
 export function createMachineTokenSource(options: MachineTokenSourceOptions): MachineTokenSource {
   const path = options.tokenFile;
+  // A file's contents in place of its path would be quoted in every error.
+  const notPath = filePathProblem(path);
+  if (notPath !== undefined) throw new TypeError(`createMachineTokenSource: tokenFile is ${notPath}`);
   const now = options.now ?? systemNow;
   const logger = options.logger ?? silentLogger;
   const nearExpiryMs = options.nearExpiryMs ?? 5 * 60_000;

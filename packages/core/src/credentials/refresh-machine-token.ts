@@ -1,6 +1,7 @@
 import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
 import { checkMintedToken } from "../check-minted-token.js";
 import type { Now, Random, Sleep } from "../clock.js";
+import { deadlineSignal } from "../deadline-signal.js";
 import { decideUpdateReason } from "../decide-update-reason.js";
 import { errorMessage } from "../fs-errors.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
@@ -14,14 +15,23 @@ import { acquireRunLock, type RunLockResult } from "../run-lock.js";
 import { removeStaleTempFiles } from "../stale-temp-files.js";
 import type { TokendState } from "../tokend-state.js";
 import { writeTokenFile } from "../write-token-file.js";
-import { createX509Signer, type X509Signer } from "../x509-signer.js";
-import type { TokenRefresherOptions } from "./token-refresher-options.js";
+import { loadX509Signer, type X509Signer } from "../x509-signer.js";
+import type { MachineIdentityInputs } from "./machine-identity.js";
+import type { TokenRefresherSettings } from "./token-refresher-options.js";
 
 /** What one refresh needs: the refresher's options, with defaults where the refresh needs one. */
 export type RefreshSettings = Pick<
-  TokenRefresherOptions,
-  "backend" | "certPem" | "keyPem" | "keyPassphrase" | "tokenFile" | "tokenFileMode" | "jitter"
-> & { protocol: Protocol; timeoutMs: number; now: Now; sleep: Sleep; random: Random; logger: Logger };
+  TokenRefresherSettings,
+  "backend" | "keyPassphrase" | "tokenFile" | "tokenFileMode" | "jitter"
+> &
+  MachineIdentityInputs & {
+    protocol: Protocol;
+    timeoutMs: number;
+    now: Now;
+    sleep: Sleep;
+    random: Random;
+    logger: Logger;
+  };
 
 /** A token and its tokend state, as held in a token file or in memory. */
 export interface HeldToken {
@@ -116,7 +126,13 @@ async function decideAndMint(
 ): Promise<RefreshResult> {
   let signer: X509Signer;
   try {
-    signer = await createX509Signer({ keyPath: s.keyPem, certPath: s.certPem, passphrase: s.keyPassphrase });
+    // An encrypted key is decrypted within the refresh's deadline (its cost is capped, too).
+    signer = await loadX509Signer({
+      key: s.key,
+      cert: s.cert,
+      passphrase: s.keyPassphrase,
+      signal: deadlineSignal(deadline, s.now, signal),
+    });
   } catch (err) {
     // As the CLI: a broken key is an error even while the token is still good.
     const reason = held.token && held.token.nextUpdate !== 0n ? "PARAMS_CHANGE" : "NEW_TOKEN";

@@ -17,9 +17,9 @@ const REFRESHER = pathToFileURL(fileURLToPath(new URL("./token-refresher.ts", im
 const CHILD = `
 import { startTokenRefresher } from ${JSON.stringify(REFRESHER)};
 const [good, hanging, cert, key] = process.argv.slice(2);
-const a = startTokenRefresher({ backend: good, certPem: cert, keyPem: key });
+const a = startTokenRefresher({ backend: good, certFile: cert, keyFile: key });
 const token = await a.getToken();
-const b = startTokenRefresher({ backend: hanging, certPem: cert, keyPem: key });
+const b = startTokenRefresher({ backend: hanging, certFile: cert, keyFile: key });
 const pending = b.getToken().catch((err) => err.message);
 process.stdout.write("ready\\n");
 process.stdin.once("data", async () => {

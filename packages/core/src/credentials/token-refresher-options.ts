@@ -4,14 +4,70 @@ import type { TokenMinterClient } from "../mint-token.js";
 import type { UpdateReason } from "../outcome.js";
 import type { Protocol } from "../protocols.js";
 
-/** Options of startTokenRefresher (here, so that the refresh steps take their types from it). */
-export interface TokenRefresherOptions {
+/**
+ * Options of startTokenRefresher (here, so that the refresh steps take their types from it): the
+ * machine's certificate and key, each as a file or as PEM, and the rest.
+ */
+export type TokenRefresherOptions = TokenRefresherSettings & MachineCertificate & MachinePrivateKey;
+
+/**
+ * The machine's certificate (PEM; its first block is the machine's, a chain may follow): a file,
+ * or the PEM itself.
+ */
+export type MachineCertificate =
+  | {
+      /** Path of the certificate file, as `-cert-pem`. Read again at every refresh. */
+      certFile: string;
+      cert?: undefined;
+      certPem?: undefined;
+    }
+  | {
+      /** The certificate as PEM text or bytes (kept in a secret manager, say). */
+      cert: string | Uint8Array;
+      certFile?: undefined;
+      certPem?: undefined;
+    }
+  | {
+      /**
+       * @deprecated Use `certFile`, the same path under a name that says so (`certPem` read as
+       * PEM text, which this option refuses). To be removed in the next major version.
+       */
+      certPem: string;
+      certFile?: undefined;
+      cert?: undefined;
+    };
+
+/**
+ * The machine's RSA private key (PEM: PKCS#1 or PKCS#8, maybe encrypted): a file, or the PEM
+ * itself. Neither is ever shown in an error or a log line.
+ */
+export type MachinePrivateKey =
+  | {
+      /** Path of the key file, as `-pkey-pem`. Read again at every refresh. */
+      keyFile: string;
+      key?: undefined;
+      keyPem?: undefined;
+    }
+  | {
+      /** The key as PEM text or bytes (kept in a secret manager, say). */
+      key: string | Uint8Array;
+      keyFile?: undefined;
+      keyPem?: undefined;
+    }
+  | {
+      /**
+       * @deprecated Use `keyFile`, the same path under a name that says so (`keyPem` read as PEM
+       * text, which this option refuses). To be removed in the next major version.
+       */
+      keyPem: string;
+      keyFile?: undefined;
+      key?: undefined;
+    };
+
+/** The options of startTokenRefresher besides the certificate and the key. */
+export interface TokenRefresherSettings {
   /** The token server as `-backend` takes it: `host[:port]` (plain HTTP only for loopback). */
   backend: string;
-  /** Path of the machine's certificate (PEM), as `-cert-pem`. Read again at every refresh. */
-  certPem: string;
-  /** Path of the machine's RSA private key (PEM), as `-pkey-pem`. Read again at every refresh. */
-  keyPem: string;
   /** Passphrase of an encrypted key. */
   keyPassphrase?: string;
   /**

@@ -11,7 +11,8 @@ import { makeTempDir } from "../testing/temp-dir.js";
 import { verifyMachineToken } from "../verify-machine-token.js";
 import { createMachineTokenSource } from "./machine-token-source.js";
 import { startTokenRefresher, type TokenRefresher } from "./token-refresher.js";
-import type { TokenRefresherOptions, TokenRefreshInfo } from "./token-refresher-options.js";
+import { TokenRefresherError } from "./token-refresher-error.js";
+import type { TokenRefresherSettings, TokenRefreshInfo } from "./token-refresher-options.js";
 
 const MIN = 60_000;
 let pki: TestPki;
@@ -66,11 +67,11 @@ afterEach(async () => {
   await tmp.remove();
 });
 
-function start(events: ReturnType<typeof recordEvents>, extra: Partial<TokenRefresherOptions> = {}) {
+function start(events: ReturnType<typeof recordEvents>, extra: Partial<TokenRefresherSettings> = {}) {
   refresher = startTokenRefresher({
     backend: server.backend,
-    certPem: tmp.path("cert.pem"),
-    keyPem: tmp.path("key.pem"),
+    certFile: tmp.path("cert.pem"),
+    keyFile: tmp.path("key.pem"),
     now: clock.now,
     sleep: clock.sleep,
     random: () => 0,
@@ -128,7 +129,12 @@ describe("startTokenRefresher", () => {
     if (e1.type !== "error") throw new Error("not an error");
     expect(e1.error).toBeInstanceOf(MintTokenError);
     expect(e1.retryAt.getTime() - clock.now().getTime()).toBe(30_000);
-    await expect(r.getToken()).rejects.toThrow(/^no valid machine token: the last refresh failed - /);
+    const failed = await r.getToken().catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(TokenRefresherError);
+    expect(failed).toMatchObject({ name: "TokenRefresherError", code: "refresh-failed", cause: e1.error });
+    expect((failed as Error).message).toMatch(
+      /^no valid machine token: the last refresh failed - rpc error: /,
+    );
     await clock.sleeping();
     clock.advance(30_000);
     const e2 = await events.next();
@@ -239,9 +245,26 @@ describe("startTokenRefresher", () => {
     const started = performance.now();
     await r.stop();
     expect(performance.now() - started).toBeLessThan(2000);
-    await expect(pending).rejects.toThrow("the token refresher was stopped");
-    await expect(r.getToken()).rejects.toThrow("the token refresher was stopped");
+    const stopped = {
+      name: "TokenRefresherError",
+      code: "stopped",
+      message: "the token refresher was stopped",
+    };
+    await expect(pending).rejects.toMatchObject(stopped);
+    await expect(r.getToken()).rejects.toMatchObject(stopped);
     expect([clock.waiting(), events.pending()]).toEqual([0, 0]); // no onError for a stop
+  });
+
+  it("getToken() says when the token expired before a refresh replaced it (the clock jumped)", async () => {
+    const r = start(recordEvents());
+    await r.getToken();
+    await clock.sleeping();
+    clock.advance(3 * 60 * MIN); // the refresher has not woken yet: its token is past expiry
+    const expired = await r.getToken().catch((err: unknown) => err);
+    expect(expired).toBeInstanceOf(TokenRefresherError);
+    expect(expired).toMatchObject({ code: "expired" });
+    expect((expired as Error).cause).toBeUndefined();
+    expect((expired as Error).message).toMatch(/^no valid machine token: the token expired at \d{4}-/);
   });
 
   it("stop() ends the wait between refreshes", async () => {
@@ -254,6 +277,6 @@ describe("startTokenRefresher", () => {
   });
 
   it("refuses a bad backend at once", () => {
-    expect(() => startTokenRefresher({ backend: "http://x", certPem: "c", keyPem: "k" })).toThrow();
+    expect(() => startTokenRefresher({ backend: "http://x", certFile: "c", keyFile: "k" })).toThrow();
   });
 });

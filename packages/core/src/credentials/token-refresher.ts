@@ -2,10 +2,12 @@ import { setTimeout as delay } from "node:timers/promises";
 import { backendBaseUrl } from "../backend-url.js";
 import { type Backoff, createBackoff } from "../backoff.js";
 import { type Sleep, systemNow, systemSleep } from "../clock.js";
+import { filePathProblem } from "../file-path-problem.js";
 import { errorMessage } from "../fs-errors.js";
 import { silentLogger } from "../logger.js";
 import { nextRefreshAt, sleepUntil } from "../refresh-schedule.js";
 import { createTokenMinterClient } from "../token-minter-client.js";
+import { machineIdentityInputs } from "./machine-identity.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
 import {
   asError,
@@ -14,13 +16,15 @@ import {
   type RefreshSettings,
   refreshMachineToken,
 } from "./refresh-machine-token.js";
+import { TokenRefresherError } from "./token-refresher-error.js";
 import type { TokenRefresherOptions } from "./token-refresher-options.js";
 
 /** A running refresher; also a {@link MachineTokenSource} for the interceptor and fetch wrapper. */
 export interface TokenRefresher extends MachineTokenSource {
   /**
    * The current token while it has not expired. Before the first refresh ended it waits for it;
-   * when there is no valid token it rejects at once with the last refresh's error as `cause`.
+   * when there is no valid token it rejects at once with a {@link TokenRefresherError} (the last
+   * refresh's error as `cause`).
    */
   getToken(): Promise<string>;
   /**
@@ -43,10 +47,20 @@ const STOPPED = "the token refresher was stopped";
  * The waits between refreshes use unref'd timers: the refresher alone does not keep a process
  * alive (a refresh in progress does). Call {@link TokenRefresher.stop} to end it.
  *
- * @throws Error for a bad `backend` or `timeoutMs`.
+ * The certificate and key come from files (`certFile`, `keyFile`: read at every refresh, so a
+ * renewed certificate is picked up) or as PEM (`cert`, `key`). No error, callback argument or log
+ * line carries the key: PEM given where a path belongs is refused without being shown.
+ *
+ * @throws Error for a bad `backend` or `timeoutMs`; TypeError for certificate and key options
+ * given wrong (none, two ways, PEM text as a path).
  */
 export function startTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
   backendBaseUrl(options.backend);
+  const identity = machineIdentityInputs(options);
+  for (const name of ["tokenFile", "caBundle"] as const) {
+    const problem = options[name] === undefined ? undefined : filePathProblem(options[name]);
+    if (problem !== undefined) throw new TypeError(`startTokenRefresher: ${name} is ${problem}`);
+  }
   const timeoutMs = options.timeoutMs ?? 60_000;
   if (!(timeoutMs > 0)) throw new Error(`timeoutMs must be positive, not ${timeoutMs}`);
   const now = options.now ?? systemNow;
@@ -54,8 +68,7 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   const logger = options.logger ?? silentLogger;
   const settings: RefreshSettings = {
     backend: options.backend,
-    certPem: options.certPem,
-    keyPem: options.keyPem,
+    ...identity,
     keyPassphrase: options.keyPassphrase,
     tokenFile: options.tokenFile,
     tokenFileMode: options.tokenFileMode,
@@ -152,12 +165,19 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   return {
     async getToken() {
       if (!stopping.signal.aborted && !isValid(current, now()) && refreshing) await refreshing;
-      if (stopping.signal.aborted) throw new Error(STOPPED);
+      if (stopping.signal.aborted) throw new TokenRefresherError(STOPPED, "stopped");
       if (current && isValid(current, now())) return current.token;
-      const why = lastError
-        ? `the last refresh failed - ${errorMessage(lastError)}`
-        : `the token expired at ${new Date(current?.expiryMs ?? 0).toISOString()}`;
-      throw new Error(`no valid machine token: ${why}`, { cause: lastError });
+      if (lastError) {
+        throw new TokenRefresherError(
+          `no valid machine token: the last refresh failed - ${errorMessage(lastError)}`,
+          "refresh-failed",
+          { cause: lastError },
+        );
+      }
+      throw new TokenRefresherError(
+        `no valid machine token: the token expired at ${new Date(current?.expiryMs ?? 0).toISOString()}`,
+        "expired",
+      );
     },
     async stop() {
       stopping.abort(new Error(STOPPED));

@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { beforeAll, describe, expect, it } from "vitest";
+import { keyLeaks } from "../../../../core/src/testing/key-leaks.js";
 import {
   type DiffWorkspace,
   expectSame,
@@ -87,6 +88,10 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
         });
       },
     );
+    it("a directory at <token-file>.lock: both mint and leave it (we run without the lock, and say so)", async () => {
+      for (const impl of IMPLS) await mkdir(join(suite.ws.dir(impl), "token.json.lock"));
+      await run();
+    });
     it("a token path in a directory that does not exist", () => {
       const { ctx, ws } = suite;
       const args = (impl: Impl) => [
@@ -137,6 +142,25 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
       await run();
       await suite.ws.setInputs(other.keyPem, suite.ctx.pki.certPem);
       await run();
+    });
+    it("the key's text pasted into -pkey-pem: Go prints the key (CANT_READ_KEY), we refuse the flag unshown", async () => {
+      const { ctx, ws } = suite;
+      const pasted = (impl: Impl) =>
+        ws.args(impl, ctx.dev.backend).map((a) => (a === ws.keyPath ? ctx.pki.keyPem : a));
+      const r = await runBoth(ws, pasted, { serverCalls: ctx.mints });
+      expectSame(r, {
+        exitCode: { go: 1, ts: 2 },
+        firstStderrLine: {
+          go: undefined,
+          ts: "invalid value for flag -pkey-pem: PEM text (a private key), not a file path (not shown)",
+        },
+        "status/update_outcome": { go: "CANT_READ_KEY", ts: undefined },
+        status: "follows",
+        files: { go: ["status.json"], ts: [] },
+      });
+      const goStatus = await readFile(join(ws.dir("go"), "status.json"), "utf8");
+      expect(keyLeaks(`${r.go.result.stderr}${goStatus}`, ctx.pki.keyPem)).not.toEqual([]);
+      expect(keyLeaks(`${r.ts.result.stdout}${r.ts.result.stderr}`, ctx.pki.keyPem)).toEqual([]);
     });
     it("a key the user cannot read", async () => {
       const { ws } = suite;
