@@ -135,17 +135,16 @@ export function serverAnswerScenarios(suite: { ctx: DiffContext; ws: DiffWorkspa
   describe("success code with a bad answer", () => {
     // Both end at once with UNKNOWN_RPC_ERROR: Go tags code 13 as transient before choosing the outcome.
     it("a wrong Content-Type", () =>
-      againstRaw(
-        () => ({ ...mintedReply(), headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" } }),
-      ));
+      againstRaw(() => ({
+        ...mintedReply(),
+        headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" },
+      })));
     it("an undecodable body", () =>
-      againstRaw(
-        () => ({
-          status: 200,
-          headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
-          body: "\xff\xff\xff",
-        }),
-      ));
+      againstRaw(() => ({
+        status: 200,
+        headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
+        body: "\xff\xff\xff",
+      })));
     it("a success without a token", () => againstRaw(() => messageReply({ serviceVersion: "raw/1" })));
     it("a token_response without luci_machine_token", () =>
       againstRaw(() =>
