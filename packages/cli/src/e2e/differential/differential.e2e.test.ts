@@ -8,6 +8,7 @@ import { localInputScenarios } from "./local-inputs.js";
 import { runControlScenarios } from "./run-control.js";
 import { serverAnswerScenarios } from "./server-answers.js";
 import { tlsScenarios } from "./tls.js";
+import { tokenFileSpellingScenarios } from "./token-file-spellings.js";
 import { tsMonScenarios } from "./ts-mon.js";
 
 // Every scenario runs the upstream Go binary and our CLI with the same flags, each in its own
@@ -28,6 +29,7 @@ describe.skipIf(GO_TOKEND === undefined)("ours against the Go luci_machine_token
   afterEach(() => suite.ws.cleanup());
 
   lifeScenarios(suite);
+  tokenFileSpellingScenarios(suite);
   serverAnswerScenarios(suite);
   localInputScenarios(suite);
   runControlScenarios(suite);
