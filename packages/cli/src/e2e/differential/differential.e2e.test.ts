@@ -5,6 +5,7 @@ import { type DiffContext, startDiffContext, stopDiffContext } from "./context.j
 import { flagScenarios } from "./flags.js";
 import { lifeScenarios } from "./life.js";
 import { localInputScenarios } from "./local-inputs.js";
+import { redirectScenarios } from "./redirects.js";
 import { runControlScenarios } from "./run-control.js";
 import { serverAnswerScenarios } from "./server-answers.js";
 import { tlsScenarios } from "./tls.js";
@@ -31,6 +32,7 @@ describe.skipIf(GO_TOKEND === undefined)("ours against the Go luci_machine_token
   lifeScenarios(suite);
   tokenFileSpellingScenarios(suite);
   serverAnswerScenarios(suite);
+  redirectScenarios(suite);
   localInputScenarios(suite);
   runControlScenarios(suite);
   tlsScenarios(suite);
