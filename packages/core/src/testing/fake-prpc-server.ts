@@ -51,7 +51,10 @@ export interface FakePrpcServer {
   requests: ReceivedRequest[];
   /** Chooses the replies; `n` counts requests from 1. Default: {@link mintedReply}. */
   respond(fn: (req: ReceivedRequest, n: number) => Reply): void;
-  /** Forgets requests and resets the reply to the default. */
+  /**
+   * Forgets requests and resets the reply to the default. A request that began before and ends
+   * after is dropped unanswered: an aborted call of one test must not count in the next.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -115,10 +118,16 @@ export async function startFakePrpcServer(options: FakePrpcServerOptions = {}): 
   let respond: (req: ReceivedRequest, n: number) => Reply = () => mintedReply();
   const timers = new Set<NodeJS.Timeout>();
   const host = options.host ?? "127.0.0.1";
+  let generation = 0;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const born = generation;
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (born !== generation) {
+        res.destroy();
+        return;
+      }
       const received: ReceivedRequest = {
         method: req.method ?? "",
         url: req.url ?? "",
@@ -185,6 +194,7 @@ export async function startFakePrpcServer(options: FakePrpcServerOptions = {}): 
       respond = fn;
     },
     reset() {
+      generation++;
       requests.length = 0;
       respond = () => mintedReply();
     },
