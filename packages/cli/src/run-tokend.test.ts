@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   calcDigest,
@@ -315,6 +315,20 @@ describe("runTokend: failures", () => {
     expect((await readTokenFile(fx.path("copy.json"))).token?.luciMachineToken).toBe("token-2");
     expect(renames.filter((p) => p === fx.tokenPath)).toHaveLength(1); // final on Linux: no retry
     expect((await readdir(fx.dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  // Go mints and then fails to save (docs/MIGRATING-FROM-GO.md, "a token path that cannot be written").
+  it("fails a token path that is a directory with Go's outcome, before any RPC, naming the path", async () => {
+    await mkdir(fx.tokenPath);
+    const report = await runTokend(fx.options(BACKEND), deps());
+    expect(report).toMatchObject({
+      updateOutcome: "UNKNOWN_SAVE_TOKEN_ERROR",
+      updateReason: "NEW_TOKEN",
+      failureError: `${fx.tokenPath} is a directory, not a token file`,
+    });
+    expect(report.rpcDurationUs).toBeUndefined();
+    expect(report.serviceVersion).toBeUndefined();
+    expect(minter.requests).toHaveLength(0);
   });
 
   it("fills failure_error when a copy of a good token cannot be written (Go leaves it empty)", async () => {

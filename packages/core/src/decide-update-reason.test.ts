@@ -75,5 +75,14 @@ describe("decideUpdateReason", () => {
   it("handles next_update values beyond 2^53 ms without overflow", () => {
     expect(decideUpdateReason({ ...base, token: token(2n ** 62n) })).toBe("TOKEN_IS_GOOD");
     expect(decideUpdateReason({ ...base, token: token(-5n) })).toBe("TOKEN_EXPIRES");
+    expect(decideUpdateReason({ ...base, token: token(-(2n ** 63n)) })).toBe("TOKEN_EXPIRES");
+  });
+
+  // Go's time.Unix keeps seconds from year 1 in an int64: the last 62135596800 values wrap.
+  it("takes next_update within 62135596800 s of the int64 maximum as past, as Go's time.Unix does", () => {
+    const lastGood = 2n ** 63n - 1n - 62135596800n;
+    expect(decideUpdateReason({ ...base, token: token(lastGood) })).toBe("TOKEN_IS_GOOD");
+    expect(decideUpdateReason({ ...base, token: token(lastGood + 1n) })).toBe("TOKEN_EXPIRES");
+    expect(decideUpdateReason({ ...base, token: token(2n ** 63n - 1n) })).toBe("TOKEN_EXPIRES");
   });
 });

@@ -283,8 +283,8 @@ describe("mintToken: retry schedule", () => {
   });
 
   // The reference binary: `rpc error: code = Unavailable desc = prpc: the response size 33521674
-  // exceeds the client limit 33521664`, one request (UNKNOWN_RPC_ERROR there; we keep the code).
-  it("does not retry a response over the size cap (UNAVAILABLE, GRPC_ERROR_14)", async () => {
+  // exceeds the client limit 33521664`, one request, UNKNOWN_RPC_ERROR.
+  it("does not retry a response over the size cap (UNAVAILABLE, UNKNOWN_RPC_ERROR as Go)", async () => {
     const { client, run } = setup(() => responseTooBig("prpc", 10, 12));
     const err = await failure(run());
     expect(client.calls).toHaveLength(1);
@@ -292,17 +292,17 @@ describe("mintToken: retry schedule", () => {
     expect(err.message).toBe(
       "rpc error: code = Unavailable desc = prpc: the response size 12 exceeds the client limit 10",
     );
-    expect(outcomeFromError(err)).toBe("GRPC_ERROR_14");
+    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
   });
 
-  it("does not retry an unusable reply (wrong Content-Type, undecodable body): GRPC_ERROR_13", async () => {
+  it("does not retry an unusable reply (wrong Content-Type, undecodable body): UNKNOWN_RPC_ERROR", async () => {
     const { client, run } = setup(() =>
       unusableResponse("prpc: failed to unmarshal the response: x", Code.Internal),
     );
     const err = await failure(run());
     expect(client.calls).toHaveLength(1);
     expect(err.message).toBe("rpc error: code = Internal desc = prpc: failed to unmarshal the response: x");
-    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
     expect(err.serviceVersion).toBeUndefined();
   });
 

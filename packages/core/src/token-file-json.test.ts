@@ -2,7 +2,9 @@ import { create, fromJson, type JsonValue, toJsonString } from "@bufbuild/protob
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TokenFileSchema } from "./gen/tokenserver/token_file_pb.js";
+import { goJsonBytes } from "./go-json-bytes.js";
 import { makeTokenFile } from "./make-token-file.js";
+import { BASE64_SPELLINGS, INT64_SPELLINGS } from "./testing/token-file-spellings.js";
 import { TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 
 const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
@@ -20,15 +22,26 @@ const tokenFileArb = fc.record({
   tokendState: fc.uint8Array({ maxLength: 120 }),
 });
 
-/** A string BigInt() reads that is not plain decimal: where protobuf-es is laxer than Go. */
-function nonDecimalBigIntText(value: unknown): boolean {
-  if (typeof value !== "string" || /^-?\d+$/.test(value)) return false;
+/**
+ * A string protobuf-es and Go's protojson read differently, so protobuf-es is no oracle for it
+ * (Go's reading of these is pinned by testing/token-file-spellings.ts instead):
+ * - int64: protobuf-es takes any BigInt() syntax (" 12", "0xA", "007"), Go a string that starts
+ *   with a JSON number, which may have a fraction or an exponent ("4e9") but no leading zero;
+ * - bytes: protobuf-es skips spaces and inner padding, and mixes the two alphabets; Go does not.
+ */
+function readDifferently(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  const canonicalDecimal = /^-?(0|[1-9]\d*)$/.test(value);
+  let bigIntReads = true;
   try {
     BigInt(value);
-    return true;
   } catch {
-    return false;
+    bigIntReads = false;
   }
+  const startsWithNumber = /^-?\d/.test(value);
+  const oneAlphabet = /^[A-Za-z0-9+/]*={0,2}$|^[A-Za-z0-9_-]*={0,2}$/.test(value);
+  const onlyBase64Characters = /^[A-Za-z0-9+/_=\s-]*$/.test(value);
+  return (!canonicalDecimal && (bigIntReads || startsWithNumber)) || (onlyBase64Characters && !oneAlphabet);
 }
 
 /** protobuf-es's verdict: the message, or undefined when it rejects the JSON. */
@@ -63,7 +76,7 @@ describe("the hand-written TokenFile JSON codec", () => {
     fc.assert(
       fc.property(tokenFileArb, (fields) => {
         const token = makeTokenFile(fields);
-        expect(tokenFileFromJson(JSON.parse(tokenFileToJson(token))).token).toEqual(token);
+        expect(tokenFileFromJson(tokenFileToJson(token)).token).toEqual(token);
       }),
       { numRuns: RUNS },
     );
@@ -89,9 +102,8 @@ describe("the hand-written TokenFile JSON codec", () => {
     const verdicts = { accepted: 0, rejected: 0 };
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 5 }), (json) => {
-        // protobuf-es takes any BigInt() syntax for int64 (" 12", "0xA"); Go, and we, take decimal only.
-        fc.pre(!Object.values(json).some(nonDecimalBigIntText));
-        const ours = tokenFileFromJson(json);
+        fc.pre(!Object.values(json).some(readDifferently));
+        const ours = tokenFileFromJson(JSON.stringify(json));
         const theirs = protobufEs(json as JsonValue);
         expect(ours.token === undefined).toBe(theirs === undefined);
         if (ours.token && theirs) expect(ours.token).toEqual(theirs);
@@ -105,24 +117,58 @@ describe("the hand-written TokenFile JSON codec", () => {
   });
 
   it("says what is wrong in one line", () => {
-    expect(tokenFileFromJson([]).error).toBe("expecting a JSON object, got an array");
-    expect(tokenFileFromJson({ extra: 1 }).error).toBe("unknown field");
-    expect(tokenFileFromJson({ extra: 1 }, undefined, () => 3).error).toBe("unknown field at line 3");
-    expect(tokenFileFromJson({ expiry: true }).error).toBe(
-      'field "expiry": expecting an integer, got a boolean',
-    );
-    expect(tokenFileFromJson({ expiry: "9223372036854775808" }).error).toBe(
-      'field "expiry": out of the int64 range',
-    );
-    expect(tokenFileFromJson({ tokend_state: "a" }).error).toBe('field "tokend_state": invalid base64');
-    // Decimal only, like Go's protojson (protobuf-es would take hex).
-    expect(tokenFileFromJson({ expiry: "0xA" }).error).toBe(
-      'field "expiry": expecting an integer, got a string',
-    );
+    const error = (text: string) => tokenFileFromJson(text).error;
+    expect(error("[]")).toBe("expecting a JSON object");
+    expect(error('{"extra": 1}')).toBe("unknown field at line 1");
+    expect(error('{\n\n  "extra": 1}')).toBe("unknown field at line 3");
+    expect(error('{"expiry": true}')).toBe('field "expiry": expecting an integer, got a boolean');
+    expect(error('{"expiry": "9223372036854775808"}')).toBe('field "expiry": out of the int64 range');
+    expect(error('{"expiry": 1.5}')).toBe('field "expiry": expecting an integer, got a number');
+    expect(error('{"tokend_state": "a"}')).toBe('field "tokend_state": invalid base64');
+    // Decimal JSON numbers only, like Go's protojson (protobuf-es would take hex).
+    expect(error('{"expiry": "0xA"}')).toBe('field "expiry": expecting an integer, got a string');
     expect(protobufEs({ expiry: "0xA" })?.expiry).toBe(10n);
-    expect(tokenFileFromJson({}, "expiry").error).toBe('field "expiry" is set more than once');
-    expect(tokenFileFromJson({}, "secret", () => 2).error).toBe(
-      "an unknown field is set more than once at line 2",
+    expect(error('{"expiry": "1",\n"expiry": "2"}')).toBe('field "expiry" is set more than once at line 2');
+    // Go stops at the first unknown key, before seeing it again.
+    expect(error('{"secret": 1,\n"secret": 2}')).toBe("unknown field at line 1");
+    expect(error('{"expiry": "1" x}')).toBe("invalid JSON at line 1");
+    expect(error('{"expiry": "1"')).toBe("unexpected end of JSON input");
+  });
+});
+
+describe("int64 and bytes spellings, as the Go binary read them (testing/token-file-spellings.ts)", () => {
+  it.each(INT64_SPELLINGS)("expiry: %s → %s", (json, go) => {
+    const parsed = tokenFileFromJson(`{"expiry": ${json}}`);
+    if (go === "refused") expect(parsed.error).toMatch(/^field "expiry": /);
+    else expect(parsed.token?.expiry).toBe(go);
+  });
+
+  it.each(INT64_SPELLINGS)("next_update and last_update read the same: %s", (json, go) => {
+    const parsed = tokenFileFromJson(`{"last_update": ${json},\n "next_update": ${json}}`);
+    const values = parsed.token && [parsed.token.lastUpdate, parsed.token.nextUpdate];
+    expect(values ?? "refused").toEqual(go === "refused" ? "refused" : [go, go]);
+  });
+
+  // Ends in "==" and holds "+" and "/", so that every row changes something.
+  const bytes = new TextEncoder().encode('{"InputsDigest":"x","Version":"1.3","X":">???~2"}');
+  const std = Buffer.from(bytes).toString("base64");
+  it("has a base64 text with both special characters and two padding characters", () => {
+    expect(std).toMatch(/^(?=.*\+)(?=.*\/).*[^=]==$/);
+  });
+  it.each(BASE64_SPELLINGS)("tokend_state %s → %s", (_name, spell, go) => {
+    const parsed = tokenFileFromJson(`{"tokend_state": ${spell(std)}}`);
+    if (go === "refused") expect(parsed.error).toBe('field "tokend_state": invalid base64');
+    else expect(parsed.token?.tokendState).toEqual(bytes);
+  });
+
+  it("decodes base64 of every length and alphabet as Node does, padded or not", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), fc.boolean(), (data, url, pad) => {
+        let text = Buffer.from(data).toString(url ? "base64url" : "base64");
+        text = pad ? text.padEnd(Math.ceil(text.length / 4) * 4, "=") : text.replace(/=+$/, "");
+        expect(goJsonBytes(text)).toEqual(new Uint8Array(data));
+      }),
+      { numRuns: RUNS },
     );
   });
 });

@@ -1,4 +1,7 @@
+import { type FlatJsonValue, readFlatJsonObject } from "./flat-json-object.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import { goJsonBytes } from "./go-json-bytes.js";
+import { goJsonInt64, goJsonInt64FromString } from "./go-json-int64.js";
 import { makeTokenFile, type TokenFileInit } from "./make-token-file.js";
 
 /**
@@ -26,12 +29,6 @@ export const TOKEN_FILE_FIELDS: ReadonlyArray<{ key: string; prop: keyof TokenFi
 
 type TokenFileFields = Required<TokenFileInit>;
 
-/** A UTF-16 surrogate without its pair: a JSON string that has no UTF-8 form. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
 /** proto3 JSON with 2-space indent, fields in number order, zero values left out, int64 as strings. */
 export function tokenFileToJson(token: TokenFile): string {
   const lines: string[] = [];
@@ -52,71 +49,71 @@ export type TokenFileFromJson =
   | { token?: undefined; error: string };
 
 /**
- * Parses TokenFile JSON strictly, like Go's protojson: the value must be an object whose keys are
- * known fields, each at most once; `null` leaves a field unset; strings must be strings, int64 a
- * JSON integer or a decimal string within range, bytes standard or URL-safe base64 with or without
- * padding. `duplicateKey` is the first repeated key of the text (JSON.parse hides repeats);
- * `lineOf` gives a key's line in the text, for errors. Errors never quote the file: an unknown key
- * or a value may be part of a token (or of another file a symlink pointed at), so they give the
- * kind and the line, and name only the fields of TokenFile.
+ * Parses TokenFile JSON text strictly, exactly as Go's protojson reads it: an object whose keys
+ * are known fields, each at most once; `null` leaves a field unset; strings must be strings;
+ * int64 a JSON number or a string holding one, whole and within range (`"4e9"` is read,
+ * `"007"` is not: see go-json-int64.ts); bytes base64 as Go decodes it (go-json-bytes.ts).
+ * Errors never quote the file: an unknown key or a value may be part of a token (or of another
+ * file a symlink pointed at), so they give the kind and the line, and name only the fields of
+ * TokenFile.
  */
-export function tokenFileFromJson(
-  value: unknown,
-  duplicateKey?: string,
-  lineOf?: (key: string) => number | undefined,
-): TokenFileFromJson {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { error: `expecting a JSON object, got ${describe(value)}` };
-  }
-  const at = (key: string) => {
-    const line = lineOf?.(key);
-    return line === undefined ? "" : ` at line ${line}`;
-  };
-  const known = (key: string) => TOKEN_FILE_FIELDS.find((f) => f.key === key);
-  if (duplicateKey !== undefined) {
-    const name = known(duplicateKey) ? `field ${JSON.stringify(duplicateKey)}` : "an unknown field";
-    return { error: `${name} is set more than once${at(duplicateKey)}` };
-  }
+export function tokenFileFromJson(text: string): TokenFileFromJson {
+  const read = readFlatJsonObject(text);
+  if ("error" in read) return { error: read.error };
   const token = makeTokenFile();
   const fields = token as unknown as Record<string, unknown>;
-  for (const [key, raw] of Object.entries(value)) {
-    const field = known(key);
-    if (field === undefined) return { error: `unknown field${at(key)}` };
-    if (raw === null) continue;
-    const converted = convert(field.kind, raw);
+  const seen = new Set<string>();
+  for (const { key, line, value } of read.members) {
+    // Go's order: an unknown key, then a repeated one, then the value.
+    const field = TOKEN_FILE_FIELDS.find((f) => f.key === key);
+    if (field === undefined) return { error: `unknown field at line ${line}` };
+    if (seen.has(key)) return { error: `field ${JSON.stringify(key)} is set more than once at line ${line}` };
+    seen.add(key);
+    if (value.kind === "null") continue;
+    const converted = convert(field.kind, value);
     if ("error" in converted) return { error: `field ${JSON.stringify(key)}: ${converted.error}` };
     fields[field.prop] = converted.value;
   }
   return { token };
 }
 
-function convert(kind: FieldKind, raw: unknown): { value: string | bigint | Uint8Array } | { error: string } {
+function convert(
+  kind: FieldKind,
+  raw: FlatJsonValue,
+): { value: string | bigint | Uint8Array } | { error: string } {
   switch (kind) {
     case "string":
-      if (typeof raw !== "string") return { error: `expecting a string, got ${describe(raw)}` };
-      if (LONE_SURROGATE.test(raw)) return { error: "invalid UTF-8" };
-      return { value: raw };
+      if (raw.kind !== "string") return { error: `expecting a string, got ${describe(raw)}` };
+      return { value: raw.value };
     case "int64": {
-      let n: bigint;
-      if (typeof raw === "number" && Number.isInteger(raw)) n = BigInt(raw);
-      else if (typeof raw === "string" && /^-?\d+$/.test(raw)) n = BigInt(raw);
-      else return { error: `expecting an integer, got ${describe(raw)}` };
-      if (n < INT64_MIN || n > INT64_MAX) return { error: "out of the int64 range" };
-      return { value: n };
+      const text = raw.kind === "number" ? raw.text : raw.kind === "string" ? raw.value : undefined;
+      const n =
+        raw.kind === "number"
+          ? goJsonInt64(raw.text)
+          : raw.kind === "string"
+            ? goJsonInt64FromString(raw.value)
+            : undefined;
+      if (n !== undefined) return { value: n };
+      if (text !== undefined && /^-?\d+$/.test(text)) return { error: "out of the int64 range" };
+      return { error: `expecting an integer, got ${describe(raw)}` };
     }
     case "bytes": {
-      if (typeof raw !== "string") return { error: `expecting base64, got ${describe(raw)}` };
-      const unpadded = raw.replace(/={1,2}$/, "");
-      if (!/^[A-Za-z0-9+/_-]*$/.test(unpadded) || unpadded.length % 4 === 1)
-        return { error: "invalid base64" };
-      return { value: new Uint8Array(Buffer.from(unpadded.replace(/-/g, "+").replace(/_/g, "/"), "base64")) };
+      if (raw.kind !== "string") return { error: `expecting base64, got ${describe(raw)}` };
+      const bytes = goJsonBytes(raw.value);
+      return bytes === undefined ? { error: "invalid base64" } : { value: bytes };
     }
   }
 }
 
 /** The kind of a JSON value, never the value: "a number", "a string", … */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+function describe(value: FlatJsonValue): string {
+  switch (value.kind) {
+    case "null":
+      return "null";
+    case "array":
+    case "object":
+      return `an ${value.kind}`;
+    default:
+      return `a ${value.kind}`;
+  }
 }

@@ -125,9 +125,9 @@ describe("parseTokenFile", () => {
       ['{\n  "luci_machine_token": "t",\n  "root_only_secret_key_name_x": 1\n}', "unknown field at line 3"],
       ['{"expiry": 31415926535897.5}', 'field "expiry": expecting an integer, got a number'],
       ['{"expiry": "31415926535897000000000"}', 'field "expiry": out of the int64 range'],
-      ['{"root_only_secret": 1,\n"root_only_secret": 2}', "an unknown field is set more than once at line 2"],
+      ['{"root_only_secret": 1,\n"root_only_secret": 2}', "unknown field at line 1"],
       ['{"expiry": true}', 'field "expiry": expecting an integer, got a boolean'],
-      ["root:$6$SECRET:19000:0:99999:7:::", "invalid JSON"],
+      ["root:$6$SECRET:19000:0:99999:7:::", "invalid JSON at line 1"],
     ];
     for (const [input, error] of secrets) {
       expect(parse(input ?? "").error).toBe(error);

@@ -1,13 +1,13 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-} from "@connectrpc/connect-node";
+import { type CommonTransportOptions, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
+import { createTransport as createConnectProtocolTransport } from "@connectrpc/connect/protocol-connect";
+import { createTransport as createGrpcWebProtocolTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { compressionBrotli, compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { createBackendConnection } from "./net/backend-connection.js";
-import type { BackendTarget } from "./net/backend-target.js";
+import { type BackendTarget, resolveRedirectTarget } from "./net/backend-target.js";
 import { connectionErrorHints } from "./net/connection-error-hints.js";
+import { followRedirects } from "./net/follow-redirects.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
 import { MAX_RESPONSE_BYTES, responseSizeCap } from "./response-size-cap.js";
 import type { TokenMinterClientOptions } from "./token-minter-client.js";
@@ -15,6 +15,8 @@ import type { TokenMinterClientOptions } from "./token-minter-client.js";
 /**
  * A Connect transport to a resolved backend (see resolveBackendTarget) in the protocol of
  * `options`: the connection, the hints on setup mistakes, the interceptors, the size cap.
+ * Over HTTP/1.1 (pRPC, Connect, gRPC-web) redirects are followed as Go's client follows them
+ * (see followRedirects); gRPC has none.
  */
 export function createTokenMinterTransport(
   target: BackendTarget,
@@ -30,18 +32,36 @@ export function createTokenMinterTransport(
     responseSizeCap(protocol),
   ];
   const readMaxBytes = MAX_RESPONSE_BYTES;
+  const httpClient = followRedirects({
+    clientFor: (url) =>
+      url.origin === new URL(baseUrl).origin
+        ? connection.httpClient
+        : createBackendConnection(resolveRedirectTarget(url, target, options)).httpClient,
+    logger: options.logger,
+  });
+  // connect-node's createConnectTransport and createGrpcWebTransport with their defaults, but
+  // with our HTTP client, the one that follows redirects.
+  const http1: CommonTransportOptions = {
+    baseUrl,
+    httpClient,
+    interceptors,
+    useBinaryFormat: true,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    sendCompression: null,
+    ...validateReadWriteMaxBytes(readMaxBytes, undefined, undefined),
+  };
   switch (protocol) {
     case "prpc":
       return createPrpcTransport({
         baseUrl,
         interceptors,
         logger: options.logger,
-        httpClient: options.httpClient ?? connection.httpClient,
+        httpClient: options.httpClient ?? httpClient,
       });
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
+      return createConnectProtocolTransport(http1);
     case "grpc-web":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions, interceptors, readMaxBytes });
+      return createGrpcWebProtocolTransport(http1);
     case "grpc":
       return createGrpcTransport({
         baseUrl,

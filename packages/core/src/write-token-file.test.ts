@@ -99,6 +99,9 @@ describe("writeTokenFile", () => {
     ["another token", edit((o) => Object.assign(o, { luci_machine_token: "other" }))],
     ["another expiry", edit((o) => Object.assign(o, { expiry: "1422939907" }))],
     ["an int64 as a number", edit((o) => Object.assign(o, { expiry: 1422939906 }))],
+    // JSON.parse refuses a bare `1e`; Go reads it as 1 (testing/token-file-spellings.ts).
+    ["an int64 as Go's bare 1e", GO_TOKEN_FILE.replace('"1422939906"', "1e")],
+    ["an int64 as a string with an exponent", GO_TOKEN_FILE.replace('"1422939906"', '"1.422939906e9"')],
     [
       "another tokend_state",
       edit((o) => Object.assign(o, { tokend_state: Buffer.from("{}").toString("base64") })),

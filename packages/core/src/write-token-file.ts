@@ -1,5 +1,6 @@
 import { lstat, stat } from "node:fs/promises";
 import { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
+import { type FlatJsonValue, readFlatJsonObject } from "./flat-json-object.js";
 import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { fileTypeName, isTrustedOwner } from "./open-regular-file.js";
 import { readOwnFile } from "./read-token-file.js";
@@ -88,11 +89,18 @@ function notATokenFile(path: string, what: string, code?: string): Error {
 function sameContent(current: Uint8Array, wanted: Uint8Array): boolean {
   if (current.length === wanted.length && Buffer.compare(current, wanted) === 0) return true;
   if (parseTokenFile(current).error !== undefined) return false;
-  const have = JSON.parse(Buffer.from(current).toString("utf8")) as Record<string, unknown>;
-  const want = JSON.parse(Buffer.from(wanted).toString("utf8")) as Record<string, unknown>;
-  const keys = Object.keys(want);
+  const have = membersOf(current);
+  const want = membersOf(wanted);
   return (
-    Object.keys(have).length === keys.length &&
-    keys.every((k) => Object.hasOwn(have, k) && have[k] === want[k])
+    have !== undefined &&
+    want !== undefined &&
+    have.size === want.size &&
+    [...want].every(([k, v]) => JSON.stringify(have.get(k)) === JSON.stringify(v))
   );
+}
+
+/** The top-level members of token file JSON by key (numbers as written), read as the parser reads them. */
+function membersOf(bytes: Uint8Array): Map<string, FlatJsonValue> | undefined {
+  const read = readFlatJsonObject(Buffer.from(bytes).toString("utf8"));
+  return "error" in read ? undefined : new Map(read.members.map((m) => [m.key, m.value]));
 }

@@ -124,6 +124,38 @@ describe("createX509Signer", () => {
     expect(signer.certificateDer).toEqual(pki.leaf.certDer);
   });
 
+  // Go refuses all of these (docs/MIGRATING-FROM-GO.md, "key and certificate files with more than
+  // their one PEM block"); the raw bytes, blank lines included, still feed the inputs digest.
+  it.each([
+    [
+      "a blank line after each block",
+      (pem: string) => `${pem.trimEnd()}\n\n`,
+      (pem: string) => `${pem.trimEnd()}\n\n`,
+    ],
+    ["text after each block", (pem: string) => `${pem}# machine key\n`, (pem: string) => `${pem}\n# leaf\n`],
+  ])("reads key and certificate files with %s", async (_name, key, cert) => {
+    const keyText = key(pki.leaf.pkcs1Pem);
+    const signer = await createX509Signer({
+      keyPath: await file(keyText),
+      certPath: await file(cert(pki.leaf.certPem)),
+    });
+    expect(signer.certificateDer).toEqual(pki.leaf.certDer);
+    expect(Buffer.from(signer.keyPem).toString()).toBe(keyText);
+  });
+
+  it("reads a key file that also holds the certificate, before or after the key", async () => {
+    for (const combined of [
+      `${pki.leaf.certPem}\n${pki.leaf.pkcs1Pem}`,
+      `${pki.leaf.pkcs1Pem}${pki.leaf.certPem}`,
+    ]) {
+      const signer = await createX509Signer({
+        keyPath: await file(combined),
+        certPath: await file(pki.leaf.certPem),
+      });
+      expect(signer.certificateDer).toEqual(pki.leaf.certDer);
+    }
+  });
+
   it("tolerates CRLF line endings", async () => {
     const crlf = (s: string) => s.replace(/\n/g, "\r\n");
     const signer = await createX509Signer({

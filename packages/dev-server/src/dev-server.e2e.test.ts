@@ -320,9 +320,11 @@ describe("faults", () => {
       expect.stringContaining("<html"),
     ]);
     server.faults.set({ httpFault: { kind: "oversize", times: 1 } });
-    expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_14");
+    const oversize = await mintWith(pki.leaf);
+    expect([oversize.outcome, oversize.err?.grpcCode]).toEqual(["UNKNOWN_RPC_ERROR", 14]);
     server.faults.set({ httpFault: { kind: "wrong-content-type", times: 1 } });
-    expect((await mintWith(pki.leaf)).outcome).toBe("GRPC_ERROR_13"); // not retried, as Go
+    const wrongType = await mintWith(pki.leaf); // not retried, as Go
+    expect([wrongType.outcome, wrongType.err?.grpcCode]).toEqual(["UNKNOWN_RPC_ERROR", 13]);
     for (const kind of ["reset", "truncate"] as const) {
       server.faults.clear();
       server.faults.set({ httpFault: { kind, times: 1 } });

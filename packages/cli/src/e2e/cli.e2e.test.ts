@@ -180,13 +180,13 @@ describe("outcomes reached for real", () => {
   });
 
   // As the reference binary, an oversized answer or a success under a wrong Content-Type ends the
-  // run at once (Go's client checks them outside its retry loop); the outcome keeps the gRPC code
-  // where Go's says UNKNOWN_RPC_ERROR (docs/MIGRATING-FROM-GO.md).
-  it("GRPC_ERROR_14 / GRPC_ERROR_13 for an oversized answer or a wrong Content-Type, without retrying", async () => {
+  // run at once (Go's client checks them outside its retry loop) with Go's outcome,
+  // UNKNOWN_RPC_ERROR; the gRPC code is in failure_error.
+  it("UNKNOWN_RPC_ERROR for an oversized answer or a wrong Content-Type, without retrying", async () => {
     server.faults.set({ httpFault: { kind: "oversize" } });
     expect((await runCli(fx.args(server.backend))).code).toBe(1);
     expect(await status()).toMatchObject({
-      update_outcome: "GRPC_ERROR_14",
+      update_outcome: "UNKNOWN_RPC_ERROR",
       failure_error: expect.stringMatching(
         /^rpc error: code = Unavailable desc = prpc: the response size \d+ exceeds the client limit 33521664$/,
       ),
@@ -197,7 +197,7 @@ describe("outcomes reached for real", () => {
     server.faults.set({ httpFault: { kind: "wrong-content-type" } });
     expect((await runCli(fx.args(server.backend))).code).toBe(1);
     expect(await status()).toMatchObject({
-      update_outcome: "GRPC_ERROR_13",
+      update_outcome: "UNKNOWN_RPC_ERROR",
       failure_error:
         'rpc error: code = Internal desc = prpc: bad response content type "text/html; charset=utf-8": unknown content type: "text/html"',
     });

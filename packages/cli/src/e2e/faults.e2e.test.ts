@@ -200,8 +200,8 @@ describe("faults", () => {
       ["HTML 502 from a proxy", { httpFault: { kind: "proxy-html", status: 502 } }, "GRPC_ERROR_4"],
       ["connection reset", { httpFault: { kind: "reset" } }, "GRPC_ERROR_4"],
       ["truncated body", { httpFault: { kind: "truncate" } }, "GRPC_ERROR_4"],
-      ["oversized body", { httpFault: { kind: "oversize" } }, "GRPC_ERROR_14"],
-      ["wrong content type", { httpFault: { kind: "wrong-content-type" } }, "GRPC_ERROR_13"],
+      ["oversized body", { httpFault: { kind: "oversize" } }, "UNKNOWN_RPC_ERROR"],
+      ["wrong content type", { httpFault: { kind: "wrong-content-type" } }, "UNKNOWN_RPC_ERROR"],
       ["INTERNAL from the server", { grpcError: { code: 13 } }, "GRPC_ERROR_4"],
       ["server clock 11 min off", { clockOffsetMs: 11 * 60_000 }, "MINT_TOKEN_ERROR_BAD_TIMESTAMP"],
     ];

@@ -140,7 +140,7 @@ describe("createMachineTokenSource", () => {
     [
       "damaged",
       () => writeFile(path, '{"luci_machine_token": "x",'),
-      /^not a token file - (invalid JSON at position 27|unexpected end of JSON input)$/,
+      "not a token file - unexpected end of JSON input",
     ],
     ["damaged", () => writeFile(path, '{"luci_machine_token": "x"}'), "no expiry in the file"],
     ["damaged", () => writeFile(path, '{"expiry": "9999999999"}'), "no luci_machine_token in the file"],
@@ -181,7 +181,7 @@ describe("createMachineTokenSource", () => {
     expect(await tokens.getToken()).toBe("tok-1");
     expect(logger.at("warning")).toEqual([
       `token file ${path}: no such file (has a tokend written it yet?); using the token read before until it expires`,
-      `token file ${path}: not a token file - invalid JSON; using the token read before until it expires`,
+      `token file ${path}: not a token file - invalid JSON at line 1; using the token read before until it expires`,
     ]);
     clock.advance(10 * MIN);
     expect((await rejection(tokens.getToken())).problem).toBe("damaged");

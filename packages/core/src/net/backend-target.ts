@@ -64,3 +64,30 @@ export function resolveBackendTarget(backend: string, options: BackendConnection
   logger.log("debug", `Trust roots: ${trustRoots.ca.length} from ${trustRoots.sources.join(", ")}`);
   return { baseUrl, proxy, trustRoots };
 }
+
+/**
+ * How to reach `url`, where a redirect from `from` leads: HTTPS with `from`'s trust roots (read
+ * now when `from` is a plain-HTTP loopback backend that had none), through the proxy the
+ * environment names for that host; plain HTTP as it is (followRedirects allows it for loopback only).
+ *
+ * @throws Error for a bad proxy address in the environment or an unreadable `caBundle`.
+ */
+export function resolveRedirectTarget(
+  url: URL,
+  from: BackendTarget,
+  options: BackendConnectionOptions = {},
+): BackendTarget {
+  const baseUrl = url.origin;
+  if (url.protocol === "http:") return { baseUrl };
+  const env = options.env ?? process.env;
+  const trustRoots =
+    from.trustRoots ??
+    loadTrustRoots({
+      caBundle: options.caBundle,
+      extraCaPems: options.extraCaPems,
+      env,
+      system: options.systemRoots,
+      logger: options.logger ?? silentLogger,
+    });
+  return { baseUrl, proxy: proxyForUrl(url, env), trustRoots };
+}

@@ -203,12 +203,12 @@ describe("pRPC wire: responses", () => {
     expect(err.serviceVersion).toBe("sv");
   });
 
-  // The reference binary failed at once (UNKNOWN_RPC_ERROR, where we keep the code): `rpc error:
-  // code = Internal desc = prpc: failed to unmarshal the response: proto: cannot parse invalid …`.
-  it("a 200 whose body is not the message → GRPC_ERROR_13 at once", async () => {
+  // The reference binary failed at once with UNKNOWN_RPC_ERROR: `rpc error: code = Internal desc =
+  // prpc: failed to unmarshal the response: proto: cannot parse invalid …`.
+  it("a 200 whose body is not the message → UNKNOWN_RPC_ERROR at once", async () => {
     always({ status: 200, headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" }, body: hex("ffff") });
     const err = await failure(mint().promise);
-    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
     expect(err.message).toMatch(
       /^rpc error: code = Internal desc = prpc: failed to unmarshal the response: /,
     );
@@ -216,17 +216,17 @@ describe("pRPC wire: responses", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  // The reference binary failed at once (UNKNOWN_RPC_ERROR, where we keep the code), with these texts.
+  // The reference binary failed at once (UNKNOWN_RPC_ERROR), with these texts.
   it.each([
     ["text/html", 'prpc: bad response content type "text/html": unknown content type: "text/html"'],
     [
       "application/json",
       'prpc: output format ("application/json") doesn\'t match expected format ("application/prpc; encoding=binary")',
     ],
-  ])("a success with Content-Type %s → GRPC_ERROR_13 at once, worded as Go", async (type, text) => {
+  ])("a success with Content-Type %s → UNKNOWN_RPC_ERROR at once, worded as Go", async (type, text) => {
     always({ ...mintedReply(), headers: { "Content-Type": type, "X-Prpc-Grpc-Code": "0" } });
     const err = await failure(mint().promise);
-    expect(outcomeFromError(err)).toBe("GRPC_ERROR_13");
+    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
     expect(err.message).toBe(`rpc error: code = Internal desc = ${text}`);
     expect(server.requests).toHaveLength(1);
   });
@@ -336,7 +336,7 @@ describe("pRPC wire: error mapping", () => {
     ]);
   });
 
-  it("a response over the size cap → GRPC_ERROR_14 (UNAVAILABLE), not retried, as Go", async () => {
+  it("a response over the size cap → UNAVAILABLE in the message, UNKNOWN_RPC_ERROR, not retried, as Go", async () => {
     const client = createClient(
       TokenMinter,
       createPrpcTransport({ baseUrl: server.baseUrl, maxResponseBytes: 20 }),
@@ -350,7 +350,7 @@ describe("pRPC wire: error mapping", () => {
     const err = await failure(
       mintToken({ client, signer, now: clock.now, sleep: clock.sleep, timeoutMs: 2000 }),
     );
-    expect(outcomeFromError(err)).toBe("GRPC_ERROR_14");
+    expect(outcomeFromError(err)).toBe("UNKNOWN_RPC_ERROR");
     expect(err.message).toBe(
       "rpc error: code = Unavailable desc = prpc: the response size 68 exceeds the client limit 20",
     );

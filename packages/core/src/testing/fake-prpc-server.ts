@@ -1,5 +1,6 @@
 import { verify, X509Certificate } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
@@ -39,16 +40,21 @@ export interface Reply {
   gzip?: boolean;
 }
 
-/** A real node:http server on 127.0.0.1 speaking just enough pRPC for TokenMinter.MintMachineToken. */
+/** A real node:http(s) server speaking just enough pRPC for TokenMinter.MintMachineToken. */
 export interface FakePrpcServer {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https://<host>:<port>` with TLS). */
   baseUrl: string;
   /** `127.0.0.1:<port>` (a `-backend` value). */
   backend: string;
+  /** The path of TokenMinter.MintMachineToken. */
+  mintPath: string;
   requests: ReceivedRequest[];
   /** Chooses the replies; `n` counts requests from 1. Default: {@link mintedReply}. */
   respond(fn: (req: ReceivedRequest, n: number) => Reply): void;
-  /** Forgets requests and resets the reply to the default. */
+  /**
+   * Forgets requests and resets the reply to the default. A request that began before and ends
+   * after is dropped unanswered: an aborted call of one test must not count in the next.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -80,6 +86,15 @@ export function mintedReply(token = "token-1", expiry = new Date(1422939906_000)
   });
 }
 
+/** A redirect to `location` (a path, or a whole URL), with a short HTML body as servers send. */
+export function redirectReply(status: number, location: string): Reply {
+  return {
+    status,
+    headers: { Location: location, "Content-Type": "text/html; charset=utf-8" },
+    body: `<a href="${location}">Moved</a>.\n`,
+  };
+}
+
 /** A pRPC error reply as a LUCI server sends it. */
 export function grpcErrorReply(code: number, message: string, status = 500): Reply {
   return {
@@ -89,15 +104,30 @@ export function grpcErrorReply(code: number, message: string, status = 500): Rep
   };
 }
 
-/** Starts the fake server on 127.0.0.1, port 0. */
-export async function startFakePrpcServer(): Promise<FakePrpcServer> {
+/** Options of {@link startFakePrpcServer}. */
+export interface FakePrpcServerOptions {
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { certPem: string; keyPem: string };
+  /** The address to listen on; default 127.0.0.1. */
+  host?: string;
+}
+
+/** Starts the fake server, port 0. */
+export async function startFakePrpcServer(options: FakePrpcServerOptions = {}): Promise<FakePrpcServer> {
   const requests: ReceivedRequest[] = [];
   let respond: (req: ReceivedRequest, n: number) => Reply = () => mintedReply();
   const timers = new Set<NodeJS.Timeout>();
-  const server: Server = createServer((req, res) => {
+  const host = options.host ?? "127.0.0.1";
+  let generation = 0;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const born = generation;
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (born !== generation) {
+        res.destroy();
+        return;
+      }
       const received: ReceivedRequest = {
         method: req.method ?? "",
         url: req.url ?? "",
@@ -149,17 +179,22 @@ export async function startFakePrpcServer(): Promise<FakePrpcServer> {
         send();
       }
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  };
+  const server = options.tls
+    ? createTlsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
+    : createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    backend: `127.0.0.1:${port}`,
+    baseUrl: `${options.tls ? "https" : "http"}://${host}:${port}`,
+    backend: `${host}:${port}`,
+    mintPath: "/prpc/tokenserver.minter.TokenMinter/MintMachineToken",
     requests,
     respond(fn) {
       respond = fn;
     },
     reset() {
+      generation++;
       requests.length = 0;
       respond = () => mintedReply();
     },

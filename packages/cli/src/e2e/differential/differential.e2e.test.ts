@@ -5,9 +5,11 @@ import { type DiffContext, startDiffContext, stopDiffContext } from "./context.j
 import { flagScenarios } from "./flags.js";
 import { lifeScenarios } from "./life.js";
 import { localInputScenarios } from "./local-inputs.js";
+import { redirectScenarios } from "./redirects.js";
 import { runControlScenarios } from "./run-control.js";
 import { serverAnswerScenarios } from "./server-answers.js";
 import { tlsScenarios } from "./tls.js";
+import { tokenFileSpellingScenarios } from "./token-file-spellings.js";
 import { tsMonScenarios } from "./ts-mon.js";
 
 // Every scenario runs the upstream Go binary and our CLI with the same flags, each in its own
@@ -28,7 +30,9 @@ describe.skipIf(GO_TOKEND === undefined)("ours against the Go luci_machine_token
   afterEach(() => suite.ws.cleanup());
 
   lifeScenarios(suite);
+  tokenFileSpellingScenarios(suite);
   serverAnswerScenarios(suite);
+  redirectScenarios(suite);
   localInputScenarios(suite);
   runControlScenarios(suite);
   tlsScenarios(suite);

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmod, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
+import { generateKeyPairSync } from "node:crypto";
+import { appendFile, chmod, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +25,13 @@ const GO_REFUSES_THE_INPUTS: Record<string, KeptDifference> = {
   files: "follows",
 };
 
+/** Go refuses a file ours reads, after a good token: Go fails the run where we refresh once. */
+const GO_REFUSES_THE_CHANGED_INPUTS: Record<string, KeptDifference> = {
+  // Before "status": a pinned path is checked before a "follows" above it hides it.
+  "status/update_reason": { go: "PARAMS_CHANGE", ts: "PARAMS_CHANGE" },
+  ...GO_REFUSES_THE_INPUTS,
+};
+
 /** nobody: CI runs as root, which ignores file modes. */
 const UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
@@ -39,6 +47,18 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
       serverCalls: ctx.mints,
       wrapper,
     }).then((r) => expectSame(r, kept));
+  };
+  /** Each one's failure_error, its own directory and the inputs' written `<dir>` and `<inputs>`. */
+  const failureErrors = async () => {
+    const { ws } = suite;
+    const text = async (impl: Impl) => {
+      const status = JSON.parse(await readFile(join(ws.dir(impl), "status.json"), "utf8"));
+      return String(status.failure_error)
+        .replaceAll(ws.dir(impl), "<dir>")
+        .replaceAll(join(ws.root, "inputs"), "<inputs>")
+        .replace(/\.\d+_\d+_\d+\.tmp/, ".<tmp>");
+    };
+    return { go: await text("go"), ts: await text("ts") };
   };
   const inEachDir = async (name: string, content: string) => {
     for (const impl of IMPLS) await writeFile(join(suite.ws.dir(impl), name), content);
@@ -88,6 +108,31 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
         });
       },
     );
+    it("a good token file over 1 MiB (padded with spaces): Go reads it, we cap reads at 1 MiB", async () => {
+      await run();
+      for (const impl of IMPLS) await appendFile(join(suite.ws.dir(impl), "token.json"), " ".repeat(1 << 20));
+      // docs/MIGRATING-FROM-GO.md: "a token file over 1 MiB".
+      await run([], {
+        "status/update_outcome": { go: "TOKEN_IS_GOOD", ts: "UPDATE_SUCCESS" },
+        "status/update_reason": { go: "TOKEN_IS_GOOD", ts: "NEW_TOKEN" },
+        serverCalled: { go: false, ts: true },
+        status: "follows",
+        tokens: "follows",
+      });
+    });
+    it("a token path that is a directory: the same outcome, but we make no RPC", async () => {
+      for (const impl of IMPLS) await mkdir(join(suite.ws.dir(impl), "token.json"));
+      // docs/MIGRATING-FROM-GO.md: "a token path that cannot be written".
+      await run([], {
+        serverCalled: { go: true, ts: false },
+        "status/rpc_duration_us": { go: true, ts: false },
+        "status/service_version": { go: true, ts: false },
+      });
+      expect(await failureErrors()).toEqual({
+        go: "rename <dir>/token.json.<tmp> <dir>/token.json: file exists",
+        ts: "<dir>/token.json is a directory, not a token file",
+      });
+    });
     it("a directory at <token-file>.lock: both mint and leave it (we run without the lock, and say so)", async () => {
       for (const impl of IMPLS) await mkdir(join(suite.ws.dir(impl), "token.json.lock"));
       await run();
@@ -184,6 +229,73 @@ export function localInputScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace
     it("a certificate file holding a chain (leaf first, then the CA)", async () => {
       await suite.ws.setInputs(suite.ctx.pki.keyPem, `${suite.ctx.pki.certPem}${suite.ctx.pki.caCertPem}`);
       await run([], GO_REFUSES_THE_INPUTS);
+    });
+    // docs/MIGRATING-FROM-GO.md: "key and certificate files with more than their one PEM block".
+    const cert = () => `${suite.ctx.pki.certPem.trimEnd()}\n`;
+    const key = () => suite.ctx.pki.keyPem;
+    it.each([
+      ["a blank line after the key", () => [`${key()}\n`, cert()]],
+      ["text after the key", () => [`${key()}# the bot's key\n`, cert()]],
+      ["the certificate, then the key, in the key file", () => [`${cert()}${key()}`, cert()]],
+      ["the key, then the certificate, in the key file", () => [`${key()}${cert()}`, cert()]],
+      ["a blank line after the certificate", () => [key(), `${cert()}\n`]],
+      ["a line of spaces after the certificate", () => [key(), `${cert()}  \n`]],
+      ["text after the certificate", () => [key(), `${cert()}# issued by the bot CA\n`]],
+    ])("%s", async (_name, files) => {
+      const [keyPem, certPem] = files();
+      await suite.ws.setInputs(keyPem as string, certPem as string);
+      await run([], GO_REFUSES_THE_INPUTS);
+    });
+    it("a blank line added to the certificate file of a good token: Go fails every run, we refresh once", async () => {
+      await suite.ws.setInputs(key(), cert());
+      await run();
+      await appendFile(suite.ws.certPath, "\n");
+      // docs/MIGRATING-FROM-GO.md: "a whitespace change to the certificate file".
+      await run([], GO_REFUSES_THE_CHANGED_INPUTS);
+      await run([], {
+        ...GO_REFUSES_THE_CHANGED_INPUTS,
+        "status/update_outcome": { go: "CANT_READ_KEY", ts: "TOKEN_IS_GOOD" },
+        "status/update_reason": { go: "PARAMS_CHANGE", ts: "TOKEN_IS_GOOD" },
+        serverCalled: { go: false, ts: false },
+      });
+    });
+  });
+
+  // docs/MIGRATING-FROM-GO.md: "failure_error of a local error": the same outcome, ours names the file.
+  describe("failure_error of local errors", () => {
+    it("an empty certificate file", async () => {
+      await suite.ws.setInputs(suite.ctx.pki.keyPem, "");
+      await run();
+      expect(await failureErrors()).toEqual({
+        go: "not a valid certificate PEM",
+        ts: "<inputs>/cert.pem: file is empty, expecting a PEM certificate",
+      });
+    });
+    it("an EC key and its certificate", async () => {
+      const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" })
+        .privateKey.export({ type: "sec1", format: "pem" })
+        .toString();
+      const ec = await suite.ctx.pki.issue({ keyPem: ecKey });
+      await suite.ws.setInputs(ec.keyPem, ec.certPem);
+      await run();
+      expect(await failureErrors()).toEqual({
+        go: 'not a supported private key type - "EC PRIVATE KEY"',
+        ts: '<inputs>/key.pem: not a supported private key type - "EC PRIVATE KEY" (only RSA keys work)',
+      });
+    });
+    it("a copy path that is a directory, when minting", async () => {
+      const { ctx, ws } = suite;
+      for (const impl of IMPLS) await mkdir(join(ws.dir(impl), "copy.json"));
+      const args = (impl: Impl) => [
+        ...ws.args(impl, ctx.dev.backend),
+        "-token-file-copy",
+        join(ws.dir(impl), "copy.json"),
+      ];
+      expectSame(await runBoth(ws, args, { serverCalls: ctx.mints }));
+      expect(await failureErrors()).toEqual({
+        go: "rename <dir>/copy.json.<tmp> <dir>/copy.json: file exists",
+        ts: "<dir>/copy.json is a directory, not a token file",
+      });
     });
   });
 

@@ -106,12 +106,8 @@ export function serverAnswerScenarios(suite: { ctx: DiffContext; ws: DiffWorkspa
   });
 
   describe("answers that end the call at once", () => {
-    it("a body over the 32 MiB cap", () =>
-      // Go tags code 14 as transient before classifying it, so the outcome loses its code; DESIGN.md
-      // asks us to keep the code (docs/MIGRATING-FROM-GO.md, "outcome of transient RPC errors").
-      againstDev(() => suite.ctx.dev.faults.set({ httpFault: { kind: "oversize", times: 1 } }), [], {
-        "status/update_outcome": { go: "UNKNOWN_RPC_ERROR", ts: "GRPC_ERROR_14" },
-      }));
+    it("a body over the 32 MiB cap: UNKNOWN_RPC_ERROR (code 14 is tagged transient)", () =>
+      againstDev(() => suite.ctx.dev.faults.set({ httpFault: { kind: "oversize", times: 1 } })));
     it("a code header that is not a number", () => againstRaw(() => grpcErrorReply(Number.NaN, "nan", 500)));
     it("an HTTP 403 from a proxy, without pRPC headers", () =>
       againstDev(() =>
@@ -137,24 +133,18 @@ export function serverAnswerScenarios(suite: { ctx: DiffContext; ws: DiffWorkspa
   });
 
   describe("success code with a bad answer", () => {
-    // Both end at once; Go tags code 13 as transient before choosing the outcome, we keep the code.
-    const keepsCode = { "status/update_outcome": { go: "UNKNOWN_RPC_ERROR", ts: "GRPC_ERROR_13" } };
+    // Both end at once with UNKNOWN_RPC_ERROR: Go tags code 13 as transient before choosing the outcome.
     it("a wrong Content-Type", () =>
-      againstRaw(
-        () => ({ ...mintedReply(), headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" } }),
-        [],
-        keepsCode,
-      ));
+      againstRaw(() => ({
+        ...mintedReply(),
+        headers: { "Content-Type": "text/html", "X-Prpc-Grpc-Code": "0" },
+      })));
     it("an undecodable body", () =>
-      againstRaw(
-        () => ({
-          status: 200,
-          headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
-          body: "\xff\xff\xff",
-        }),
-        [],
-        keepsCode,
-      ));
+      againstRaw(() => ({
+        status: 200,
+        headers: { "Content-Type": BINARY, "X-Prpc-Grpc-Code": "0" },
+        body: "\xff\xff\xff",
+      })));
     it("a success without a token", () => againstRaw(() => messageReply({ serviceVersion: "raw/1" })));
     it("a token_response without luci_machine_token", () =>
       againstRaw(() =>

@@ -117,7 +117,7 @@ export function hostileServerFaults(suite: FaultSuite): void {
         const r = await runCli(fx.args(backend, "-protocol", "connect", "-force-refresh", "-timeout", "10s"));
         expect(r.code).toBe(1);
         const s = await suite.status(fx);
-        expect(s.update_outcome).toBe("GRPC_ERROR_14");
+        expect(s.update_outcome).toBe("UNKNOWN_RPC_ERROR");
         expect(s.failure_error).toContain("connect: the response size");
         expect(wrote).toBeLessThan(200 << 20); // the client hung up long before 1.5 GB
       } finally {
