@@ -17,6 +17,7 @@ import type { NodeRequest, NodeResponse } from "./http/node-types.js";
 import { readBody } from "./http/read-body.js";
 import type { BudgetLease } from "./memory-budget.js";
 import type { Minter } from "./minter.js";
+import { SKIP_UNKNOWN } from "./prpc/codec.js";
 import { BUSY_MESSAGE } from "./prpc/read-request.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
 import { summarizeRequest } from "./request-summary.js";
@@ -66,6 +67,7 @@ export function createConnectService(minter: Minter, maxRequestBytes: number): C
   const router = createConnectRouter({
     acceptCompression: [compressionGzip, compressionBrotli],
     readMaxBytes: maxRequestBytes,
+    binaryOptions: SKIP_UNKNOWN,
   });
   router.service(TokenMinter, {
     async mintMachineToken(request, ctx) {

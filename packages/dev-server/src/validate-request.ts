@@ -13,6 +13,7 @@ import {
 } from "@luci-machine-tokend/core/gen";
 import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate.js";
+import { SKIP_UNKNOWN } from "./prpc/codec.js";
 import type { RsaPublicNumbers } from "./rsa-public-key.js";
 
 /** Accepted distance between the client's issued_at and the server clock, both ways. */
@@ -73,7 +74,8 @@ export function validateMintRequest(
   if (raw.length === 0) return { kind: "grpc-error", code: Code.InvalidArgument, message: "empty request" };
   let tokenRequest: MachineTokenRequest;
   try {
-    tokenRequest = fromBinary(MachineTokenRequestSchema, raw);
+    // Unknown fields skipped: the signature covers the raw bytes, nothing reads the rest.
+    tokenRequest = fromBinary(MachineTokenRequestSchema, raw, SKIP_UNKNOWN);
   } catch {
     // Go's proto.Unmarshal error text; protobuf-es words it differently.
     return {
