@@ -41,10 +41,11 @@ bodies), Connect and gRPC-web on the --listen port (HTTP/1.1), every protocol in
 Limits:
   --max-request-bytes N     largest request message, as sent and once decompressed (default 1048576)
   --memory-budget N         bytes all calls may hold at once, across connections and HTTP/2 streams: 24 KiB
-                            a call, its body, room to inflate it, and the certificate cache (a quarter at
-                            most); a call that does not fit is answered UNAVAILABLE, after stalled uploads
-                            older than it are dropped if that makes room (default 67108864, or twice
-                            --max-request-bytes if that is more; never less than twice it)
+                            a call (more with large headers), its body, room to inflate it, and the
+                            certificate cache (a quarter at most); a call that does not fit is answered
+                            UNAVAILABLE, after stalled uploads older than it are dropped if that makes
+                            room (default 67108864, or twice --max-request-bytes if that is more; never
+                            less than twice it)
   --max-connections N       open connections per port; when full, the longest-idle one is closed, or the
                             new one refused if none has been idle for 0.5s (default 1000)
   --idle-timeout D          close connections without a call in flight after D (default 30s)

@@ -202,6 +202,21 @@ describe("the memory budget across connections and streams", () => {
     expect(minted.attempts).toBe(1);
   });
 
+  it("a call with large headers costs them too", async () => {
+    await start();
+    const session = h2connect(server.grpcUrl ?? "");
+    session.on("error", () => {});
+    sessions.push(session);
+    const headers: Record<string, string> = { ":method": "POST", ":path": PRPC_PATH, "content-type": BINARY };
+    for (let i = 0; i < 40; i++) headers[`x-filler-${i}`] = "a".repeat(KIB);
+    const stream = session.request(headers);
+    stream.on("error", () => {});
+    await until(() => server.memoryInUse() > 0, 10_000);
+    // 40 KiB of headers past the 4 KiB the call's own cost covers, counted twice.
+    expect(server.memoryInUse()).toBeGreaterThanOrEqual(CALL + 2 * 36 * KIB);
+    expect(server.memoryInUse()).toBeLessThan(CALL + 2 * 38 * KIB);
+  });
+
   it("a refused HTTP/2 stream is reset once answered, so the client stops sending and the stream is gone", async () => {
     await start();
     const session = h2connect(server.grpcUrl ?? "");

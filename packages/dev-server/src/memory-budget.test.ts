@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryBudget } from "./memory-budget.js";
+import { CALL_OVERHEAD_BYTES, callCost, createMemoryBudget } from "./memory-budget.js";
 
 describe("createMemoryBudget", () => {
   it("counts what leases and the cache take, and gets it back", () => {
@@ -61,5 +61,14 @@ describe("createMemoryBudget", () => {
     expect(first.take(10)).toBe(true);
     first.arrived();
     expect(budget.lease().take(1)).toBe(false);
+  });
+});
+
+describe("callCost", () => {
+  it("is the fixed overhead for ordinary headers, and grows with large ones (kept twice)", () => {
+    const ordinary = [":method", "POST", ":path", "/prpc/tokenserver.minter.TokenMinter/MintMachineToken"];
+    expect(callCost(ordinary)).toBe(CALL_OVERHEAD_BYTES);
+    const large = ["x-a", "a".repeat(40 * 1024)];
+    expect(callCost(large)).toBe(CALL_OVERHEAD_BYTES + 2 * (40 * 1024 + 3 - 4 * 1024));
   });
 });

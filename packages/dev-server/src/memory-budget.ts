@@ -22,6 +22,20 @@ export interface MemoryBudget {
  */
 export const CALL_OVERHEAD_BYTES = 24 * 1024;
 
+/** Header bytes {@link CALL_OVERHEAD_BYTES} covers (a tokend's are a few hundred). */
+const HEADERS_IN_OVERHEAD = 4 * 1024;
+
+/**
+ * What admitting a call costs: {@link CALL_OVERHEAD_BYTES}, plus twice its headers past the first
+ * 4 KiB (node keeps them twice: the raw list and the object). They may be up to 64 KiB on HTTP/2:
+ * 400 streams with 60 KB of headers each held 35 KiB of heap apiece.
+ */
+export function callCost(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const text of rawHeaders) bytes += text.length;
+  return CALL_OVERHEAD_BYTES + 2 * Math.max(0, bytes - HEADERS_IN_OVERHEAD);
+}
+
 /** What one call holds of the budget. */
 export interface BudgetLease {
   /** Bytes held now. */

@@ -69,7 +69,7 @@ export interface DevServerOptions {
   maxRequestBytes?: number;
   /**
    * One memory budget for the whole server, in bytes, across every connection and HTTP/2 stream:
-   * each call's own cost (24 KiB), its body as it arrives, room to inflate a compressed one (all
+   * each call's own cost (24 KiB, more with large headers), its body as it arrives, room to inflate a compressed one (all
    * returned when the call ends), and the certificate cache (at most a quarter). A call that does
    * not fit is answered UNAVAILABLE at once, after evicting stalled uploads older than it if that
    * makes room. At least twice `maxRequestBytes` (a compressed request takes it twice). Default

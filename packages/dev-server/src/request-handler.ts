@@ -10,7 +10,7 @@ import { proxyErrorPage } from "./http/proxy-page.js";
 import { clientGoneSignal, readBody } from "./http/read-body.js";
 import { type RawReply, rawReply } from "./http/reply.js";
 import { writeReply } from "./http/write-reply.js";
-import { CALL_OVERHEAD_BYTES, type MemoryBudget } from "./memory-budget.js";
+import { callCost, type MemoryBudget } from "./memory-budget.js";
 import type { Minter } from "./minter.js";
 import { handlePrpcMint, PRPC_MINT_PATH, PRPC_PATH_PREFIX, prpcUnknownMethodReply } from "./prpc/handler.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
@@ -101,7 +101,7 @@ export function createRequestHandler(
     // left). Without room even for the call itself, its body is refused unread (UNAVAILABLE).
     const lease = deps.budget.lease();
     res.once("close", () => lease.release());
-    if (!lease.take(CALL_OVERHEAD_BYTES)) lease.release();
+    if (!lease.take(callCost(req.rawHeaders))) lease.release();
     if (protocol === "prpc") {
       const call = {
         header: (name: string) => header(req, name),
