@@ -3,6 +3,7 @@
  * printed as one table. Exits 1 when a target is missed. See BENCHMARKS.md.
  */
 import { availableParallelism } from "node:os";
+import { attackRows } from "./dev-server-attacks.js";
 import { loadDevServer } from "./dev-server-load.js";
 import { createBenchFixture } from "./fixture.js";
 import { fleetRows } from "./fleet.js";
@@ -68,7 +69,10 @@ try {
   fx.close();
 }
 
-// 5. The fleet simulation.
+// 5. The dev server's memory under attack, each attack against a fresh server process.
+rows.push(...(await attackRows()));
+
+// 6. The fleet simulation.
 rows.push(...(await fleetRows()));
 
 const missed = printTable(

@@ -198,6 +198,7 @@ describe("luci-machine-tokend dev-server", () => {
     for (const [flag, value] of [
       ["--max-connections", "0"],
       ["--max-request-bytes", "lots"],
+      ["--memory-budget", "0"],
       ["--idle-timeout", "0s"],
       ["--request-timeout", "soon"],
     ] as const) {

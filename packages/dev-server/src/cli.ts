@@ -40,11 +40,18 @@ bodies), Connect and gRPC-web on the --listen port (HTTP/1.1), every protocol in
                             why a certificate was not trusted; clients only get LUCI's generic answer)
 Limits:
   --max-request-bytes N     largest request message, as sent and once decompressed (default 1048576)
+  --memory-budget N         bytes all calls may hold at once, across connections and HTTP/2 streams: 24 KiB
+                            a call (more with large headers), its body, room to inflate it, and the
+                            certificate cache (a quarter at most); a call that does not fit is answered
+                            UNAVAILABLE, after stalled uploads older than it are dropped if that makes
+                            room (default 67108864, or twice --max-request-bytes if that is more; never
+                            less than twice it)
   --max-connections N       open connections per port; when full, the longest-idle one is closed, or the
                             new one refused if none has been idle for 0.5s (default 1000)
   --idle-timeout D          close connections without a call in flight after D (default 30s)
   --request-timeout D       drop a request whose headers and body have not arrived after D (default 30s;
                             HTTP/1.1 headers get min(10s, D))
+  (HTTP/2 connections may have 8 calls at once; clients queue the rest)
 Faults:
   --latency D | DMIN-DMAX   added latency per call (Go durations)
   --fail-next N:CODE        fail the next N calls with gRPC CODE (a number or a name such as UNAVAILABLE)
@@ -127,6 +134,7 @@ function parseDevServerArgs(argv: string[]): "help" | Promise<DevServerOptions &
       "signing-key": { type: "string" },
       quiet: { type: "boolean" },
       "max-request-bytes": { type: "string" },
+      "memory-budget": { type: "string" },
       "max-connections": { type: "string" },
       "idle-timeout": { type: "string" },
       "request-timeout": { type: "string" },
@@ -204,6 +212,8 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
   const limits: DevServerOptions = {};
   const maxRequest = str("max-request-bytes");
   if (maxRequest !== undefined) limits.maxRequestBytes = count("--max-request-bytes", maxRequest);
+  const budget = str("memory-budget");
+  if (budget !== undefined) limits.memoryBudgetBytes = count("--memory-budget", budget);
   const maxConnections = str("max-connections");
   if (maxConnections !== undefined) limits.maxConnections = count("--max-connections", maxConnections);
   const idle = str("idle-timeout");

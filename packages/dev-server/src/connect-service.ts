@@ -14,7 +14,11 @@ import {
 import { TokenMinter } from "@luci-machine-tokend/core/gen";
 import type { FaultPlan } from "./faults.js";
 import type { NodeRequest, NodeResponse } from "./http/node-types.js";
+import { readBody } from "./http/read-body.js";
+import type { BudgetLease } from "./memory-budget.js";
 import type { Minter } from "./minter.js";
+import { SKIP_UNKNOWN } from "./prpc/codec.js";
+import { BUSY_MESSAGE } from "./prpc/read-request.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
 import { summarizeRequest } from "./request-summary.js";
 import { sleep } from "./sleep.js";
@@ -39,11 +43,15 @@ export function connectProtocolOf(contentType: string | undefined): Exclude<RpcP
 export interface ConnectService {
   /** Request path of MintMachineToken (`/tokenserver.minter.TokenMinter/MintMachineToken`). */
   mintPath: string;
-  /** Runs one call; the response is returned for the HTTP layer to write (maybe with a fault). */
+  /**
+   * Runs one call, its body held by `lease`; the response is returned for the HTTP layer to write
+   * (maybe with a fault).
+   */
   call(
     req: NodeRequest,
     res: NodeResponse,
     plan: FaultPlan,
+    lease: BudgetLease,
   ): Promise<{ response: Awaited<ReturnType<UniversalHandler>>; record?: CallSlot["record"] }>;
 }
 
@@ -51,12 +59,15 @@ export interface ConnectService {
  * Serves TokenMinter with connect-es's router (Connect, gRPC, gRPC-web). Handler errors keep their
  * text: only pRPC masks messages. A request message may take `maxRequestBytes` as sent and again
  * once decompressed (connect-node's gzip and brotli stop inflating there): past it the call fails
- * with RESOURCE_EXHAUSTED. Unknown JSON fields are ignored (connect-es's default, as connect-go).
+ * with RESOURCE_EXHAUSTED. The body is read by us, within the call's share of the memory budget
+ * (and a compressed one takes `maxRequestBytes` more for inflating): no room → UNAVAILABLE. Unknown
+ * JSON fields are ignored (connect-es's default, as connect-go).
  */
 export function createConnectService(minter: Minter, maxRequestBytes: number): ConnectService {
   const router = createConnectRouter({
     acceptCompression: [compressionGzip, compressionBrotli],
     readMaxBytes: maxRequestBytes,
+    binaryOptions: SKIP_UNKNOWN,
   });
   router.service(TokenMinter, {
     async mintMachineToken(request, ctx) {
@@ -78,7 +89,10 @@ export function createConnectService(minter: Minter, maxRequestBytes: number): C
   if (!handler) throw new Error("TokenMinter.MintMachineToken has no handler");
   return {
     mintPath: handler.requestPath,
-    async call(req, res, plan) {
+    async call(req, res, plan, lease) {
+      // The body first, and connect-es's machinery only then: a stalled upload holds the least
+      // (the lease and the chunks), and connect-es's own reading of the node request never starts.
+      const body = await readBudgetedBody(req, lease, maxRequestBytes);
       const slot: CallSlot = { plan };
       const uReq = universalRequestFromNodeRequest(
         req,
@@ -86,8 +100,52 @@ export function createConnectService(minter: Minter, maxRequestBytes: number): C
         undefined,
         createContextValues().set(callSlotKey, slot),
       );
+      uReq.body = bodyOf(body);
       const response = await handler(uReq);
       return slot.record ? { response, record: slot.record } : { response };
     },
   };
+}
+
+/** Bytes a gRPC or gRPC-web body adds to its one message: the envelope's flags and length. */
+const ENVELOPE_BYTES = 5;
+
+/**
+ * Reads the whole request body within the lease (a compressed one also takes `maxRequestBytes`
+ * to inflate). Past the size limit it fails as connect-es's own limit does (RESOURCE_EXHAUSTED);
+ * without room in the budget, UNAVAILABLE, which clients retry. The failure is handed to connect-es
+ * as the body's, so its checks of the headers still come first and it frames the answer.
+ */
+async function readBudgetedBody(
+  req: NodeRequest,
+  lease: BudgetLease,
+  maxRequestBytes: number,
+): Promise<Uint8Array | Error> {
+  const busy = () => new ConnectError(BUSY_MESSAGE, Code.Unavailable);
+  if (isCompressed(req) && !lease.take(maxRequestBytes)) return busy();
+  try {
+    const read = await readBody(req, { limit: maxRequestBytes + ENVELOPE_BYTES, lease });
+    if ("body" in read) return read.body;
+    if (read.refused === "busy") return busy();
+    return new ConnectError(
+      `message size is larger than configured readMaxBytes ${maxRequestBytes}`,
+      Code.ResourceExhausted,
+    );
+  } catch (err) {
+    return ConnectError.from(err, Code.Canceled); // the client went away
+  }
+}
+
+async function* bodyOf(body: Uint8Array | Error) {
+  if (body instanceof Error) throw body;
+  yield body;
+}
+
+/** A Connect unary body or gRPC messages that may be compressed, so inflating takes memory too. */
+function isCompressed(req: NodeRequest): boolean {
+  const encoding = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === "string" && value !== "" && value !== "identity";
+  };
+  return encoding("content-encoding") || encoding("grpc-encoding");
 }

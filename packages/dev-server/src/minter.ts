@@ -11,12 +11,14 @@ import {
 } from "@luci-machine-tokend/core/gen";
 import { errorMessage } from "@luci-machine-tokend/core/internal";
 import { checkCertTrust } from "./cert-trust.js";
+import type { CertificateCache } from "./certificate-cache.js";
 import type { FaultPlan } from "./faults.js";
 import { mintMachineToken } from "./mint.js";
+import { parseCertificate } from "./parse-certificate.js";
 import type { SigningKey } from "./signing-key.js";
 import { checkTokenArgs } from "./token-args.js";
 import type { TrustStore } from "./trust-store.js";
-import { validateMintRequest } from "./validate-request.js";
+import { DEFAULT_VALIDATION_STEPS, type ValidationSteps, validateMintRequest } from "./validate-request.js";
 
 /** How a MintMachineToken call ended, as recorded in the request log. */
 export type MintOutcome =
@@ -48,6 +50,10 @@ export interface MinterConfig {
   issuedBy: string;
   serviceVersion: string;
   now: () => Date;
+  /** Parsed certificates that passed the trust check. */
+  certificateCache: CertificateCache;
+  /** Overrides of the costly validation steps (tests). */
+  validationSteps?: Partial<ValidationSteps>;
 }
 
 /** The protocol-independent TokenMinter.MintMachineToken. */
@@ -60,7 +66,12 @@ export interface Minter {
  * order, then the token. Faults from the call's plan replace the answer or shift the clock.
  */
 export function createMinter(config: MinterConfig): Minter {
-  const { serviceVersion } = config;
+  const { serviceVersion, certificateCache } = config;
+  const steps: ValidationSteps = {
+    ...DEFAULT_VALIDATION_STEPS,
+    parseCertificate: (der) => certificateCache.get(der) ?? parseCertificate(der),
+    ...config.validationSteps,
+  };
   const logicError = (
     errorCode: ErrorCode,
     errorMessage: string,
@@ -82,7 +93,7 @@ export function createMinter(config: MinterConfig): Minter {
         return { outcome: { kind: "grpc-error", code, message } };
       }
       const now = new Date(config.now().getTime() + plan.clockOffsetMs);
-      const validation = validateMintRequest(request, now);
+      const validation = validateMintRequest(request, now, steps);
       if (plan.errorCode) {
         const { code, message = `injected fault: ${errorCodeName(plan.errorCode.code)}` } = plan.errorCode;
         const decoded = validation.kind === "grpc-error" ? undefined : validation.tokenRequest;
@@ -109,6 +120,8 @@ export function createMinter(config: MinterConfig): Minter {
           trust.reason,
         );
       }
+      // Trusted: the CA signed it, so it is one of the fleet's, worth keeping parsed.
+      certificateCache.remember(certificate);
       const args = checkTokenArgs(certificate, trust.ca);
       if ("error" in args) return logicError(ErrorCode.BAD_TOKEN_ARGUMENTS, args.error, tokenRequest);
       const lifetimeSeconds =

@@ -27,3 +27,19 @@ describe("resolveOptions: connection timeouts", () => {
     expect(resolveOptions({ idleTimeoutMs: 2 ** 31 - 1 }).idleTimeoutMs).toBe(2 ** 31 - 1);
   });
 });
+
+describe("resolveOptions: the memory budget", () => {
+  it("defaults to 64 MiB, or twice a larger request limit", () => {
+    expect(resolveOptions({}).memoryBudgetBytes).toBe(64 << 20);
+    expect(resolveOptions({ maxRequestBytes: 64 << 20 }).memoryBudgetBytes).toBe(128 << 20);
+  });
+
+  it("refuses a budget that could not hold a compressed request of the largest size", () => {
+    expect(() => resolveOptions({ maxRequestBytes: 1 << 20, memoryBudgetBytes: (2 << 20) - 1 })).toThrow(
+      "memoryBudgetBytes (2097151) must be at least twice maxRequestBytes (1048576)",
+    );
+    expect(() => resolveOptions({ memoryBudgetBytes: 0 })).toThrow(
+      "memoryBudgetBytes must be a positive integer",
+    );
+  });
+});

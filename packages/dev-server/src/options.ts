@@ -68,6 +68,15 @@ export interface DevServerOptions {
    */
   maxRequestBytes?: number;
   /**
+   * One memory budget for the whole server, in bytes, across every connection and HTTP/2 stream:
+   * each call's own cost (24 KiB, more with large headers), its body as it arrives, room to inflate a compressed one (all
+   * returned when the call ends), and the certificate cache (at most a quarter). A call that does
+   * not fit is answered UNAVAILABLE at once, after evicting stalled uploads older than it if that
+   * makes room. At least twice `maxRequestBytes` (a compressed request takes it twice). Default
+   * 64 MiB, or twice `maxRequestBytes` if that is more.
+   */
+  memoryBudgetBytes?: number;
+  /**
    * Open connections per listener. When full, a new connection closes the longest-idle one (no
    * call in flight for at least 0.5 s), or is refused if there is none. Default 1,000.
    */
@@ -97,6 +106,9 @@ export const DEFAULT_SERVICE_VERSION = "dev-token-server/0.1.0";
 /** issued_by when none is configured. */
 export const DEFAULT_ISSUED_BY = "dev-token-server@example.com";
 
+/** The memory budget when none is configured (and maxRequestBytes is at most half of it). */
+export const DEFAULT_MEMORY_BUDGET_BYTES = 64 << 20;
+
 /** Options with defaults filled in and values checked. */
 export interface ResolvedOptions {
   cas: Array<{ certPem: string; id: bigint; domains: DomainConfig[] }>;
@@ -115,6 +127,7 @@ export interface ResolvedOptions {
   requestLogLimit: number;
   onRequest?: (entry: RecordedRequest) => void;
   maxRequestBytes: number;
+  memoryBudgetBytes: number;
   maxConnections: number;
   idleTimeoutMs: number;
   headersTimeoutMs: number;
@@ -161,6 +174,7 @@ export function resolveOptions(options: DevServerOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     requestLogLimit: options.requestLogLimit ?? 10_000,
     maxRequestBytes: positive("maxRequestBytes", options.maxRequestBytes ?? 1 << 20),
+    memoryBudgetBytes: 0,
     maxConnections: positive("maxConnections", options.maxConnections ?? 1000),
     idleTimeoutMs: timerMs("idleTimeoutMs", options.idleTimeoutMs ?? 30_000),
     headersTimeoutMs: 0,
@@ -174,6 +188,15 @@ export function resolveOptions(options: DevServerOptions): ResolvedOptions {
   if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
     throw new RangeError(
       `headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`,
+    );
+  }
+  resolved.memoryBudgetBytes = positive(
+    "memoryBudgetBytes",
+    options.memoryBudgetBytes ?? Math.max(DEFAULT_MEMORY_BUDGET_BYTES, 2 * resolved.maxRequestBytes),
+  );
+  if (resolved.memoryBudgetBytes < 2 * resolved.maxRequestBytes) {
+    throw new RangeError(
+      `memoryBudgetBytes (${resolved.memoryBudgetBytes}) must be at least twice maxRequestBytes (${resolved.maxRequestBytes}): a compressed request holds its body and room to inflate it`,
     );
   }
   if (options.onRequest) resolved.onRequest = options.onRequest;

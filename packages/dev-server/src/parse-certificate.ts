@@ -2,6 +2,7 @@ import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { AsnParser } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { fromBER } from "asn1js";
+import { parseRsaPublicKey, type RsaPublicNumbers } from "./rsa-public-key.js";
 import { bigintFromTwosComplement } from "./serial.js";
 import { x509 } from "./x509.js";
 
@@ -14,48 +15,40 @@ export interface ParsedCertificate {
   version: number;
   /** Serial number as a signed INTEGER (the DER value, not peculiar's normalized hex). */
   serial: bigint;
+  /** The key's numbers when it is an RSA key (rsaEncryption), read without OpenSSL. */
+  rsa?: RsaPublicNumbers;
 }
 
 /**
  * Parses certificate DER strictly, as Go's x509.ParseCertificate: a single well-formed certificate
- * with nothing after it and a serial that is not negative. Throws on anything else.
+ * with nothing after it, a serial that is not negative, and an RSA key Go's parser accepts. Throws
+ * on anything else. Not cached: see certificate-cache.ts for what may be kept.
  */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
-  // A fleet sends the same few certificates over and over; parsing is most of a call's cost.
-  const key = Buffer.from(der).toString("base64");
-  const cached = parsedByDer.get(key);
-  if (cached) return cached;
-  const parsed = parseCertificateUncached(der);
-  if (parsedByDer.size >= MAX_CACHED) parsedByDer.delete(parsedByDer.keys().next().value ?? "");
-  parsedByDer.set(key, parsed);
-  return parsed;
-}
-
-/** Parsed certificates by their DER (base64), oldest first. */
-const parsedByDer = new Map<string, ParsedCertificate>();
-const MAX_CACHED = 1024;
-
-function parseCertificateUncached(der: Uint8Array): ParsedCertificate {
   // One certificate and nothing after it: the BER parser says where the first element ends.
   const ber = fromBER(der);
   if (ber.offset !== der.length) throw new Error("x509: malformed certificate");
-  let tbs: Certificate["tbsCertificate"];
+  let asn: Certificate;
   try {
-    tbs = AsnParser.fromASN(ber.result, Certificate).tbsCertificate;
+    asn = AsnParser.fromASN(ber.result, Certificate);
   } catch {
     throw new Error("x509: malformed certificate");
   }
+  const tbs = asn.tbsCertificate;
   const version = tbs.version + 1;
   // The INTEGER as written, sign included (@peculiar/x509's serial is normalized hex).
   const serial = bigintFromTwosComplement(new Uint8Array(tbs.serialNumber));
   // Go's x509.ParseCertificate refuses negative serials since Go 1.23 (GODEBUG x509negativeserial).
   if (serial < 0n) throw new Error("x509: negative serial number");
+  const rsa = parseRsaPublicKey(tbs.subjectPublicKeyInfo);
   return {
     der,
-    cert: new x509.X509Certificate(new Uint8Array(der)),
+    // Built from the parsed structure: parsing the DER a second time doubled the cost of a large certificate.
+    cert: new x509.X509Certificate(asn),
     node: new NodeX509Certificate(der),
     version,
     serial,
+    ...(rsa && { rsa }),
   };
 }
 

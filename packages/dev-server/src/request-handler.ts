@@ -10,6 +10,7 @@ import { proxyErrorPage } from "./http/proxy-page.js";
 import { clientGoneSignal, readBody } from "./http/read-body.js";
 import { type RawReply, rawReply } from "./http/reply.js";
 import { writeReply } from "./http/write-reply.js";
+import { callCost, type MemoryBudget } from "./memory-budget.js";
 import type { Minter } from "./minter.js";
 import { handlePrpcMint, PRPC_MINT_PATH, PRPC_PATH_PREFIX, prpcUnknownMethodReply } from "./prpc/handler.js";
 import type { RecordedRequest, RpcProtocol } from "./request-log.js";
@@ -28,6 +29,8 @@ export interface RequestHandlerDeps {
   onRequest?: (entry: RecordedRequest) => void;
   /** Largest request body, as sent and once decompressed. */
   maxRequestBytes: number;
+  /** Request bytes held across every call (each call holds a lease on it until it ends). */
+  budget: MemoryBudget;
   /** A request whose body has not fully arrived after this long is dropped. */
   requestTimeoutMs: number;
   /** Server clock, without the clock-offset fault. */
@@ -50,18 +53,19 @@ export function createRequestHandler(
         req.method === "GET" || req.method === "HEAD"
           ? certificatesReply(deps.certificates, new Date(deps.now().getTime() + offsetMs))
           : methodNotAllowed("GET");
-      return writeReply(res, reply);
+      return answerUnread(req, res, reply);
     }
     if (path.startsWith(PRPC_PATH_PREFIX)) {
-      if (req.method !== "POST") return writeReply(res, methodNotAllowed("POST"));
-      if (path !== PRPC_MINT_PATH) return writeReply(res, prpcUnknownMethodReply(path));
+      if (req.method !== "POST") return answerUnread(req, res, methodNotAllowed("POST"));
+      if (path !== PRPC_MINT_PATH) return answerUnread(req, res, prpcUnknownMethodReply(path));
       return serveMint(req, res, "prpc");
     }
     if (path === deps.connect.mintPath) {
       return serveMint(req, res, connectProtocolOf(header(req, "content-type")));
     }
     // Go's net/http NotFound text.
-    return writeReply(
+    return answerUnread(
+      req,
       res,
       rawReply(404, { "Content-Type": "text/plain; charset=utf-8" }, "404 page not found\n"),
     );
@@ -87,16 +91,22 @@ export function createRequestHandler(
     if (fault) entry.httpFault = fault;
     if (fault?.kind === "proxy-html") {
       const status = fault.status ?? 502;
-      // Drained (up to the cap) first, so keep-alive connections stay usable.
-      await readBody(req, deps.maxRequestBytes, false);
+      // Drained (up to the cap, nothing kept) first, so keep-alive connections stay usable.
+      await readBody(req, { limit: deps.maxRequestBytes });
       logCall({ ...entry, outcome: { kind: "proxy-html", status } });
       closeIfUnread(req, res);
       return writeReply(res, proxyErrorPage(status));
     }
+    // What the call holds of the memory budget, returned when its response closes (or the client
+    // left). Without room even for the call itself, its body is refused unread (UNAVAILABLE).
+    const lease = deps.budget.lease();
+    res.once("close", () => lease.release());
+    if (!lease.take(callCost(req.rawHeaders))) lease.release();
     if (protocol === "prpc") {
       const call = {
         header: (name: string) => header(req, name),
-        readBody: (limit: number) => readBody(req, limit),
+        readBody: (limit: number) => readBody(req, { limit, lease }),
+        reserve: (bytes: number) => lease.take(bytes),
         signal: clientGoneSignal(res),
       };
       const { reply, record } = await handlePrpcMint(call, plan, deps.minter, deps.maxRequestBytes);
@@ -105,7 +115,7 @@ export function createRequestHandler(
       if (reply) await writeReply(res, reply, fault);
       return;
     }
-    const { response, record } = await deps.connect.call(req, res, plan);
+    const { response, record } = await deps.connect.call(req, res, plan, lease);
     logCall({
       ...entry,
       ...(record ?? { outcome: { kind: "protocol-error", httpStatus: response.status } }),
@@ -165,12 +175,45 @@ function dropIfSlow(req: NodeRequest, res: NodeResponse, timeoutMs: number): voi
   res.once("close", () => clearTimeout(timer));
 }
 
+/** Answers without reading the body: whatever the client still sends is not read either. */
+function answerUnread(req: NodeRequest, res: NodeResponse, reply: RawReply): Promise<void> {
+  closeIfUnread(req, res);
+  return writeReply(res, reply);
+}
+
 /**
- * HTTP/1.1: a request whose body was left unread (over the size cap) gets `Connection: close`,
- * so node does not read the rest of it to reuse the connection (Go's MaxBytesReader does the same).
+ * A request whose body was left unread (over the size cap, or refused by the memory budget) is
+ * not read further. HTTP/1.1: `Connection: close`, so node does not read the rest to reuse the
+ * connection (Go's MaxBytesReader does the same). HTTP/2: once the answer is sent, RST_STREAM
+ * NO_ERROR asks the client to stop sending (RFC 9113 §8.1), and what arrived meanwhile is
+ * discarded, so the stream closes (node keeps a stream with unread data open) and holds nothing.
  */
 function closeIfUnread(req: NodeRequest, res: NodeResponse): void {
-  if (!req.complete && "shouldKeepAlive" in res) res.shouldKeepAlive = false;
+  if (!bodyLeftUnread(req)) return;
+  if ("shouldKeepAlive" in res) {
+    res.shouldKeepAlive = false;
+    return;
+  }
+  // Once the answer is out: node's compatibility layer always ends a response with trailers
+  // (gRPC's status among them), sent from its own 'wantTrailers' listener, which runs first.
+  const stream = res.stream;
+  stream.once("wantTrailers", () =>
+    setImmediate(() => {
+      stream.close(h2constants.NGHTTP2_NO_ERROR);
+      req.resume();
+    }),
+  );
+}
+
+/** Whether the client may still be sending a body nobody reads. */
+function bodyLeftUnread(req: NodeRequest): boolean {
+  if (req.complete) return false;
+  // HTTP/2: unless the HEADERS frame ended the stream, DATA may follow.
+  if ("stream" in req) return !req.stream.endAfterHeaders;
+  // HTTP/1.1 (node marks a request complete only once its end is parsed, after the handler runs):
+  // only a request that announces a body has one.
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 function methodNotAllowed(allow: string): RawReply {

@@ -97,3 +97,17 @@ describe("binary", () => {
     );
   });
 });
+
+describe("pRPC binary format", () => {
+  it("skips unknown fields instead of keeping one object per field", () => {
+    // 450,000 unknown varint fields (field 15 = 1) after a signature.
+    const known = toBinary(
+      MintMachineTokenRequestSchema,
+      create(MintMachineTokenRequestSchema, { signature: bytes("s") }),
+    );
+    const unknown = Buffer.alloc(900_000, Buffer.from([0x78, 1]));
+    const request = decodeRequest("binary", new Uint8Array(Buffer.concat([known, unknown])));
+    expect(request.signature).toEqual(bytes("s"));
+    expect(request.$unknown).toBeUndefined();
+  });
+});

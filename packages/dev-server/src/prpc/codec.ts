@@ -15,13 +15,18 @@ import {
 } from "@luci-machine-tokend/core/protocol-prpc";
 import { discardUnknownTextFields } from "./text-discard-unknown.js";
 
+/** protobuf-es binary read options that skip unknown fields instead of keeping them. */
+export const SKIP_UNKNOWN = { readUnknownFields: false } as const;
+
 /**
  * Decodes a request body as LUCI's pRPC server does (grpc/prpc codec.go): binary with
  * proto.Unmarshal, JSON and text with DiscardUnknown, so unknown fields are ignored. Throws with
- * the decoder's message when it is not a valid message.
+ * the decoder's message when it is not a valid message. Unknown binary fields are skipped, not
+ * kept (nothing reads them): a body of nothing but tiny unknown fields was kept as one object per
+ * field, ~9x the time to decode and tens of MB per MB sent.
  */
 export function decodeRequest(format: PrpcFormat, body: Uint8Array): MintMachineTokenRequest {
-  if (format === "binary") return fromBinary(MintMachineTokenRequestSchema, body);
+  if (format === "binary") return fromBinary(MintMachineTokenRequestSchema, body, SKIP_UNKNOWN);
   const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
   if (format === "json") {
     return fromJsonString(MintMachineTokenRequestSchema, text, { ignoreUnknownFields: true });
