@@ -1,6 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Code } from "@connectrpc/connect";
 import type { StatusReport } from "@luci-machine-tokend/core";
+import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import { type FakeProdx, prodxError, startFakeProdx } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startConnectProxy, type TestConnectProxy } from "../../../core/src/testing/connect-proxy.js";
@@ -8,7 +11,7 @@ import { recordingLogger } from "../../../core/src/testing/recording-logger.js";
 import { makeTempDir } from "../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../core/src/testing/tls-fixtures.js";
 import { main } from "../main.js";
-import { flushTsMon, noTsMonAuth, type TsMonAuth, type TsMonMonitor } from "./ts-mon.js";
+import { flushTsMon, type TsMonAuth, type TsMonMonitor } from "./ts-mon.js";
 import { tsMonPayload } from "./ts-mon-payload.js";
 import type { RootLabel } from "./ts-mon-target.js";
 
@@ -56,11 +59,14 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
   });
 
   const port = () => Number(prodx.address.split(":")[1]);
-  const monitor = (accessToken = async () => "t0ken", host = "127.0.0.1"): TsMonMonitor => ({
+  const monitor = (
+    authorization: AuthorizationFn = async () => "Bearer t0ken",
+    host = "127.0.0.1",
+  ): TsMonMonitor => ({
     kind: "prodx",
     host,
     port: port(),
-    accessToken,
+    authorization,
     labels: LABELS,
   });
   const flush = async (m: TsMonMonitor, extraEnv: Record<string, string> = {}) => {
@@ -92,7 +98,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
       ...["-ts-mon-endpoint", `https://127.0.0.1:${port()}/v1:insert`, "-ts-mon-task-hostname", "bot-1"],
     ];
     let stderr = "";
-    const io = (auth: TsMonAuth) => ({
+    const io = (auth?: TsMonAuth) => ({
       stdout: () => {},
       stderr: (t: string) => {
         stderr += t;
@@ -102,7 +108,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     expect(
       await main(
         args,
-        io(() => async () => "t0ken"),
+        io(() => async () => "Bearer t0ken"),
       ),
     ).toBe(1);
     expect(prodx.inserts).toHaveLength(1);
@@ -120,7 +126,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
 
     // Without credentials (the default token source): Go's init line, no push, the run goes on.
     stderr = "";
-    expect(await main(args, { ...io(noTsMonAuth), tsMon: { env } })).toBe(1);
+    expect(await main(args, io())).toBe(1);
     expect(prodx.inserts).toHaveLength(1);
     expect(stderr).toMatch(
       /^\[E\S+ \d+ 0 tokend\] Failed to initialize tsmon - failed to initialize monitor: interactive login is required$/m,
@@ -141,6 +147,29 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
       "rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: oauth2: cannot fetch token";
     expect(logger.at("warning")).toEqual([`tsmon: failed to send 10 cells - ${error}`]);
     expect(logger.at("error")).toEqual([`Failed to send tsmon metrics - ${error}`]);
+  });
+
+  it("ends at its own deadline even when garbage is collected meanwhile (a token source that hangs)", async () => {
+    // Node 20's AbortSignal.any holds an AbortSignal.timeout weakly: after a collection the
+    // deadline would never come, and a failing token endpoint would be retried for minutes.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collecting = setInterval(gc, 20);
+    const hangs = (signal: AbortSignal) =>
+      new Promise<string>((_, reject) =>
+        signal.addEventListener("abort", () => reject(new Error("the token endpoint did not answer"))),
+      );
+    const logger = recordingLogger();
+    const started = performance.now();
+    try {
+      await flushTsMon(monitor(hangs), REPORT, { logger, now: () => NOW, env, timeoutMs: 300 });
+    } finally {
+      clearInterval(collecting);
+    }
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(logger.at("error")).toEqual([
+      "Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: the token endpoint did not answer",
+    ]);
   });
 
   it("a refused call and a non-OK response_status are logged as Go logs them", async () => {

@@ -16,8 +16,11 @@ import { ConnectProxyAgent } from "../net/connect-proxy-agent.js";
 import { proxyForUrl } from "../net/proxy-from-env.js";
 import { loadTrustRoots, type SystemRootLocations } from "../net/trust-roots.js";
 
-/** Gives an OAuth2 access token for ProdX (scope `https://www.googleapis.com/auth/prodxmon`). */
-export type AccessTokenFn = (signal: AbortSignal) => Promise<string>;
+/**
+ * Gives the `authorization` header of a push, as gRPC per-RPC credentials do: the OAuth2 token's
+ * type and the token for ProdX's scope `https://www.googleapis.com/auth/prodxmon`, e.g. `Bearer ya29.…`.
+ */
+export type AuthorizationFn = (signal: AbortSignal) => Promise<string>;
 
 /** Options of {@link insertMetrics}. */
 export interface InsertMetricsOptions {
@@ -25,8 +28,8 @@ export interface InsertMetricsOptions {
   host: string;
   /** The endpoint's port; ts-mon uses 443 when the URL has none. */
   port: number;
-  /** Called once per push, inside its deadline; its token is sent as `authorization: Bearer …`. */
-  accessToken: AccessTokenFn;
+  /** Called once per push, inside its deadline; sent as the `authorization` header. */
+  authorization: AuthorizationFn;
   /** The push's deadline, sent as `grpc-timeout`; default 10 s, as Go's SendMetrics. */
   timeoutMs?: number;
   /** Ends the push early. */
@@ -44,7 +47,7 @@ export interface InsertMetricsOptions {
 /**
  * Pushes one payload as LUCI's ts-mon does (monitor/grpc.go): a gRPC call
  * `google.internal.prodx.mon.v1.MonitoringService/Insert` over TLS (HTTP/2) to host:port with
- * `MonitoringInsertRequest{payload}`, the access token as `authorization: Bearer …`. As grpc-go:
+ * `MonitoringInsertRequest{payload}` and the `authorization` the caller gives. As grpc-go:
  * the server is verified with the system's trust roots (SSL_CERT_FILE and SSL_CERT_DIR replace
  * them), and HTTPS_PROXY (NO_PROXY honoured, loopback never proxied) is used as an HTTP CONNECT
  * proxy whatever its scheme, in clear text. The whole push, the token included, is bounded by
@@ -58,12 +61,22 @@ export async function insertMetrics(
   options: InsertMetricsOptions,
 ): Promise<MonitoringInsertResponse> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = pushDeadline(timeoutMs, options.signal);
+  try {
+    return await push(payload, options, deadline.signal, timeoutMs);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function push(
+  payload: MetricsPayload,
+  options: InsertMetricsOptions,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<MonitoringInsertResponse> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
-  const signal = AbortSignal.any([
-    AbortSignal.timeout(timeoutMs),
-    ...(options.signal ? [options.signal] : []),
-  ]);
   const started = performance.now();
   const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   const baseUrl = `https://${authority}`;
@@ -71,9 +84,9 @@ export async function insertMetrics(
   const secureContext = createSecureContext({ ca: roots.ca });
   const sessionOptions: SecureClientSessionOptions = { secureContext };
   const proxy = proxyForUrl(new URL(baseUrl), env);
-  let token: string;
+  let authorization: string;
   try {
-    token = await options.accessToken(signal);
+    authorization = await options.authorization(signal);
   } catch (err) {
     throw new ConnectError(
       `transport: per-RPC creds failed due to error: ${errorMessage(err)}`,
@@ -107,10 +120,33 @@ export async function insertMetrics(
       {
         signal,
         timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))),
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization },
       },
     );
   } finally {
     sessionManager.abort();
   }
+}
+
+/**
+ * The push's own deadline, or `outer`'s end if sooner. Not AbortSignal.any over
+ * AbortSignal.timeout: on Node 20 nothing holds that timeout signal strongly, so after a garbage
+ * collection the deadline never comes (a token endpoint retried for minutes).
+ */
+function pushDeadline(timeoutMs: number, outer: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    timeoutMs,
+  );
+  const forward = () => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener("abort", forward, { once: true });
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", forward);
+    },
+  };
 }
