@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DevServer, ProdxInsert, TestPki } from "@luci-machine-tokend/dev-server";
@@ -117,5 +118,20 @@ describe("ts-mon over https:// from the CLI", () => {
       /\] Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: failed to refresh auth token: googleapi: Error 403: Permission 'iam\.serviceAccounts\.getAccessToken' denied/,
     );
     expect(google.prodx.inserts).toHaveLength(2);
+  });
+
+  it("a FIFO at -ts-mon-credentials neither blocks the run nor the push (Go's waits on it before the run, for good)", async () => {
+    const fifo = fx.path("sa.json");
+    execFileSync("mkfifo", [fifo]);
+    const r = await run(["-ts-mon-endpoint", google.prodx.endpoint, "-ts-mon-credentials", fifo]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(await readFile(fx.statusPath, "utf8")).update_outcome).toBe("UPDATE_SUCCESS");
+    expect(r.stderr).toContain(
+      `] Failed to load private key JSON - open ${fifo}: not a regular file (it is a FIFO)\n`,
+    );
+    expect(r.stderr).toMatch(
+      /\] Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: failed to refresh auth token: invalid or unavailable service account credentials\n/,
+    );
+    expect(google.prodx.inserts).toEqual([]);
   });
 });

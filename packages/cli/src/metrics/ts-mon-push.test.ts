@@ -1,4 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { createSecureServer, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Code } from "@connectrpc/connect";
@@ -42,12 +44,14 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
   let proxy: TestConnectProxy;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let env: Record<string, string | undefined>;
+  let identity: { certPem: string; keyPem: string };
   beforeAll(async () => {
     const ca = await makeTlsCa("ProdX test CA");
     tmp = await makeTempDir();
     await writeFile(tmp.path("ca.pem"), ca.certPem);
     env = { SSL_CERT_FILE: tmp.path("ca.pem"), SSL_CERT_DIR: "" };
-    prodx = await startFakeProdx({ tls: await ca.issue({ dns: [PROXIED_NAME], ip: ["127.0.0.1"] }) });
+    identity = await ca.issue({ dns: [PROXIED_NAME], ip: ["127.0.0.1"] });
+    prodx = await startFakeProdx({ tls: identity });
     proxy = await startConnectProxy();
   });
   afterAll(async () => {
@@ -58,14 +62,37 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     prodx.answer({});
   });
 
+  /** A ProdX that answers each call as `answer` says, with the fake's certificate. */
+  async function startRawProdx(answer: (res: Http2ServerResponse) => void) {
+    const server = createSecureServer({ cert: identity.certPem, key: identity.keyPem }, (req, res) => {
+      req.resume();
+      req.on("end", () => answer(res));
+    });
+    const sessions = new Set<ServerHttp2Session>();
+    server.on("session", (session) => {
+      sessions.add(session);
+      session.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const session of sessions) session.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
   const port = () => Number(prodx.address.split(":")[1]);
   const monitor = (
     authorization: AuthorizationFn = async () => "Bearer t0ken",
     host = "127.0.0.1",
+    at = port(),
   ): TsMonMonitor => ({
     kind: "prodx",
     host,
-    port: port(),
+    port: at,
     authorization,
     labels: LABELS,
   });
@@ -170,6 +197,71 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     expect(logger.at("error")).toEqual([
       "Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: the token endpoint did not answer",
     ]);
+  });
+
+  it("a ProdX that never answers: Go's DeadlineExceeded line at the push's deadline", async () => {
+    const silent = await startRawProdx(() => {});
+    try {
+      const logger = recordingLogger();
+      const started = performance.now();
+      await flushTsMon(monitor(undefined, undefined, silent.port), REPORT, {
+        logger,
+        now: () => NOW,
+        env,
+        timeoutMs: 500,
+      });
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(logger.at("error")).toEqual([
+        "Failed to send tsmon metrics - rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+      ]);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("a hostile ProdX (a 4 MiB answer, 1 MiB of trailers or headers) costs nothing: refused at once", async () => {
+    const answers: Array<(res: Http2ServerResponse) => void> = [
+      (res) => {
+        const frame = Buffer.alloc(5 + (4 << 20));
+        frame.writeUInt32BE(4 << 20, 1);
+        res.writeHead(200, { "content-type": "application/grpc" }).end(frame);
+      },
+      (res) => {
+        res.writeHead(200, { "content-type": "application/grpc" });
+        res.addTrailers({ "grpc-status": "7", "grpc-message": "x".repeat(1 << 20) });
+        res.end();
+      },
+      (res) => res.writeHead(200, { "content-type": "application/grpc", "x-big": "y".repeat(1 << 20) }).end(),
+    ];
+    for (const answer of answers) {
+      const hostile = await startRawProdx(answer);
+      try {
+        const logger = recordingLogger();
+        const started = performance.now();
+        await flushTsMon(monitor(undefined, undefined, hostile.port), REPORT, {
+          logger,
+          now: () => NOW,
+          env,
+        });
+        expect(performance.now() - started).toBeLessThan(3_000);
+        expect(logger.at("error")).toEqual([
+          expect.stringMatching(
+            /^Failed to send tsmon metrics - rpc error: code = (ResourceExhausted|Internal) desc = .{1,200}$/,
+          ),
+        ]);
+      } finally {
+        await hostile.close();
+      }
+    }
+  });
+
+  it("refuses a token a header cannot carry (a hostile endpoint's CR LF) without quoting it", async () => {
+    const logger = await flush(monitor(async () => "Bearer s3cret\r\nx-injected: 1"));
+    expect(prodx.inserts).toHaveLength(0);
+    expect(logger.at("error")).toEqual([
+      "Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: the token has characters a header cannot carry",
+    ]);
+    expect(JSON.stringify(logger.lines)).not.toContain("s3cret");
   });
 
   it("a refused call and a non-OK response_status are logged as Go logs them", async () => {

@@ -76,23 +76,56 @@ async function push(
   timeoutMs: number,
 ): Promise<MonitoringInsertResponse> {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? silentLogger;
   const started = performance.now();
-  const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
-  const baseUrl = `https://${authority}`;
-  const roots = loadTrustRoots({ env, system: options.systemRoots, logger });
-  const secureContext = createSecureContext({ ca: roots.ca });
-  const sessionOptions: SecureClientSessionOptions = { secureContext };
-  const proxy = proxyForUrl(new URL(baseUrl), env);
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const proxy = proxyForUrl(new URL(`https://${host}:${options.port}`), env);
   let authorization: string;
   try {
     authorization = await options.authorization(signal);
+    // A token from a server or a cache file goes into a header: one that cannot is refused here,
+    // without quoting it (fetch's Headers would put the secret in its error).
+    if (!HEADER_VALUE.test(authorization)) throw new Error("the token has characters a header cannot carry");
   } catch (err) {
     throw new ConnectError(
       `transport: per-RPC creds failed due to error: ${errorMessage(err)}`,
       Code.Unauthenticated,
     );
   }
+  try {
+    return await call(payload, options, { signal, timeoutMs, started, authorization, proxy });
+  } catch (err) {
+    // grpc-go's words for a call that ran out of time, whichever timer noticed it first.
+    if ((err instanceof ConnectError && err.code === Code.DeadlineExceeded) || signal.reason === DEADLINE)
+      throw new ConnectError("context deadline exceeded", Code.DeadlineExceeded);
+    throw err;
+  }
+}
+
+/** RFC 9110 field-value characters: visible ASCII, space, tab, obs-text. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The abort reason of a push that ran out of its time. */
+const DEADLINE = new ConnectError("context deadline exceeded", Code.DeadlineExceeded);
+
+/** The gRPC call itself, through the proxy if one is set, on a connection closed after it. */
+async function call(
+  payload: MetricsPayload,
+  options: InsertMetricsOptions,
+  push: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    started: number;
+    authorization: string;
+    proxy: ReturnType<typeof proxyForUrl>;
+  },
+): Promise<MonitoringInsertResponse> {
+  const { signal, timeoutMs, started, authorization, proxy } = push;
+  const logger = options.logger ?? silentLogger;
+  const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  const baseUrl = `https://${authority}`;
+  const roots = loadTrustRoots({ env: options.env ?? process.env, system: options.systemRoots, logger });
+  const secureContext = createSecureContext({ ca: roots.ca });
+  const sessionOptions: SecureClientSessionOptions = { secureContext };
   if (proxy) {
     logger.log("debug", `Using the proxy ${proxy.host} for ${authority}`);
     // grpc-go speaks plain HTTP CONNECT to any proxy it is given (no TLS to it, no SOCKS).
@@ -135,10 +168,7 @@ async function push(
  */
 function pushDeadline(timeoutMs: number, outer: AbortSignal | undefined) {
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-    timeoutMs,
-  );
+  const timer = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
   const forward = () => controller.abort(outer?.reason);
   if (outer?.aborted) forward();
   else outer?.addEventListener("abort", forward, { once: true });

@@ -339,6 +339,27 @@ describe("the disk cache is a secret", () => {
     expect(await auth.accessToken(seconds(10))).not.toBe("planted");
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    "does not take a token from another user's file in the cache",
+    async () => {
+      const dir = secretsDir(tmp.dir);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const cached = {
+        key: { key: `service_account/${sa.email}/${sa.privateKeyId}`, scopes: [PRODXMON_SCOPE] },
+        token: { access_token: "planted", expiry: "2099-01-01T00:00:00Z" },
+      };
+      await writeFile(join(dir, "tokens.json"), JSON.stringify({ cache: [cached] }), { mode: 0o600 });
+      const { chown } = await import("node:fs/promises");
+      await chown(join(dir, "tokens.json"), 65534, 65534);
+      const { auth, logger } = authenticator({ credentials: await keyFile() });
+      await auth.init(seconds(10));
+      expect(await auth.accessToken(seconds(10))).not.toBe("planted");
+      expect(logger.at("warning").join("\n")).toMatch(
+        /tokens\.json: owned by uid 65534, not this user: not read/,
+      );
+    },
+  );
+
   it("does not use a cache directory others can write to", async () => {
     const dir = secretsDir(tmp.dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
