@@ -37,7 +37,7 @@ function singleExecutableProjects(): TestProjectInlineConfiguration[] | undefine
       test: {
         name: "single executable",
         include: [
-          `${e2e}/{cli,flags,network,faults,single-executable}.e2e.test.ts`,
+          `${e2e}/{cli,flags,network,faults,ts-mon,single-executable}.e2e.test.ts`,
           `${e2e}/differential/*.e2e.test.ts`,
         ],
         env: { TOKEND_CLI: sea },

@@ -16,7 +16,7 @@ export { parseGoFlags } from "./go-flags.js";
 export { main } from "./main.js";
 export { prometheusText } from "./metrics/prometheus-text.js";
 export { type TokendMetric, tokendMetrics } from "./metrics/tokend-metrics.js";
-export { noTsMonAuth, type TsMonAuth, type TsMonAuthSettings, type TsMonInitDeps } from "./metrics/ts-mon.js";
+export type { TsMonAuth, TsMonAuthSettings, TsMonInitDeps } from "./metrics/ts-mon.js";
 export type { TokendDeps } from "./run-deps.js";
 export { exitCodeOf, runTokend } from "./run-tokend.js";
 export {

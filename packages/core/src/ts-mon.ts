@@ -12,5 +12,5 @@ export * from "./gen/google/internal/prodx/mon/v1/service_pb.js";
 export * from "./gen/google/rpc/status_pb.js";
 export * from "./gen/ts_mon/proto/metrics_pb.js";
 export { goFloatText, goProtoText, goQuotedBytes } from "./ts-mon/go-proto-text.js";
-export type { AccessTokenFn, InsertMetricsOptions } from "./ts-mon/insert-metrics.js";
+export type { AuthorizationFn, InsertMetricsOptions } from "./ts-mon/insert-metrics.js";
 export { insertMetrics } from "./ts-mon/insert-metrics-on-demand.js";

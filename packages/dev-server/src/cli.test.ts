@@ -132,7 +132,7 @@ describe("luci-machine-tokend dev-server", () => {
     await insertMetrics(payload, {
       host: "127.0.0.1",
       port: Number(endpoint?.[1]),
-      accessToken: async () => "s3cret-token",
+      authorization: async () => "Bearer s3cret-token",
       env: { SSL_CERT_FILE: join(dir, "prodx-ca.pem"), SSL_CERT_DIR: "" },
     });
     expect(await cli.stop()).toBe(0);

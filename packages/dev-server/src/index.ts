@@ -58,3 +58,4 @@ export {
   type TestPki,
   type TestPkiOptions,
 } from "./test-pki.js";
+export { createTlsCa, type TlsCa, type TlsServerIdentity } from "./tls-ca.js";

@@ -85,6 +85,7 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
       expect(run.urls.filter((u) => u === "node:module" || u === "node:fs")).toEqual([]);
       const files = run.urls.filter((u) => u.startsWith("file:"));
       expect(files.length).toBeGreaterThan(2);
+      expect(files.filter((u) => /ts-mon-authenticator/.test(u))).toEqual([]);
       // The bundle keeps each module's origin as a comment: `// ../../node_modules/@bufbuild/…`.
       for (const file of files) {
         const text = await readFile(new URL(file), "utf8");
@@ -340,13 +341,18 @@ describe("outputs and packaging", () => {
       return {
         protobuf: texts.some((t) => /node_modules\/@bufbuild\//.test(t)),
         connect: texts.some((t) => /node_modules\/@connectrpc\//.test(t)),
+        oauth: run.urls.some((u) => /\/ts-mon-authenticator-\w+\.js$/.test(u)),
         stderr: run.stderr,
       };
     };
-    expect(await usesConnect(`file://${fx.path("m.txt")}`)).toMatchObject({ protobuf: true, connect: false });
-    // Without credentials Go's init fails before any push: nothing is loaded for it.
+    expect(await usesConnect(`file://${fx.path("m.txt")}`)).toMatchObject({
+      protobuf: true,
+      connect: false,
+      oauth: false,
+    });
+    // Without credentials Go's init fails before any push: only the OAuth set-up is loaded.
     const https = await usesConnect("https://127.0.0.1:9/v1:insert");
-    expect(https).toMatchObject({ protobuf: false, connect: false });
+    expect(https).toMatchObject({ protobuf: false, connect: false, oauth: true });
     expect(https.stderr).toContain(
       "Failed to initialize tsmon - failed to initialize monitor: interactive login is required",
     );

@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -313,21 +313,36 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
     }
   });
 
-  it("refreshes a token against the bundled dev server, then finds it good (demo, outside the repo)", async () => {
+  it("refreshes a token against the bundled dev server, then finds it good, pushing metrics each time (demo, outside the repo)", async () => {
     const first = await bin("luci-machine-tokend", ["demo", "--dir", "demo"]);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/outcome {7}UPDATE_SUCCESS \(reason NEW_TOKEN\), 1 MintMachineToken RPC\n/);
     expect(first.stdout).toMatch(/signature {5}valid/);
+    expect(first.stdout).toMatch(
+      /metrics {7}ProdX received these, sent with a new OAuth token \(1 token grant\), cached in demo\/home\/\.config\/chrome_infra\/auth\/tokens\.json:\n/,
+    );
+    expect(first.stdout).toContain(
+      '\n    /chrome/infra/luci/machine_tokend/update_outcome "UPDATE_SUCCESS"\n',
+    );
     expect(first.stdout).toContain("Run `luci-machine-tokend demo --dir demo` again");
     expect(first.stdout).not.toContain("npm start");
-    // Every file the shown command line names exists (the token and status files once it ran).
-    const command = /^\$ luci-machine-tokend (.*)$/m.exec(first.stdout)?.[1] ?? "";
-    const paths = command.split(" ").filter((w) => w.startsWith("demo/"));
-    expect(paths).toHaveLength(4);
+    // Every file the shown command line names exists (the token and status files once it ran),
+    // those of its environment too (the OAuth token cache's HOME, the TLS CA it trusts).
+    const command = /^\$ (.*)$/m.exec(first.stdout)?.[1] ?? "";
+    const paths = command
+      .split(" ")
+      .map((w) => w.replace(/^[A-Z_]+=/, ""))
+      .filter((w) => w.startsWith("demo/"));
+    expect(paths).toHaveLength(7);
     for (const p of paths) expect([p, existsSync(join(tmp, p))]).toEqual([p, true]);
+    expect((await stat(join(tmp, "demo/service-account.json"))).mode & 0o777).toBe(0o600);
     const second = await bin("luci-machine-tokend", ["demo", "--dir", "demo"]);
     expect(second.stdout).toMatch(
       /outcome {7}TOKEN_IS_GOOD \(reason TOKEN_IS_GOOD\), 0 MintMachineToken RPCs\n/,
+    );
+    expect(second.stdout).toMatch(/sent with the OAuth token cached in \S+ \(no token grant\):\n/);
+    expect(second.stdout).toContain(
+      '\n    /chrome/infra/luci/machine_tokend/update_outcome "TOKEN_IS_GOOD"\n',
     );
     expect(second.stdout).toContain("`rm -r demo` starts over");
   });

@@ -180,9 +180,13 @@ describe.skipIf(SEA === undefined)("the single executable on a machine without N
     expect([first.code, first.stderr]).toEqual([0, ""]);
     expect(first.stdout).toMatch(/outcome {7}UPDATE_SUCCESS \(reason NEW_TOKEN\), 1 MintMachineToken RPC\n/);
     expect(first.stdout).toMatch(/signature {5}valid/);
+    expect(first.stdout).toContain("sent with a new OAuth token (1 token grant)");
     const second = await hidden([npmName], ["demo", "--dir", "demo"], net);
     expect(second.stdout).toMatch(
       /outcome {7}TOKEN_IS_GOOD \(reason TOKEN_IS_GOOD\), 0 MintMachineToken RPCs\n/,
+    );
+    expect(second.stdout).toContain(
+      '\n    /chrome/infra/luci/machine_tokend/update_outcome "TOKEN_IS_GOOD"\n',
     );
   });
 });

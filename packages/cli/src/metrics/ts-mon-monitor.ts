@@ -1,11 +1,11 @@
 import type { Logger } from "@luci-machine-tokend/core";
-import type { AccessTokenFn } from "@luci-machine-tokend/core/ts-mon";
+import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import type { RootLabel } from "./ts-mon-target.js";
 
 /** Where metrics go, decided once before the first run (Go: tsmon.InitializeFromFlags). */
 export type TsMonMonitor =
   | { kind: "file"; path: string; labels: RootLabel[] }
-  | { kind: "prodx"; host: string; port: number; accessToken: AccessTokenFn; labels: RootLabel[] };
+  | { kind: "prodx"; host: string; port: number; authorization: AuthorizationFn; labels: RootLabel[] };
 
 /** What a flush needs besides the monitor: where logs go, the clock, the environment. */
 export interface TsMonSendDeps {

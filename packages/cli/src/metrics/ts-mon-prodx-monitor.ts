@@ -24,7 +24,7 @@ export async function sendToProdx(
     const response = await insertMetrics(payload, {
       host: monitor.host,
       port: monitor.port,
-      accessToken: monitor.accessToken,
+      authorization: monitor.authorization,
       timeoutMs: deps.timeoutMs,
       env: deps.env,
       logger: deps.logger,

@@ -1,6 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { createSecureServer, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Code } from "@connectrpc/connect";
 import type { StatusReport } from "@luci-machine-tokend/core";
+import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import { type FakeProdx, prodxError, startFakeProdx } from "@luci-machine-tokend/dev-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startConnectProxy, type TestConnectProxy } from "../../../core/src/testing/connect-proxy.js";
@@ -8,7 +13,7 @@ import { recordingLogger } from "../../../core/src/testing/recording-logger.js";
 import { makeTempDir } from "../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../core/src/testing/tls-fixtures.js";
 import { main } from "../main.js";
-import { flushTsMon, noTsMonAuth, type TsMonAuth, type TsMonMonitor } from "./ts-mon.js";
+import { flushTsMon, type TsMonAuth, type TsMonMonitor } from "./ts-mon.js";
 import { tsMonPayload } from "./ts-mon-payload.js";
 import type { RootLabel } from "./ts-mon-target.js";
 
@@ -39,12 +44,14 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
   let proxy: TestConnectProxy;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let env: Record<string, string | undefined>;
+  let identity: { certPem: string; keyPem: string };
   beforeAll(async () => {
     const ca = await makeTlsCa("ProdX test CA");
     tmp = await makeTempDir();
     await writeFile(tmp.path("ca.pem"), ca.certPem);
     env = { SSL_CERT_FILE: tmp.path("ca.pem"), SSL_CERT_DIR: "" };
-    prodx = await startFakeProdx({ tls: await ca.issue({ dns: [PROXIED_NAME], ip: ["127.0.0.1"] }) });
+    identity = await ca.issue({ dns: [PROXIED_NAME], ip: ["127.0.0.1"] });
+    prodx = await startFakeProdx({ tls: identity });
     proxy = await startConnectProxy();
   });
   afterAll(async () => {
@@ -55,12 +62,38 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     prodx.answer({});
   });
 
+  /** A ProdX that answers each call as `answer` says, with the fake's certificate. */
+  async function startRawProdx(answer: (res: Http2ServerResponse) => void) {
+    const server = createSecureServer({ cert: identity.certPem, key: identity.keyPem }, (req, res) => {
+      req.resume();
+      req.on("end", () => answer(res));
+    });
+    const sessions = new Set<ServerHttp2Session>();
+    server.on("session", (session) => {
+      sessions.add(session);
+      session.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const session of sessions) session.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
   const port = () => Number(prodx.address.split(":")[1]);
-  const monitor = (accessToken = async () => "t0ken", host = "127.0.0.1"): TsMonMonitor => ({
+  const monitor = (
+    authorization: AuthorizationFn = async () => "Bearer t0ken",
+    host = "127.0.0.1",
+    at = port(),
+  ): TsMonMonitor => ({
     kind: "prodx",
     host,
-    port: port(),
-    accessToken,
+    port: at,
+    authorization,
     labels: LABELS,
   });
   const flush = async (m: TsMonMonitor, extraEnv: Record<string, string> = {}) => {
@@ -92,7 +125,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
       ...["-ts-mon-endpoint", `https://127.0.0.1:${port()}/v1:insert`, "-ts-mon-task-hostname", "bot-1"],
     ];
     let stderr = "";
-    const io = (auth: TsMonAuth) => ({
+    const io = (auth?: TsMonAuth) => ({
       stdout: () => {},
       stderr: (t: string) => {
         stderr += t;
@@ -102,7 +135,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
     expect(
       await main(
         args,
-        io(() => async () => "t0ken"),
+        io(() => async () => "Bearer t0ken"),
       ),
     ).toBe(1);
     expect(prodx.inserts).toHaveLength(1);
@@ -120,7 +153,7 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
 
     // Without credentials (the default token source): Go's init line, no push, the run goes on.
     stderr = "";
-    expect(await main(args, { ...io(noTsMonAuth), tsMon: { env } })).toBe(1);
+    expect(await main(args, io())).toBe(1);
     expect(prodx.inserts).toHaveLength(1);
     expect(stderr).toMatch(
       /^\[E\S+ \d+ 0 tokend\] Failed to initialize tsmon - failed to initialize monitor: interactive login is required$/m,
@@ -141,6 +174,94 @@ describe("the ts-mon push to ProdX (gRPC over TLS)", () => {
       "rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: oauth2: cannot fetch token";
     expect(logger.at("warning")).toEqual([`tsmon: failed to send 10 cells - ${error}`]);
     expect(logger.at("error")).toEqual([`Failed to send tsmon metrics - ${error}`]);
+  });
+
+  it("ends at its own deadline even when garbage is collected meanwhile (a token source that hangs)", async () => {
+    // Node 20's AbortSignal.any holds an AbortSignal.timeout weakly: after a collection the
+    // deadline would never come, and a failing token endpoint would be retried for minutes.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collecting = setInterval(gc, 20);
+    const hangs = (signal: AbortSignal) =>
+      new Promise<string>((_, reject) =>
+        signal.addEventListener("abort", () => reject(new Error("the token endpoint did not answer"))),
+      );
+    const logger = recordingLogger();
+    const started = performance.now();
+    try {
+      await flushTsMon(monitor(hangs), REPORT, { logger, now: () => NOW, env, timeoutMs: 300 });
+    } finally {
+      clearInterval(collecting);
+    }
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(logger.at("error")).toEqual([
+      "Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: the token endpoint did not answer",
+    ]);
+  });
+
+  it("a ProdX that never answers: Go's DeadlineExceeded line at the push's deadline", async () => {
+    const silent = await startRawProdx(() => {});
+    try {
+      const logger = recordingLogger();
+      const started = performance.now();
+      await flushTsMon(monitor(undefined, undefined, silent.port), REPORT, {
+        logger,
+        now: () => NOW,
+        env,
+        timeoutMs: 500,
+      });
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(logger.at("error")).toEqual([
+        "Failed to send tsmon metrics - rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+      ]);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("a hostile ProdX (a 4 MiB answer, 1 MiB of trailers or headers) costs nothing: refused at once", async () => {
+    const answers: Array<(res: Http2ServerResponse) => void> = [
+      (res) => {
+        const frame = Buffer.alloc(5 + (4 << 20));
+        frame.writeUInt32BE(4 << 20, 1);
+        res.writeHead(200, { "content-type": "application/grpc" }).end(frame);
+      },
+      (res) => {
+        res.writeHead(200, { "content-type": "application/grpc" });
+        res.addTrailers({ "grpc-status": "7", "grpc-message": "x".repeat(1 << 20) });
+        res.end();
+      },
+      (res) => res.writeHead(200, { "content-type": "application/grpc", "x-big": "y".repeat(1 << 20) }).end(),
+    ];
+    for (const answer of answers) {
+      const hostile = await startRawProdx(answer);
+      try {
+        const logger = recordingLogger();
+        const started = performance.now();
+        await flushTsMon(monitor(undefined, undefined, hostile.port), REPORT, {
+          logger,
+          now: () => NOW,
+          env,
+        });
+        expect(performance.now() - started).toBeLessThan(3_000);
+        expect(logger.at("error")).toEqual([
+          expect.stringMatching(
+            /^Failed to send tsmon metrics - rpc error: code = (ResourceExhausted|Internal) desc = .{1,200}$/,
+          ),
+        ]);
+      } finally {
+        await hostile.close();
+      }
+    }
+  });
+
+  it("refuses a token a header cannot carry (a hostile endpoint's CR LF) without quoting it", async () => {
+    const logger = await flush(monitor(async () => "Bearer s3cret\r\nx-injected: 1"));
+    expect(prodx.inserts).toHaveLength(0);
+    expect(logger.at("error")).toEqual([
+      "Failed to send tsmon metrics - rpc error: code = Unauthenticated desc = transport: per-RPC creds failed due to error: the token has characters a header cannot carry",
+    ]);
+    expect(JSON.stringify(logger.lines)).not.toContain("s3cret");
   });
 
   it("a refused call and a non-OK response_status are logged as Go logs them", async () => {

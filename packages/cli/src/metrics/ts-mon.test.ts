@@ -133,7 +133,7 @@ describe("initTsMon: ts-mon's set-up before the run, as Go's InitializeFromFlags
       ],
       (settings) => {
         seen.push(settings);
-        return async () => "t";
+        return async () => "Bearer t";
       },
     );
     expect(seen).toEqual([{ credentials: "/k.json", actAs: "" }]);
@@ -175,8 +175,21 @@ describe("initTsMon: ts-mon's set-up before the run, as Go's InitializeFromFlags
     ]);
   });
 
+  it("reads the README's example config file: ProdX's endpoint and a service-account key", async () => {
+    const readme = await readFile(new URL("../../../../README.md", import.meta.url), "utf8");
+    const example = /\n## Monitoring\n[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    await writeFile(tmp.path("ts-mon.json"), example);
+    const seen: unknown[] = [];
+    const { monitor } = await init(["-ts-mon-config-file", tmp.path("ts-mon.json")], (settings) => {
+      seen.push(settings);
+      return async () => "Bearer t";
+    });
+    expect(monitor).toMatchObject({ kind: "prodx", host: "prodxmon-pa.googleapis.com", port: 443 });
+    expect(seen).toEqual([{ credentials: "/path/to/service-account.json", actAs: "" }]);
+  });
+
   it("hands the https endpoint's host and port (443 by default) to the push, whatever its path", async () => {
-    const auth: TsMonAuth = () => async () => "t";
+    const auth: TsMonAuth = () => async () => "Bearer t";
     expect(
       (await init(["-ts-mon-endpoint", "https://prodxmon-pa.googleapis.com/v1:insert"], auth)).monitor,
     ).toMatchObject({

@@ -1,7 +1,7 @@
 import { hostname as osHostname } from "node:os";
 import type { Logger, StatusReport } from "@luci-machine-tokend/core";
 import { errorMessage } from "@luci-machine-tokend/core/internal";
-import type { AccessTokenFn } from "@luci-machine-tokend/core/ts-mon";
+import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import type { TsMonOptions } from "../cli-options.js";
 import { parseGoUrl } from "./go-url.js";
 import { loadTsMonConfig } from "./ts-mon-config.js";
@@ -19,26 +19,26 @@ export interface TsMonAuthSettings {
 }
 
 /**
- * Makes the ProdX access-token source at start-up, as Go's
+ * Makes the ProdX token source at start-up, as Go's
  * `auth.NewAuthenticator(…, SilentLogin, …).PerRPCCredentials()` does: it throws Go's error when
  * no token can be had without a person (`interactive login is required`), which leaves ts-mon off.
- * The token itself is asked for at each push, within its deadline.
+ * The token itself is asked for at each push, within its deadline, as the `authorization` header.
  */
-export type TsMonAuth = (settings: TsMonAuthSettings) => AccessTokenFn | Promise<AccessTokenFn>;
-
-/** Until OAuth is built in: Go's error without credentials, and a clear one with them. */
-export const noTsMonAuth: TsMonAuth = ({ credentials, actAs }) => {
-  if (credentials === "" && actAs === "") throw new Error("interactive login is required");
-  throw new Error("ts-mon OAuth credentials (-ts-mon-credentials, -ts-mon-act-as) are not supported yet");
-};
+export type TsMonAuth = (settings: TsMonAuthSettings) => AuthorizationFn | Promise<AuthorizationFn>;
 
 /** What ts-mon's set-up touches; all optional. */
 export interface TsMonInitDeps {
   /** The OS host name (target defaults); default os.hostname(). */
   hostname?: () => string;
-  /** Makes the ProdX token source; default {@link noTsMonAuth}. */
+  /**
+   * Makes the ProdX token source; default luci-go's authenticator as Go tokend has it (service
+   * account key, `:gce`, `act_as`, the token cache in `$HOME/.config/chrome_infra/auth`).
+   */
   auth?: TsMonAuth;
-  /** Read by the push: HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR; default `process.env`. */
+  /**
+   * Read by the token source and the push: HOME, GCE_METADATA_HOST, HTTPS_PROXY, NO_PROXY,
+   * SSL_CERT_FILE, SSL_CERT_DIR; default `process.env`.
+   */
   env?: Record<string, string | undefined>;
 }
 
@@ -94,16 +94,17 @@ async function makeMonitor(
     case "https": {
       // The path (e.g. "/v1:insert" of old configs) is ignored: only host and port matter.
       const { host, port } = hostAndPort(url.host);
-      let accessToken: AccessTokenFn;
+      let authorization: AuthorizationFn;
       try {
-        accessToken = await (deps.auth ?? noTsMonAuth)({
+        const auth = deps.auth ?? (await luciAuth(deps.env ?? process.env, logger));
+        authorization = await auth({
           credentials: options.credentials || config.credentials,
           actAs: options.actAs || config.actAs,
         });
       } catch (err) {
         return monitorFailed(errorMessage(err));
       }
-      monitor = { kind: "prodx", host, port: port === "" ? 443 : Number(port), accessToken };
+      monitor = { kind: "prodx", host, port: port === "" ? 443 : Number(port), authorization };
       break;
     }
     case "http":
@@ -115,6 +116,12 @@ async function makeMonitor(
   const target = tsMonRootLabels(options, config, (deps.hostname ?? osHostname)());
   if ("error" in target) return { error: `failed to configure target from flags: ${target.error}` };
   return { monitor: { ...monitor, labels: target.labels } };
+}
+
+/** The real token source, in its own chunk: only an https:// endpoint loads it (start-up cost). */
+async function luciAuth(env: Record<string, string | undefined>, logger: Logger): Promise<TsMonAuth> {
+  const { tsMonAuth } = await import("./oauth/ts-mon-authenticator.js");
+  return tsMonAuth({ env, logger });
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

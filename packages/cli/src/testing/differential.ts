@@ -216,17 +216,24 @@ export interface DiffResult {
 
 /**
  * Runs Go, then ours, with the flags `args(impl)` gives, each observed in its own directory.
- * `before(impl)` prepares the server or the files for each run (faults are per call).
+ * `before(impl)` prepares the server or the files for each run (faults are per call), `after(impl)`
+ * reads what a server saw of it; `envFor(impl)` adds to `env` (e.g. a HOME of its own).
  */
 export async function runBoth(
   ws: DiffWorkspace,
   args: (impl: Impl) => string[],
-  options: ImplRunOptions & { before?: (impl: Impl) => void | Promise<void> } = {},
+  options: ImplRunOptions & {
+    before?: (impl: Impl) => void | Promise<void>;
+    after?: (impl: Impl) => void;
+    envFor?: (impl: Impl) => Record<string, string | undefined>;
+  } = {},
 ): Promise<DiffResult> {
   const runs = {} as DiffResult;
   for (const impl of IMPLS) {
     await options.before?.(impl);
-    runs[impl] = await runImpl(impl, args(impl), ws.dir(impl), options);
+    const env = { ...options.env, ...options.envFor?.(impl) };
+    runs[impl] = await runImpl(impl, args(impl), ws.dir(impl), { ...options, env });
+    options.after?.(impl);
   }
   return runs;
 }

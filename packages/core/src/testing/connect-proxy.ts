@@ -10,7 +10,7 @@ export interface TunnelRequest {
   headers: IncomingHttpHeaders;
 }
 
-/** A real HTTP CONNECT proxy on 127.0.0.1 that sends every tunnel to 127.0.0.1:<asked port>. */
+/** A real HTTP CONNECT proxy on 127.0.0.1 that sends every tunnel to 127.0.0.1:<asked port> (or a routed one). */
 export interface TestConnectProxy {
   /** `http://127.0.0.1:<port>`, or `https://` for a proxy speaking TLS. */
   url: URL;
@@ -22,10 +22,15 @@ export interface TestConnectProxy {
 
 /**
  * Starts a CONNECT proxy that ignores the asked host (so a test can ask for a name such as
- * `tokens.test` that does not resolve) and connects to that port on 127.0.0.1. With `tls`, the
- * proxy itself speaks TLS with that identity (an `https://` proxy).
+ * `tokens.test` that does not resolve) and connects to that port on 127.0.0.1, or to the port
+ * `routes` gives for the asked `host:port` (so a client's fixed `iamcredentials.googleapis.com:443`
+ * reaches a fake on a free port). With `tls`, the proxy itself speaks TLS with that identity (an
+ * `https://` proxy).
  */
-export async function startConnectProxy(tls?: TlsServerIdentity): Promise<TestConnectProxy> {
+export async function startConnectProxy(
+  tls?: TlsServerIdentity,
+  routes: Record<string, number> = {},
+): Promise<TestConnectProxy> {
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
     sockets.add(s);
@@ -50,7 +55,8 @@ export async function startConnectProxy(tls?: TlsServerIdentity): Promise<TestCo
       client.end(`HTTP/1.1 ${proxy.refuseWith} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
-    const port = Number(/:(\d+)$/.exec(target)?.[1]);
+    const port =
+      (Object.hasOwn(routes, target) ? routes[target] : undefined) ?? Number(/:(\d+)$/.exec(target)?.[1]);
     const upstream = connect(port, "127.0.0.1", () => {
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       upstream.write(head);

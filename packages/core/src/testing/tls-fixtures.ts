@@ -1,94 +1,32 @@
 import "reflect-metadata";
-import { createPrivateKey, webcrypto } from "node:crypto";
+import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 
-/** A server certificate and its private key, both PEM. */
-export interface TlsServerIdentity {
-  certPem: string;
-  keyPem: string;
-}
-
-/** A test certificate authority that issues TLS server certificates (EC P-256: fast). */
-export interface TlsCa {
-  certPem: string;
-  /** Issues a server certificate with these SAN DNS names and IPs (CN = the first name). */
-  issue(names: { dns?: string[]; ip?: string[] }): Promise<TlsServerIdentity>;
-}
+// The TLS CA lives in the dev server (the demo's stand-ins use it too); tests know it by this name.
+export {
+  createTlsCa as makeTlsCa,
+  type TlsCa,
+  type TlsServerIdentity,
+} from "@luci-machine-tokend/dev-server";
 
 const subtle = webcrypto.subtle;
-const EC = { name: "ECDSA", namedCurve: "P-256" };
 const SIGNING = { name: "ECDSA", hash: "SHA-256" };
-const validity = () => ({
-  notBefore: new Date(Date.UTC(2020, 0, 1)),
-  notAfter: new Date(Date.UTC(2040, 0, 1)),
-});
-
-async function ecKeys(): Promise<CryptoKeyPair> {
-  return (await subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
-}
-
-async function keyPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await subtle.exportKey("pkcs8", key));
-  return createPrivateKey({ key: der, format: "der", type: "pkcs8" })
-    .export({ type: "pkcs8", format: "pem" })
-    .toString();
-}
-
-let serial = 0x100;
-
-/** Makes a CA (`CN=<name>`) able to issue TLS server certificates. */
-export async function makeTlsCa(name = "Tokend Test TLS CA"): Promise<TlsCa> {
-  const caKeys = await ecKeys();
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: (serial++).toString(16),
-    name: `CN=${name}`,
-    ...validity(),
-    signingAlgorithm: SIGNING,
-    keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  return {
-    certPem: caCert.toString("pem"),
-    async issue({ dns = [], ip = [] }) {
-      const keys = await ecKeys();
-      const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: (serial++).toString(16),
-        subject: `CN=${dns[0] ?? ip[0] ?? "server"}`,
-        issuer: caCert.subject,
-        ...validity(),
-        signingAlgorithm: SIGNING,
-        publicKey: keys.publicKey,
-        signingKey: caKeys.privateKey,
-        extensions: [
-          new x509.BasicConstraintsExtension(false),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-          new x509.SubjectAlternativeNameExtension([
-            ...dns.map((value) => ({ type: "dns" as const, value })),
-            ...ip.map((value) => ({ type: "ip" as const, value })),
-          ]),
-          await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-        ],
-      });
-      return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
-    },
-  };
-}
+let serial = 0x8000;
 
 /** Makes a certificate with an arbitrary subject and SANs (for name-parsing tests), PEM. */
 export async function makeNamedCertificate(
   subject: string,
   altNames: Array<{ type: "dns" | "ip" | "email"; value: string }>,
 ): Promise<string> {
-  const keys = await ecKeys();
+  const keys = (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: (serial++).toString(16),
     name: subject,
-    ...validity(),
+    notBefore: new Date(Date.UTC(2020, 0, 1)),
+    notAfter: new Date(Date.UTC(2040, 0, 1)),
     signingAlgorithm: SIGNING,
     keys,
     extensions: altNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(altNames)] : [],

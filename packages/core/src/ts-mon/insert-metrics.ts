@@ -16,8 +16,11 @@ import { ConnectProxyAgent } from "../net/connect-proxy-agent.js";
 import { proxyForUrl } from "../net/proxy-from-env.js";
 import { loadTrustRoots, type SystemRootLocations } from "../net/trust-roots.js";
 
-/** Gives an OAuth2 access token for ProdX (scope `https://www.googleapis.com/auth/prodxmon`). */
-export type AccessTokenFn = (signal: AbortSignal) => Promise<string>;
+/**
+ * Gives the `authorization` header of a push, as gRPC per-RPC credentials do: the OAuth2 token's
+ * type and the token for ProdX's scope `https://www.googleapis.com/auth/prodxmon`, e.g. `Bearer ya29.…`.
+ */
+export type AuthorizationFn = (signal: AbortSignal) => Promise<string>;
 
 /** Options of {@link insertMetrics}. */
 export interface InsertMetricsOptions {
@@ -25,8 +28,8 @@ export interface InsertMetricsOptions {
   host: string;
   /** The endpoint's port; ts-mon uses 443 when the URL has none. */
   port: number;
-  /** Called once per push, inside its deadline; its token is sent as `authorization: Bearer …`. */
-  accessToken: AccessTokenFn;
+  /** Called once per push, inside its deadline; sent as the `authorization` header. */
+  authorization: AuthorizationFn;
   /** The push's deadline, sent as `grpc-timeout`; default 10 s, as Go's SendMetrics. */
   timeoutMs?: number;
   /** Ends the push early. */
@@ -44,7 +47,7 @@ export interface InsertMetricsOptions {
 /**
  * Pushes one payload as LUCI's ts-mon does (monitor/grpc.go): a gRPC call
  * `google.internal.prodx.mon.v1.MonitoringService/Insert` over TLS (HTTP/2) to host:port with
- * `MonitoringInsertRequest{payload}`, the access token as `authorization: Bearer …`. As grpc-go:
+ * `MonitoringInsertRequest{payload}` and the `authorization` the caller gives. As grpc-go:
  * the server is verified with the system's trust roots (SSL_CERT_FILE and SSL_CERT_DIR replace
  * them), and HTTPS_PROXY (NO_PROXY honoured, loopback never proxied) is used as an HTTP CONNECT
  * proxy whatever its scheme, in clear text. The whole push, the token included, is bounded by
@@ -58,28 +61,71 @@ export async function insertMetrics(
   options: InsertMetricsOptions,
 ): Promise<MonitoringInsertResponse> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? silentLogger;
-  const signal = AbortSignal.any([
-    AbortSignal.timeout(timeoutMs),
-    ...(options.signal ? [options.signal] : []),
-  ]);
-  const started = performance.now();
-  const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
-  const baseUrl = `https://${authority}`;
-  const roots = loadTrustRoots({ env, system: options.systemRoots, logger });
-  const secureContext = createSecureContext({ ca: roots.ca });
-  const sessionOptions: SecureClientSessionOptions = { secureContext };
-  const proxy = proxyForUrl(new URL(baseUrl), env);
-  let token: string;
+  const deadline = pushDeadline(timeoutMs, options.signal);
   try {
-    token = await options.accessToken(signal);
+    return await push(payload, options, deadline.signal, timeoutMs);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function push(
+  payload: MetricsPayload,
+  options: InsertMetricsOptions,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<MonitoringInsertResponse> {
+  const env = options.env ?? process.env;
+  const started = performance.now();
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const proxy = proxyForUrl(new URL(`https://${host}:${options.port}`), env);
+  let authorization: string;
+  try {
+    authorization = await options.authorization(signal);
+    // A token from a server or a cache file goes into a header: one that cannot is refused here,
+    // without quoting it (fetch's Headers would put the secret in its error).
+    if (!HEADER_VALUE.test(authorization)) throw new Error("the token has characters a header cannot carry");
   } catch (err) {
     throw new ConnectError(
       `transport: per-RPC creds failed due to error: ${errorMessage(err)}`,
       Code.Unauthenticated,
     );
   }
+  try {
+    return await call(payload, options, { signal, timeoutMs, started, authorization, proxy });
+  } catch (err) {
+    // grpc-go's words for a call that ran out of time, whichever timer noticed it first.
+    if ((err instanceof ConnectError && err.code === Code.DeadlineExceeded) || signal.reason === DEADLINE)
+      throw new ConnectError("context deadline exceeded", Code.DeadlineExceeded);
+    throw err;
+  }
+}
+
+/** RFC 9110 field-value characters: visible ASCII, space, tab, obs-text. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The abort reason of a push that ran out of its time. */
+const DEADLINE = new ConnectError("context deadline exceeded", Code.DeadlineExceeded);
+
+/** The gRPC call itself, through the proxy if one is set, on a connection closed after it. */
+async function call(
+  payload: MetricsPayload,
+  options: InsertMetricsOptions,
+  push: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    started: number;
+    authorization: string;
+    proxy: ReturnType<typeof proxyForUrl>;
+  },
+): Promise<MonitoringInsertResponse> {
+  const { signal, timeoutMs, started, authorization, proxy } = push;
+  const logger = options.logger ?? silentLogger;
+  const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+  const baseUrl = `https://${authority}`;
+  const roots = loadTrustRoots({ env: options.env ?? process.env, system: options.systemRoots, logger });
+  const secureContext = createSecureContext({ ca: roots.ca });
+  const sessionOptions: SecureClientSessionOptions = { secureContext };
   if (proxy) {
     logger.log("debug", `Using the proxy ${proxy.host} for ${authority}`);
     // grpc-go speaks plain HTTP CONNECT to any proxy it is given (no TLS to it, no SOCKS).
@@ -107,10 +153,30 @@ export async function insertMetrics(
       {
         signal,
         timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))),
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization },
       },
     );
   } finally {
     sessionManager.abort();
   }
+}
+
+/**
+ * The push's own deadline, or `outer`'s end if sooner. Not AbortSignal.any over
+ * AbortSignal.timeout: on Node 20 nothing holds that timeout signal strongly, so after a garbage
+ * collection the deadline never comes (a token endpoint retried for minutes).
+ */
+function pushDeadline(timeoutMs: number, outer: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(DEADLINE), timeoutMs);
+  const forward = () => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener("abort", forward, { once: true });
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", forward);
+    },
+  };
 }

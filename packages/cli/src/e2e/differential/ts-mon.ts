@@ -1,14 +1,24 @@
-import { generateKeyPairSync } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type FakeProdx, startFakeProdx } from "@luci-machine-tokend/dev-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTlsCa } from "../../../../core/src/testing/tls-fixtures.js";
-import { main } from "../../main.js";
-import { type DiffWorkspace, expectSame, type Impl, runBoth, runImpl } from "../../testing/differential.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  type DiffResult,
+  type DiffWorkspace,
+  expectSame,
+  IMPLS,
+  type Impl,
+  runBoth,
+  runImpl,
+} from "../../testing/differential.js";
+import {
+  ACT_AS,
+  comparableGrant,
+  type GoogleStandIns,
+  IAM_HOST_PORT,
+  startGoogleStandIns,
+  tsMonLines,
+} from "../../testing/google-stand-ins.js";
 import { comparableTsMonPayload, comparableTsMonText } from "../../testing/ts-mon-text.js";
 import type { DiffContext } from "./context.js";
 
@@ -51,86 +61,169 @@ export function tsMonScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }): 
       }
     });
 
-    describe("https:// (ProdX over gRPC)", () => {
-      let prodx: FakeProdx;
-      let tokenEndpoint: Server;
-      let dir: string;
-      let env: Record<string, string>;
+    describe("https:// (ProdX over gRPC), OAuth from loopback fakes", () => {
+      let google: GoogleStandIns;
       beforeAll(async () => {
-        dir = await mkdtemp(join(tmpdir(), "tokend-tsmon-diff-"));
-        const ca = await makeTlsCa("Differential ProdX CA");
-        await writeFile(join(dir, "ca.pem"), ca.certPem);
-        prodx = await startFakeProdx({ tls: await ca.issue({ ip: ["127.0.0.1"] }) });
-        // Answers any JWT-bearer grant: Go's service-account flow then calls ProdX with "Bearer t".
-        tokenEndpoint = createServer((req, res) => {
-          req.resume();
-          req.on("end", () =>
-            res
-              .writeHead(200, { "content-type": "application/json" })
-              .end(JSON.stringify({ access_token: "t", token_type: "Bearer", expires_in: 3600 })),
-          );
-        });
-        await new Promise<void>((resolve) => tokenEndpoint.listen(0, "127.0.0.1", resolve));
-        const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-        await writeFile(
-          join(dir, "sa.json"),
-          JSON.stringify({
-            type: "service_account",
-            client_email: "tokend@example.iam.gserviceaccount.com",
-            private_key: privateKey.export({ type: "pkcs8", format: "pem" }),
-            private_key_id: "k1",
-            token_uri: `http://127.0.0.1:${(tokenEndpoint.address() as AddressInfo).port}/token`,
-          }),
-          { mode: 0o600 },
-        );
-        // HOME: Go caches the OAuth token under ~/.config/chrome_infra/auth.
-        env = { SSL_CERT_FILE: join(dir, "ca.pem"), SSL_CERT_DIR: "", HOME: dir };
+        google = await startGoogleStandIns();
       });
-      afterAll(async () => {
-        await prodx?.close();
-        tokenEndpoint?.closeAllConnections();
-        await new Promise<void>((resolve) =>
-          tokenEndpoint ? tokenEndpoint.close(() => resolve()) : resolve(),
-        );
-        await rm(dir, { recursive: true, force: true });
-      });
+      afterAll(() => google?.close());
+      beforeEach(() => google.reset());
 
-      // Ours runs in-process with the token injected (io.tsMon.auth), until the OAuth module
-      // gives the CLI its own -ts-mon-credentials: then this becomes a run of the built CLI.
-      it("both push the same payload (times and durations masked) with a bearer token and a ~10 s grpc-timeout", async () => {
-        const { ctx, ws } = suite;
-        prodx.inserts.length = 0;
-        const args = (impl: Impl) => [
-          ...ws.args(impl, ctx.dev.backend),
-          "-ts-mon-endpoint",
-          prodx.endpoint,
-          "-ts-mon-credentials",
-          join(dir, "sa.json"),
+      /** Each implementation's flags, pushing to the fake ProdX with `extra` credentials flags. */
+      const pushArgs =
+        (...extra: string[]) =>
+        (impl: Impl) => [
+          ...suite.ws.args(impl, suite.ctx.dev.backend),
+          ...["-ts-mon-endpoint", google.prodx.endpoint],
+          ...extra,
         ];
-        const go = await runImpl("go", args("go"), ws.dir("go"), { env });
-        expect(go.result.stderr).toMatch(/\] tsmon: sent 10 cells in /);
-        let stderr = "";
-        const code = await main(args("ts"), {
-          stdout: () => {},
-          stderr: (text) => {
-            stderr += text;
-          },
-          tsMon: { auth: () => async () => "t", env },
-        });
-        expect(code).toBe(0);
-        expect(stderr).toMatch(/\] tsmon: sent 10 cells in /);
-        expect(prodx.inserts).toHaveLength(2);
-        const [fromGo, fromUs] = prodx.inserts;
-        expect(comparableTsMonPayload(fromUs?.payload)).toEqual(comparableTsMonPayload(fromGo?.payload));
-        for (const insert of [fromGo, fromUs]) {
-          expect(insert?.authorization).toBe("Bearer t");
+      /** The environment of a run: the test CA as the system's roots, a HOME for the token cache. */
+      const envFor = (home: string, extra: Record<string, string> = {}) => ({
+        SSL_CERT_FILE: google.caFile,
+        SSL_CERT_DIR: "",
+        HOME: home,
+        GCE_METADATA_HOST: "",
+        NO_PROXY: "",
+        no_proxy: "",
+        ...extra,
+      });
+      /** Runs `first`, then the other, in the same HOME, with the key file as credentials. */
+      const inOneHome = async (first: Impl) => {
+        const { ws, ctx } = suite;
+        const home = join(ws.root, "home");
+        const args = pushArgs("-ts-mon-credentials", google.keyFile);
+        const order: Impl[] = first === "go" ? ["go", "ts"] : ["ts", "go"];
+        const runs = {} as DiffResult;
+        for (const impl of order)
+          runs[impl] = await runImpl(impl, args(impl), ws.dir(impl), {
+            serverCalls: ctx.mints,
+            env: envFor(home),
+          });
+        expectSame(runs);
+        return runs;
+      };
+      /** Both pushed once, after the run, the same payload (times and durations masked). */
+      const expectSamePushes = () => {
+        expect(google.prodx.inserts).toHaveLength(2);
+        const [a, b] = google.prodx.inserts;
+        expect(comparableTsMonPayload(b?.payload)).toEqual(comparableTsMonPayload(a?.payload));
+        expect(a?.payload?.metricsCollection[0]?.metricsDataSet).toHaveLength(10);
+        return google.prodx.inserts.map((i) => i.authorization);
+      };
+
+      it("key file: Go mints and caches the OAuth token, ours sends it from the cache (no grant); the same payload and grpc-timeout", async () => {
+        const runs = await inOneHome("go");
+        expect(google.oauth.grants).toHaveLength(1);
+        const token = `Bearer ${google.oauth.grants[0]?.accessToken}`;
+        expect(expectSamePushes()).toEqual([token, token]);
+        for (const impl of IMPLS) expect(runs[impl].result.stderr).toMatch(/\] tsmon: sent 10 cells in /);
+        for (const insert of google.prodx.inserts) {
           // Go: "9888701u"; ours "9990m": both the rest of the push's own 10 s.
-          const [, value = "", unit = ""] = /^(\d+)([umS])$/.exec(insert?.grpcTimeout ?? "") ?? [];
+          const [, value = "", unit = ""] = /^(\d+)([umS])$/.exec(insert.grpcTimeout ?? "") ?? [];
           const ms = Number(value) / ({ u: 1000, m: 1, S: 0.001 }[unit] ?? Number.NaN);
           expect(ms).toBeGreaterThan(8_000);
           expect(ms).toBeLessThanOrEqual(10_000);
         }
       });
+
+      it("key file: ours mints and caches the OAuth token, Go sends it from the cache (no grant)", async () => {
+        await inOneHome("ts");
+        expect(google.oauth.grants).toHaveLength(1);
+        const token = `Bearer ${google.oauth.grants[0]?.accessToken}`;
+        expect(expectSamePushes()).toEqual([token, token]);
+      });
+
+      it(":gce: the same metadata calls (GCE_METADATA_HOST), each sends the VM's token", async () => {
+        const { ws, ctx } = suite;
+        const calls: Record<Impl, unknown[]> = { go: [], ts: [] };
+        const runs = await runBoth(ws, pushArgs("-ts-mon-credentials", ":gce"), {
+          serverCalls: ctx.mints,
+          envFor: (impl) => envFor(join(ws.root, `home-${impl}`), { GCE_METADATA_HOST: google.gce.hostPort }),
+          after: (impl) => {
+            calls[impl] = google.gce.requests.map((r) => [r.method, r.url, r.headers["metadata-flavor"]]);
+            google.gce.requests.length = 0;
+          },
+        });
+        expectSame(runs);
+        expect(calls.ts).toEqual(calls.go);
+        expect(calls.go).toHaveLength(3); // email and scopes at start-up, the token at the push
+        expect(expectSamePushes()).toEqual(google.gce.tokens.map((t) => `Bearer ${t}`));
+        // Neither caches a GCE token on disk.
+        for (const impl of IMPLS) expect(existsSync(join(ws.root, `home-${impl}`, ".config"))).toBe(false);
+      });
+
+      it("act_as: the same JWT grant for the base token and the same generateAccessToken call (IAM reached through HTTPS_PROXY), each sends the account's token", async () => {
+        const { ws, ctx } = suite;
+        const runs = await runBoth(
+          ws,
+          pushArgs("-ts-mon-credentials", google.keyFile, "-ts-mon-act-as", ACT_AS),
+          {
+            serverCalls: ctx.mints,
+            envFor: (impl) => envFor(join(ws.root, `home-${impl}`), { HTTPS_PROXY: google.proxy.url.href }),
+          },
+        );
+        expectSame(runs);
+        const [go, ts] = google.oauth.requests.map(comparableGrant);
+        expect(google.oauth.grants).toHaveLength(2);
+        expect(ts).toEqual(go);
+        expect(go?.claims.scope).toBe(
+          "https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email",
+        );
+        const [goIam, tsIam] = google.iam.requests.map((r) => ({
+          method: r.method,
+          url: r.url,
+          contentType: r.headers["content-type"],
+          scheme: r.headers.authorization?.split(" ")[0],
+          body: r.body,
+          status: r.status,
+        }));
+        expect(tsIam).toEqual(goIam);
+        expect(goIam?.status).toBe(200);
+        expect(google.proxy.tunnels.map((t) => t.target)).toEqual([IAM_HOST_PORT, IAM_HOST_PORT]);
+        expect(expectSamePushes()).toEqual(google.iam.tokens.map((t) => `Bearer ${t.accessToken}`));
+      });
+
+      // Go's lines when no token can be had: at start-up (ts-mon off for the run) or at the push.
+      it.each([
+        { name: "no credentials", flags: () => [] },
+        {
+          name: "a key file that is not there",
+          flags: () => ["-ts-mon-credentials", "/nonexistent/sa.json"],
+        },
+        {
+          name: "the token endpoint refusing the grant (400)",
+          flags: () => ["-ts-mon-credentials", google.keyFile],
+          set: () =>
+            google.oauth.setAnswer({
+              status: 400,
+              json: { error: "invalid_grant", error_description: "Invalid JWT Signature." },
+            }),
+        },
+        {
+          name: "IAM refusing act_as (403)",
+          flags: () => [
+            "-ts-mon-credentials",
+            google.keyFile,
+            "-ts-mon-act-as",
+            "other@fake-project.iam.gserviceaccount.com",
+          ],
+        },
+      ] as Array<{ name: string; flags: () => string[]; set?: () => void }>)(
+        "ts-mon error lines, $name: Go's, and the run's outcome unchanged",
+        async ({ flags, set }) => {
+          const { ws, ctx } = suite;
+          set?.();
+          const runs = await runBoth(ws, pushArgs(...flags()), {
+            serverCalls: ctx.mints,
+            envFor: (impl) => envFor(join(ws.root, `home-${impl}`), { HTTPS_PROXY: google.proxy.url.href }),
+          });
+          expectSame(runs);
+          expect(google.prodx.inserts).toEqual([]);
+          const [go, ts] = IMPLS.map((impl) => tsMonLines(runs[impl].result.stderr));
+          expect(go?.length).toBeGreaterThan(0);
+          expect(ts).toEqual(go);
+        },
+      );
     });
   });
 }

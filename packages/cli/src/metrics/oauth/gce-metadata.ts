@@ -22,16 +22,15 @@ export interface GceMetadata {
 /**
  * One metadata value, as cloud.google.com/go/compute/metadata gets it: GET
  * `http://<host>/computeMetadata/v1/<suffix>` with `Metadata-Flavor: Google`, never proxied; a 404
- * is "not defined", another non-200 `compute: Received <code> \`<body>\``.
+ * is "not defined", another non-200 `compute: Received <code> \`<body>\``. `fromMetadataServer`:
+ * the answer carried `Metadata-Flavor: Google` (what OnGCE looks for).
  */
 async function metadataGet(
   gce: GceMetadata,
   suffix: string,
   signal: AbortSignal,
 ): Promise<
-  | { value: string; fromMetadataServer: boolean }
-  | { notDefined: string }
-  | { error: string; network: boolean }
+  ({ value: string } | { notDefined: string } | { error: string }) & { fromMetadataServer: boolean }
 > {
   let answer: Awaited<ReturnType<GoogleHttp>>;
   try {
@@ -45,26 +44,25 @@ async function metadataGet(
       signal,
     );
   } catch (err) {
-    return { error: (err as Error).message, network: true };
+    return { error: (err as Error).message, fromMetadataServer: false };
   }
+  const fromMetadataServer = answer.headers["metadata-flavor"] === "Google";
   if (answer.status === 404)
-    return { notDefined: `metadata: GCE metadata ${JSON.stringify(suffix)} not defined` };
+    return { notDefined: `metadata: GCE metadata ${JSON.stringify(suffix)} not defined`, fromMetadataServer };
   if (answer.status !== 200)
     return {
       error: `compute: Received ${answer.status} \`${escapeForLog(answer.body.toString())}\``,
-      network: false,
+      fromMetadataServer,
     };
-  return {
-    value: answer.body.toString(),
-    fromMetadataServer: answer.headers["metadata-flavor"] === "Google",
-  };
+  return { value: answer.body.toString(), fromMetadataServer };
 }
 
 /**
  * What luci-go's GCE token provider checks when it is made (before the run): the account's email,
  * and that its scopes hold cloud-platform or every scope asked for. Not on GCE (the email cannot
- * be had and no GCE_METADATA_HOST says otherwise): bad credentials; the account or a scope
- * missing: insufficient access; anything else is transient (luci-go retries it for 5 minutes).
+ * be had, and neither GCE_METADATA_HOST nor a `Metadata-Flavor: Google` answer says this is GCE):
+ * bad credentials, at once; the account or a scope missing: insufficient access; anything else is
+ * transient (luci-go retries it for 5 minutes).
  */
 export async function checkGceAccount(
   gce: GceMetadata,
@@ -74,13 +72,13 @@ export async function checkGceAccount(
 ): Promise<{ email: string }> {
   const base = `instance/service-accounts/${gce.account}`;
   const email = await metadataGet(gce, `${base}/email`, signal);
-  if ("error" in email) {
-    // Without GCE_METADATA_HOST, a metadata server that does not answer means "not on GCE"
-    // (cloud.google.com/go's OnGCE probes that same address).
-    if (!gce.hostFromEnv && email.network) throw new TokenError(BAD_CREDENTIALS, "fatal");
+  if (!("value" in email)) {
+    // luci-go then asks cloud.google.com/go's OnGCE, which (without GCE_METADATA_HOST) takes the
+    // machine for a GCE VM only if the metadata address answers with Metadata-Flavor: Google.
+    if (!gce.hostFromEnv && !email.fromMetadataServer) throw new TokenError(BAD_CREDENTIALS, "fatal");
+    if ("notDefined" in email) throw new TokenError(INSUFFICIENT_ACCESS, "fatal");
     throw new TokenError(email.error, "transient");
   }
-  if ("notDefined" in email) throw new TokenError(INSUFFICIENT_ACCESS, "fatal");
   const got = await metadataGet(gce, `${base}/scopes`, signal);
   if ("error" in got) throw new TokenError(got.error, "transient");
   if ("notDefined" in got) throw new TokenError(got.notDefined, "transient");

@@ -61,7 +61,8 @@ export function createGoogleHttp(options: GoogleHttpOptions): GoogleHttp {
   const tls = async () => {
     if (secureContext === undefined) {
       const roots = loadTrustRoots({ env: options.env, logger: options.logger });
-      const { createSecureContext } = await import("node:tls");
+      // Node's own modules by getBuiltinModule: a single executable cannot import() them.
+      const { createSecureContext } = process.getBuiltinModule("node:tls");
       secureContext = createSecureContext({ ca: roots.ca });
     }
     return secureContext;
@@ -129,7 +130,7 @@ async function send(
       agent = createProxyAgent(proxy, secureContext);
     }
   }
-  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const { request } = process.getBuiltinModule(url.protocol === "https:" ? "node:https" : "node:http");
   const data = body === undefined ? undefined : Buffer.from(body);
   try {
     return await new Promise<GoogleAnswer>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, type KeyObject } from "node:crypto";
-import { escapeForLog, fsErrorReason, readRegularFile } from "@luci-machine-tokend/core/internal";
+import { escapeForLog, readRegularFile } from "@luci-machine-tokend/core/internal";
+import { goPathError } from "../go-path-error.js";
 import { goJsonField } from "./go-json-field.js";
 
 /** What a service account's JSON key file gives the JWT bearer grant. */
@@ -28,7 +29,8 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
  * Go's decoder does). Read again at every use, as luci-go does, so a replaced key is picked up. A
  * FIFO, a device or another user's symlink is refused unopened; the file is capped at 64 KiB.
  *
- * @returns the key, or a one-line reason naming the file that never quotes its content.
+ * @returns the key, or a one-line reason naming the file that never quotes its content; a file
+ *   that cannot be read gets Go's text (`open PATH: no such file or directory`).
  */
 export async function readServiceAccountKey(
   path: string,
@@ -37,7 +39,7 @@ export async function readServiceAccountKey(
   try {
     text = new TextDecoder().decode((await readRegularFile(path, MAX_KEY_FILE_BYTES)).bytes);
   } catch (err) {
-    return { error: `${path}: ${fsErrorReason(err)}` };
+    return { error: goPathError("open", path, err) };
   }
   const parsed = parseServiceAccountKey(text);
   return "error" in parsed ? { error: `${path}: ${parsed.error}` } : parsed;

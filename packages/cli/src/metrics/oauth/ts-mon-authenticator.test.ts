@@ -1,4 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import {
   createServiceAccountKey,
@@ -16,6 +18,8 @@ import { recordingLogger } from "../../../../core/src/testing/recording-logger.j
 import { makeTempDir } from "../../../../core/src/testing/temp-dir.js";
 import { makeTlsCa } from "../../../../core/src/testing/tls-fixtures.js";
 import { secretsDir } from "./disk-token-cache.js";
+import { GCE_METADATA_IP } from "./gce-metadata.js";
+import { createGoogleHttp, type GoogleHttp } from "./google-http.js";
 import {
   createTsMonAuthenticator,
   PRODXMON_SCOPE,
@@ -144,18 +148,24 @@ describe("service-account key", () => {
     expect(oauth.grants).toHaveLength(3);
   });
 
-  it("errors at the push, not at start-up, for a key that cannot be read, with luci-go's texts", async () => {
+  it("errors at the push, not at start-up, for a key that cannot be read, with luci-go's lines", async () => {
     const { auth, logger } = authenticator({ credentials: tmp.path("missing.json") });
     await auth.init(seconds(10)); // as Go: PerRPCCredentials() succeeds
-    expect(logger.at("warning")).toContain(
-      "Failed to read auth token from cache: invalid or unavailable service account credentials",
-    );
     await expect(auth.accessToken(seconds(10))).rejects.toThrow(
       /^failed to refresh auth token: invalid or unavailable service account credentials$/,
     );
-    expect(logger.at("error").join("\n")).toMatch(
-      /Failed to load private key JSON - .*missing\.json: .*no such file/i,
-    );
+    // The Go binary's lines, in its order: the key read at start-up, again when the push finds no
+    // token in memory (luci-go's currentToken reads the cache again), and for the refresh.
+    const loadFailed = `Failed to load private key JSON - open ${tmp.path("missing.json")}: no such file or directory`;
+    const cacheFailed =
+      "Failed to read auth token from cache: invalid or unavailable service account credentials";
+    expect(logger.lines.filter((l) => l.level !== "debug").map((l) => l.message)).toEqual([
+      loadFailed,
+      cacheFailed,
+      loadFailed,
+      cacheFailed,
+      loadFailed,
+    ]);
   });
 
   it("never quotes the key file in an error", async () => {
@@ -188,6 +198,10 @@ describe("service-account key", () => {
     expect(oauth.requests).toHaveLength(2);
     expect(logger.at("warning").join("\n")).toMatch(
       /Invalid or revoked service account key - oauth2: cannot fetch token: 400 Bad Request Response: \{"error":"invalid_grant"/,
+    );
+    // As luci-go: a token there was (the expired one) is refreshed, not minted.
+    expect(logger.at("warning")).toContain(
+      "Failed to refresh the token: invalid or unavailable service account credentials",
     );
     await expect(readFile(join(secretsDir(tmp.dir), "tokens.json"))).rejects.toThrow(/ENOENT/);
   });
@@ -254,14 +268,16 @@ describe("service-account key", () => {
     }
   });
 
-  it("tsMonAuth: Go's start-up error from set-up, the token at the push", async () => {
+  it("tsMonAuth: Go's start-up error from set-up, the authorization header at the push", async () => {
     const env = { HOME: tmp.dir, SSL_CERT_FILE: caFile };
     await expect(tsMonAuth({ env })({ credentials: "", actAs: "" })).rejects.toThrow(
       "interactive login is required",
     );
-    const accessToken = await tsMonAuth({ env })({ credentials: await keyFile(), actAs: "" });
+    const authorization = await tsMonAuth({ env })({ credentials: await keyFile(), actAs: "" });
     expect(oauth.requests).toHaveLength(0);
-    expect(oauth.issued(await accessToken(seconds(10)))).toBe(true);
+    const [scheme, token = ""] = (await authorization(seconds(10))).split(" ");
+    expect(scheme).toBe("Bearer");
+    expect(oauth.issued(token)).toBe(true);
   });
 
   it("without credentials: Go's start-up error, with or without act_as", async () => {
@@ -323,6 +339,27 @@ describe("the disk cache is a secret", () => {
     expect(await auth.accessToken(seconds(10))).not.toBe("planted");
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    "does not take a token from another user's file in the cache",
+    async () => {
+      const dir = secretsDir(tmp.dir);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const cached = {
+        key: { key: `service_account/${sa.email}/${sa.privateKeyId}`, scopes: [PRODXMON_SCOPE] },
+        token: { access_token: "planted", expiry: "2099-01-01T00:00:00Z" },
+      };
+      await writeFile(join(dir, "tokens.json"), JSON.stringify({ cache: [cached] }), { mode: 0o600 });
+      const { chown } = await import("node:fs/promises");
+      await chown(join(dir, "tokens.json"), 65534, 65534);
+      const { auth, logger } = authenticator({ credentials: await keyFile() });
+      await auth.init(seconds(10));
+      expect(await auth.accessToken(seconds(10))).not.toBe("planted");
+      expect(logger.at("warning").join("\n")).toMatch(
+        /tokens\.json: owned by uid 65534, not this user: not read/,
+      );
+    },
+  );
+
   it("does not use a cache directory others can write to", async () => {
     const dir = secretsDir(tmp.dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -373,6 +410,32 @@ describe(":gce", () => {
       );
     } finally {
       await narrow.close();
+    }
+  });
+
+  it("off GCE (no GCE_METADATA_HOST, no Metadata-Flavor answer): bad credentials at once, as luci-go", async () => {
+    // What a machine off GCE meets at 169.254.169.254: nothing, or a network's own refusal.
+    const refusing = createServer((_req, res) => res.writeHead(403).end("resolve_deny: denied destination"));
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    const hostPort = `127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+    const real = createGoogleHttp({ env: {}, logger: recordingLogger() });
+    const http: GoogleHttp = (request, signal) =>
+      real({ ...request, url: request.url.replace(GCE_METADATA_IP, hostPort) }, signal);
+    try {
+      const { auth, logger } = authenticator({ credentials: ":gce" }, { http });
+      const started = Date.now();
+      await expect(auth.init(seconds(10))).rejects.toThrow(
+        /^invalid or unavailable service account credentials$/,
+      );
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(logger.at("warning")).toEqual([]); // not retried
+      await new Promise((resolve) => refusing.close(resolve));
+      const unreachable = authenticator({ credentials: ":gce" }, { http });
+      await expect(unreachable.auth.init(seconds(10))).rejects.toThrow(
+        /^invalid or unavailable service account credentials$/,
+      );
+    } finally {
+      if (refusing.listening) refusing.close();
     }
   });
 

@@ -12,6 +12,7 @@
  */
 import type { Logger } from "@luci-machine-tokend/core";
 import { formatGoDuration } from "@luci-machine-tokend/core/internal";
+import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import type { CachedToken, CacheKey } from "./cache-file.js";
 import { createDiskTokenCache, secretsDir, type TokenCache } from "./disk-token-cache.js";
 import { CLOUD_PLATFORM_SCOPE, GCE_METADATA_IP } from "./gce-metadata.js";
@@ -177,16 +178,23 @@ export function createTsMonAuthenticator(
       slot.token = cached;
       if (!sameToken(cached, prev) && !expiresWithin(cached, lifetimeMs, now())) return cached;
     }
-    logger.log("debug", slot.token === undefined ? "Minting a new token" : "Refreshing the token");
     let minted: CachedToken;
     try {
       const baseToken = slot === base ? undefined : await baseTokenFor(signal);
+      const renewing = slot.token !== undefined;
+      logger.log("debug", renewing ? "Refreshing the token" : "Minting a new token");
       minted = await retryTransient(() => slot.provider.mint(signal, baseToken), {
         backoff: MINT_BACKOFF,
         signal,
         now,
         onRetry: (err, ms) =>
           logger.log("warning", `token-mint failed transiently - ${err.message}; retrying in ${ms} ms`),
+      }).catch((err: unknown) => {
+        logger.log(
+          "warning",
+          `${renewing ? "Failed to refresh the token" : "Failed to mint a token"}: ${(err as Error).message}`,
+        );
+        throw err;
       });
     } catch (err) {
       slot.token = undefined;
@@ -197,8 +205,6 @@ export function createTsMonAuthenticator(
           .catch((e: unknown) =>
             logger.log("warning", `Failed to remove broken token from the cache: ${(e as Error).message}`),
           );
-      } else {
-        logger.log("warning", `Failed to mint a token: ${(err as Error).message}`);
       }
       throw err;
     }
@@ -222,6 +228,9 @@ export function createTsMonAuthenticator(
   async function token(signal: AbortSignal): Promise<CachedToken> {
     if (initError) throw initError;
     if (auth === undefined) throw new Error("the ts-mon authenticator was not initialized");
+    // As luci-go's currentToken: no token in memory, so the cache is read again (another
+    // process may have put one there since the start-up).
+    if (auth.token === undefined) await readCached(auth);
     let tok = auth.token;
     if (tok === undefined || expiresWithinRandomized(tok, MIN_LIFETIME_MS, now(), random)) {
       try {
@@ -264,16 +273,14 @@ export function createTsMonAuthenticator(
 export const TS_MON_AUTH_INIT_TIMEOUT_MS = 10_000;
 
 /**
- * ts-mon set-up's seam: makes and starts an authenticator for the flags' credentials before the
- * run (within {@link TS_MON_AUTH_INIT_TIMEOUT_MS}), throwing Go's start-up error, and gives the
- * push its token source.
+ * ts-mon set-up's default token source (initTsMon's `auth`): makes and starts an authenticator
+ * for the flags' credentials before the run (within {@link TS_MON_AUTH_INIT_TIMEOUT_MS}), throwing
+ * Go's start-up error, and gives the push its `authorization` header.
  */
-export function tsMonAuth(
-  deps: TsMonAuthDeps = {},
-): (config: TsMonAuthConfig) => Promise<(signal: AbortSignal) => Promise<string>> {
+export function tsMonAuth(deps: TsMonAuthDeps = {}): (config: TsMonAuthConfig) => Promise<AuthorizationFn> {
   return async (config) => {
     const auth = createTsMonAuthenticator(config, deps);
     await auth.init(AbortSignal.timeout(TS_MON_AUTH_INIT_TIMEOUT_MS));
-    return (signal) => auth.accessToken(signal);
+    return (signal) => auth.authorization(signal);
   };
 }
