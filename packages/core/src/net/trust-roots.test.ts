@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedRootsPem } from "../testing/generated-roots.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa } from "../testing/tls-fixtures.js";
@@ -209,6 +210,43 @@ describe("reading certificate files", () => {
     expect(() => readRegularFileSync(big, 1024)).toThrow("file is larger than 1024 bytes");
     expect(readRegularFileSync(big, 1025)).toHaveLength(1025);
     expect(MAX_CERT_FILE_BYTES).toBe(128 << 20); // no real store comes near (10,000 roots: 5.5 MiB)
+  });
+
+  it("names each trust file or directory our limits left out, in a warning", async () => {
+    const big = await dirWith("over-total", { "a.pem": pem.A, "b.pem": pem.B });
+    const crowded = await dirWith("crowded", { "c.pem": pem.C, "d.pem": pem.D, "e.pem": pem.E });
+    const tooBig = tmp.path("too-big.pem");
+    await writeFile(tooBig, `${pem.A}${pem.B}`);
+    const logger = recordingLogger();
+    const limits = { fileBytes: pem.A.length + 10, totalBytes: Math.round(2.5 * pem.A.length), dirEntries: 2 };
+    const crowdedOnly = loadTrustRoots({ env: { SSL_CERT_DIR: crowded }, system: NONE, limits, logger });
+    expect(crowdedOnly.ca).toHaveLength(2);
+    expect(crowdedOnly.skipped).toEqual([`${crowded} (read its first 2 entries only)`]);
+    const roots = loadTrustRoots({
+      env: { SSL_CERT_FILE: tooBig, SSL_CERT_DIR: `${big}:${crowded}` },
+      system: NONE,
+      limits,
+      logger,
+    });
+    const overTotal = `(over the ${limits.totalBytes} bytes read from trust files in all)`;
+    expect(roots.skipped).toEqual([
+      `${tooBig} (file is larger than ${limits.fileBytes} bytes)`,
+      expect.stringMatching(new RegExp(`^${crowded}/[cde]\\.pem \\${overTotal.slice(0, -1)}\\)$`)),
+      expect.stringMatching(new RegExp(`^${crowded}/[cde]\\.pem \\${overTotal.slice(0, -1)}\\)$`)),
+      `${crowded} (read its first 2 entries only)`,
+    ]);
+    expect(names(roots.ca).sort()).toEqual(["A", "B"]);
+    expect(roots.limited).toBe(true);
+    expect(logger.at("warning")).toHaveLength(2);
+    expect(logger.at("warning")[1]).toMatch(/^Trust roots: \d+ from .*; skipped .*too-big\.pem \(file is larger than/);
+  });
+
+  it("reads a bundle of 10,000 roots (5.5 MiB), which a 4 MiB cap once skipped", async () => {
+    const file = tmp.path("ten-thousand.pem");
+    await writeFile(file, generatedRootsPem(10_000) + pem.A);
+    const roots = loadTrustRoots({ env: { SSL_CERT_FILE: file }, system: NONE });
+    expect(roots.ca).toHaveLength(10_001);
+    expect(roots.skipped).toEqual([]);
   });
 
   it("lists a directory without the links to names in the same directory (OpenSSL's hash links)", async () => {

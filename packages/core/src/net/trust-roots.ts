@@ -44,6 +44,15 @@ export interface TrustRootOptions {
   system?: SystemRootLocations;
   /** Hears the line that says where the roots came from and what was skipped (see {@link trustRootsSummary}). */
   logger?: Logger;
+  /** Lower limits than the defaults (128 MiB a file, 256 MiB in all, 1,000,000 entries a directory), for tests. */
+  limits?: Partial<TrustRootLimits>;
+}
+
+/** How much of the trust files is read at most. */
+export interface TrustRootLimits {
+  fileBytes: number;
+  totalBytes: number;
+  dirEntries: number;
 }
 
 /** The certificates an HTTPS client trusts, and where they came from (for error messages). */
@@ -120,21 +129,28 @@ function* trustRootSteps(options: TrustRootOptions): Generator<void, TrustRoots,
   const system =
     options.system ?? (process.platform === "linux" ? LINUX_ROOT_LOCATIONS : { files: [], dirs: [] });
   const roots = createRootSet();
-  let budget = MAX_TRUST_BYTES;
+  const limits: TrustRootLimits = {
+    fileBytes: MAX_CERT_FILE_BYTES,
+    totalBytes: MAX_TRUST_BYTES,
+    dirEntries: MAX_CERT_DIR_ENTRIES,
+    ...options.limits,
+  };
+  const overTotal = `over the ${limits.totalBytes} bytes read from trust files in all`;
+  let budget = limits.totalBytes;
   /** Reads a trust file within the byte budget; on failure, names it in `skipped` and returns undefined. */
   const read = (path: string, label = path, missingIsNews = true): Buffer | undefined => {
     if (budget <= 0) {
-      roots.skip(label, `over the ${MAX_TRUST_BYTES} bytes read from trust files in all`, true);
+      roots.skip(label, overTotal, true);
       return undefined;
     }
     try {
-      const bytes = readRegularFileSync(path, Math.min(MAX_CERT_FILE_BYTES, budget));
+      const bytes = readRegularFileSync(path, Math.min(limits.fileBytes, budget));
       budget -= bytes.length;
       return bytes;
     } catch (err) {
-      if (err instanceof FileTooLargeError && err.limit < MAX_CERT_FILE_BYTES) {
+      if (err instanceof FileTooLargeError && err.limit < limits.fileBytes) {
         budget = 0;
-        roots.skip(label, `over the ${MAX_TRUST_BYTES} bytes read from trust files in all`, true);
+        roots.skip(label, overTotal, true);
       } else if (missingIsNews || errnoCode(err) !== "ENOENT") {
         roots.skip(label, oneLine(fsErrorReason(err)), err instanceof FileTooLargeError);
       }
@@ -175,36 +191,33 @@ function* trustRootSteps(options: TrustRootOptions): Generator<void, TrustRoots,
   logger.log(loaded.limited ? "warning" : "debug", trustRootsSummary(loaded));
   return loaded;
 
-  /** Every file of one directory (see certDirectoryFiles), a file per step. */
+  /**
+   * Every file of one directory (see certDirectoryFiles), a file per step; the directory is closed
+   * however the steps end (the async loader's abort returns them midway).
+   */
   function* readDirectory(dir: string, explicit: boolean): Generator<void, void, undefined> {
-    let files: ReturnType<typeof certDirectoryFiles>;
+    const files = certDirectoryFiles(dir, limits.dirEntries);
     try {
-      files = certDirectoryFiles(dir, MAX_CERT_DIR_ENTRIES);
-      const first = files.next(); // opens the directory
-      if (first.done) return;
-      yield* readEntries(dir, first.value, files);
-    } catch (err) {
-      if (explicit || errnoCode(err) !== "ENOENT") roots.skip(dir, oneLine(fsErrorReason(err)), false);
-    }
-  }
-
-  function* readEntries(
-    dir: string,
-    first: string | typeof TOO_MANY_ENTRIES,
-    rest: Iterator<string | typeof TOO_MANY_ENTRIES>,
-  ): Generator<void, void, undefined> {
-    for (let entry = first; ; ) {
-      if (entry === TOO_MANY_ENTRIES) {
-        roots.skip(dir, `read its first ${MAX_CERT_DIR_ENTRIES} entries only`, true);
-        return;
+      for (;;) {
+        let next: IteratorResult<string | typeof TOO_MANY_ENTRIES>;
+        try {
+          next = files.next();
+        } catch (err) {
+          if (explicit || errnoCode(err) !== "ENOENT") roots.skip(dir, oneLine(fsErrorReason(err)), false);
+          return;
+        }
+        if (next.done) return;
+        if (next.value === TOO_MANY_ENTRIES) {
+          roots.skip(dir, `read its first ${limits.dirEntries} entries only`, true);
+          return;
+        }
+        // Go ignores unreadable entries (subdirectories, dangling links); they are named here.
+        const bytes = read(next.value);
+        if (bytes !== undefined) yield* roots.add(dir, bytes, next.value);
+        yield;
       }
-      // Go ignores unreadable entries (subdirectories, dangling links); they are named here.
-      const bytes = read(entry);
-      if (bytes !== undefined) yield* roots.add(dir, bytes, entry);
-      yield;
-      const next = rest.next();
-      if (next.done) return;
-      entry = next.value;
+    } finally {
+      files.return(undefined);
     }
   }
 }
