@@ -21,7 +21,7 @@ beforeAll(async () => {
         stalled = res; // never ends
         return;
       }
-      res.writeHead(201, [["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], ["X-Echo", req.headers["x-in"] ?? ""]]);
+      res.writeHead(201, { "Set-Cookie": ["a=1", "b=2"], "X-Echo": String(req.headers["x-in"] ?? "") });
       res.end(`${req.method} ${Buffer.concat(chunks).toString()}`);
     });
   });
@@ -71,10 +71,10 @@ describe("createHttp1Client", () => {
     });
     expect(res.header.get("x-test")).toBe("a");
     const reading = text(res.body);
-    await until(() => stalled !== undefined);
+    await until(() => stalled !== undefined, 5000);
     controller.abort(new Error("deadline"));
     await expect(reading).rejects.toThrow("deadline");
-    await until(() => sockets.size === 0);
+    await until(() => sockets.size === 0, 5000);
   });
 
   it("passes Node's own errors on (a refused connection)", async () => {

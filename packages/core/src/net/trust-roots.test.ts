@@ -218,7 +218,11 @@ describe("reading certificate files", () => {
     const tooBig = tmp.path("too-big.pem");
     await writeFile(tooBig, `${pem.A}${pem.B}`);
     const logger = recordingLogger();
-    const limits = { fileBytes: pem.A.length + 10, totalBytes: Math.round(2.5 * pem.A.length), dirEntries: 2 };
+    const limits = {
+      fileBytes: pem.A.length + 10,
+      totalBytes: Math.round(2.5 * pem.A.length),
+      dirEntries: 2,
+    };
     const crowdedOnly = loadTrustRoots({ env: { SSL_CERT_DIR: crowded }, system: NONE, limits, logger });
     expect(crowdedOnly.ca).toHaveLength(2);
     expect(crowdedOnly.skipped).toEqual([`${crowded} (read its first 2 entries only)`]);
@@ -238,7 +242,9 @@ describe("reading certificate files", () => {
     expect(names(roots.ca).sort()).toEqual(["A", "B"]);
     expect(roots.limited).toBe(true);
     expect(logger.at("warning")).toHaveLength(2);
-    expect(logger.at("warning")[1]).toMatch(/^Trust roots: \d+ from .*; skipped .*too-big\.pem \(file is larger than/);
+    expect(logger.at("warning")[1]).toMatch(
+      /^Trust roots: \d+ from .*; skipped .*too-big\.pem \(file is larger than/,
+    );
   });
 
   it("reads a bundle of 10,000 roots (5.5 MiB), which a 4 MiB cap once skipped", async () => {

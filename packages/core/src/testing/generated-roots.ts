@@ -34,7 +34,8 @@ function rootTemplate(shareSignature: boolean): (i: number) => string {
       name,
       spki,
     );
-    const signature = shareSignature ? (shared ??= sign("sha256", tbs, key)) : sign("sha256", tbs, key);
+    if (!shareSignature || shared === undefined) shared = sign("sha256", tbs, key);
+    const signature = shared;
     const der = seq(tbs, ECDSA_SHA256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
     return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`;
   };
