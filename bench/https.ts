@@ -223,7 +223,7 @@ await mintToken({ client: createTokenMinterClient(${backend}), signer, timeoutMs
     [
       "startTokenRefresher over HTTPS, first token",
       `import { startTokenRefresher } from "@luci-machine-tokend/core";
-const refresher = startTokenRefresher({ backend: ${backend}, keyPem: ${key}, certPem: ${cert}, timeoutMs: 20000 });
+const refresher = startTokenRefresher({ backend: ${backend}, keyFile: ${key}, certFile: ${cert}, timeoutMs: 20000 });
 await refresher.getToken();
 await refresher.stop();`,
     ],
