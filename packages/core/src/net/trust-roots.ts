@@ -103,7 +103,11 @@ const SLICE_MS = 5;
  * files closed, when `signal` aborts (rejecting with the signal's reason).
  */
 export async function loadTrustRootsAsync(
-  options: TrustRootOptions & { signal?: AbortSignal } = {},
+  options: TrustRootOptions & {
+    signal?: AbortSignal;
+    /** Told how many roots were found so far, each time the load gives way. */
+    onProgress?: (roots: number) => void;
+  } = {},
 ): Promise<TrustRoots> {
   const { signal } = options;
   signal?.throwIfAborted();
@@ -113,6 +117,7 @@ export async function loadTrustRootsAsync(
       const step = steps.next();
       if (step.done) return step.value;
       if (systemMonotonic() - sliceStart >= SLICE_MS) {
+        options.onProgress?.(step.value);
         await new Promise((resolve) => setImmediate(resolve));
         signal?.throwIfAborted();
         sliceStart = systemMonotonic();
@@ -123,8 +128,11 @@ export async function loadTrustRootsAsync(
   }
 }
 
-/** The loader, as steps: it yields after each certificate and each file (see the two drivers above). */
-function* trustRootSteps(options: TrustRootOptions): Generator<void, TrustRoots, undefined> {
+/**
+ * The loader, as steps: it yields the count of roots found so far after each certificate and each
+ * file (see the two drivers above).
+ */
+function* trustRootSteps(options: TrustRootOptions): Generator<number, TrustRoots, undefined> {
   const env = options.env ?? process.env;
   const system =
     options.system ?? (process.platform === "linux" ? LINUX_ROOT_LOCATIONS : { files: [], dirs: [] });
@@ -195,7 +203,7 @@ function* trustRootSteps(options: TrustRootOptions): Generator<void, TrustRoots,
    * Every file of one directory (see certDirectoryFiles), a file per step; the directory is closed
    * however the steps end (the async loader's abort returns them midway).
    */
-  function* readDirectory(dir: string, explicit: boolean): Generator<void, void, undefined> {
+  function* readDirectory(dir: string, explicit: boolean): Generator<number, void, undefined> {
     const files = certDirectoryFiles(dir, limits.dirEntries);
     try {
       for (;;) {
@@ -214,7 +222,7 @@ function* trustRootSteps(options: TrustRootOptions): Generator<void, TrustRoots,
         // Go ignores unreadable entries (subdirectories, dangling links); they are named here.
         const bytes = read(next.value);
         if (bytes !== undefined) yield* roots.add(dir, bytes, next.value);
-        yield;
+        yield roots.ca.length;
       }
     } finally {
       files.return(undefined);
@@ -234,7 +242,7 @@ function createRootSet() {
   return {
     ca,
     /** Adds a file's certificates, a step per certificate; names the file when it holds none. */
-    *add(source: string, bytes: Uint8Array, file = source): Generator<void, void, undefined> {
+    *add(source: string, bytes: Uint8Array, file = source): Generator<number, void, undefined> {
       let found = 0;
       for (const cert of pemCertificates(bytes)) {
         found++;
@@ -244,7 +252,7 @@ function createRootSet() {
           ca.push(cert.pem);
           der.push(cert.der);
         }
-        yield;
+        yield ca.length;
       }
       if (found === 0) skipped.push(`${escapeForLog(file, 512)} (no certificate)`);
       else if (!sources.includes(source)) sources.push(source);

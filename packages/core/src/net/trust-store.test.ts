@@ -149,7 +149,8 @@ describe("TrustStore: roots handed to OpenSSL as servers need them", () => {
     const caFile = tmp.path("node-extra.pem");
     await writeFile(caFile, ca.certPem);
     const storeFile = tmp.path("decoys-only.pem");
-    await writeFile(storeFile, decoys);
+    // Large enough that the server is met while the roots load (the early handshake), and after.
+    await writeFile(storeFile, decoys + generatedRootsPem(3_000, { signatures: "shared" }));
     const script = `import { TrustStore } from ${JSON.stringify(fileURLToPath(new URL("./trust-store.ts", import.meta.url)))};
 const store = new TrustStore({ env: { SSL_CERT_FILE: ${JSON.stringify(storeFile)} }, system: { files: [], dirs: [] } });
 const socket = await store.connect({ host: "127.0.0.2", port: ${direct.port} });
@@ -174,6 +175,36 @@ socket.once("error", (err) => console.log(err.code));`;
 });
 
 describe("TrustStore: loading", () => {
+  it("meets the server while the rest of a large store loads: the handshake overlaps the reading", async () => {
+    const dir = tmp.path("overlap-dir");
+    await mkdir(dir);
+    const roots = generatedRootsPem(2_000, { signatures: "shared" }).split(
+      /(?<=-----END CERTIFICATE-----\n)/,
+    );
+    await Promise.all(roots.map((pem, i) => writeFile(`${dir}/root-${i}.pem`, pem)));
+    const bundle = tmp.path("overlap-bundle.pem");
+    await writeFile(bundle, decoys + ca.certPem);
+    let loaded = 0;
+    const store = new TrustStore({
+      env: { SSL_CERT_FILE: bundle, SSL_CERT_DIR: dir },
+      system: { files: [], dirs: [] },
+      logger: { log: () => (loaded = performance.now()) },
+    });
+    let firstConnection = 0;
+    const onConnection = () => (firstConnection ||= performance.now());
+    servers[0]?.on("connection", onConnection);
+    try {
+      reset(direct);
+      expect(await ping(store, direct.port)).toBe("pong");
+    } finally {
+      servers[0]?.off("connection", onConnection);
+    }
+    expect(loaded).toBeGreaterThan(0);
+    expect(firstConnection).toBeLessThan(loaded); // met before the 2,000 files were all read
+    expect(direct.connections).toBe(2);
+    expect(direct.received.filter((r) => r !== "")).toEqual(["ping\n"]);
+  });
+
   it("loads 10,000 roots and meets a server in well under 0.5 s of CPU, in time linear in the count", async () => {
     /** CPU time (ms) to load `count` decoys plus the CA and be verified by the server. */
     const cpuFor = async (count: number) => {

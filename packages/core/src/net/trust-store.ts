@@ -75,9 +75,9 @@ export class TrustStore {
    * It ends when `signal` aborts, rejecting; the next call starts again. Callers awaiting the
    * same load share its fate.
    */
-  load(signal?: AbortSignal): Promise<TrustRoots> {
+  load(signal?: AbortSignal, onProgress?: (roots: number) => void): Promise<TrustRoots> {
     if (this.#roots) return Promise.resolve(this.#roots);
-    this.#loading ??= loadTrustRootsAsync({ ...this.#options, signal }).then(
+    this.#loading ??= loadTrustRootsAsync({ ...this.#options, signal, onProgress }).then(
       (roots) => {
         this.#roots ??= roots;
         return this.#roots;
@@ -107,35 +107,66 @@ export class TrustStore {
    * mismatch). `signal` ends the loading and the first handshake.
    */
   async connect(target: TlsTarget, open?: () => Promise<Duplex>, signal?: AbortSignal): Promise<TLSSocket> {
-    const roots = await this.load(signal);
-    if (roots.ca.length <= EAGER_ROOTS) return this.#verified(target, await open?.(), this.secureContext());
     const server = serverKey(target);
+    // Once the load has found more than EAGER_ROOTS roots, the server is met while the rest load:
+    // its round trips (and the server's work) overlap the reading of the files.
+    let early: Promise<TLSSocket> | undefined;
+    const meetEarly = (found: number) => {
+      if (found <= EAGER_ROOTS || early || this.#learned.has(server)) return;
+      early = (async () =>
+        handshake(
+          {
+            ...target,
+            socket: await open?.(),
+            session: undefined,
+            secureContext: emptyContext(),
+            rejectUnauthorized: false,
+          },
+          signal,
+        ))();
+      early.catch(() => {}); // awaited below, or dropped with the load's own error
+    };
+    let roots: TrustRoots;
+    try {
+      roots = await this.load(signal, meetEarly);
+    } catch (err) {
+      early?.then(
+        (socket) => socket.destroy(),
+        () => {},
+      );
+      throw err;
+    }
+    if (roots.ca.length <= EAGER_ROOTS) return this.#verified(target, await open?.(), this.secureContext());
     if (!this.#learned.has(server)) {
-      const probe = await this.#meet(target, await open?.(), signal);
+      const probe = early ? await early : await this.#meet(target, await open?.(), signal);
       this.#learned.add(server);
       if (probe.authorized) return probe;
+      if (early) this.#learn(peerChain(probe.getPeerCertificate(true)));
       probe.destroy();
     }
     return this.#verified(target, await open?.(), this.#learnedContext());
   }
 
   /**
-   * Learns the roots `target` needs, once per server (a connection made and closed), so that
-   * {@link connectNow} is verified with them: for clients whose connections must be made at once
-   * (node:http2's `createConnection`).
+   * Loads the roots and learns those `target` needs, once per server (a connection made over
+   * `open`'s stream, or TCP, and closed), so that {@link connectNow} is verified with them: for
+   * clients whose connections must be made at once (node:http2's `createConnection`).
    */
-  async prepare(target: TlsTarget, signal?: AbortSignal): Promise<void> {
+  async prepare(target: TlsTarget, signal?: AbortSignal, open?: () => Promise<Duplex>): Promise<void> {
     const roots = await this.load(signal);
     if (roots.ca.length <= EAGER_ROOTS || this.#learned.has(serverKey(target))) return;
-    (await this.#meet(target, undefined, signal)).destroy();
+    (await this.#meet(target, await open?.(), signal)).destroy();
     this.#learned.add(serverKey(target));
   }
 
-  /** A TLS connection to `target` verified with the roots learned so far (all of a small store). */
-  connectNow(target: TlsTarget): TLSSocket {
+  /**
+   * A TLS connection to `target` (over `socket`, or TCP) verified with the roots learned so far
+   * (all of a small store); the roots are loaded now if no load finished.
+   */
+  connectNow(target: TlsTarget, socket?: Duplex): TLSSocket {
     const roots = this.roots();
     const context = roots.ca.length <= EAGER_ROOTS ? this.secureContext() : this.#learnedContext();
-    return this.#verified(target, undefined, context);
+    return this.#verified(target, socket, context);
   }
 
   #verified(target: TlsTarget, socket: Duplex | undefined, secureContext: SecureContext): TLSSocket {
@@ -181,6 +212,13 @@ export class TrustStore {
     this.#context ??= tls().createSecureContext({ ca: [...this.#selected].map((i) => ca[i] as string) });
     return this.#context;
   }
+}
+
+/** A context that trusts nothing, for meeting a server before the roots are loaded. */
+let nothingTrusted: SecureContext | undefined;
+function emptyContext(): SecureContext {
+  nothingTrusted ??= tls().createSecureContext({ ca: [] }); // `ca: []`: not Node's bundled roots
+  return nothingTrusted;
 }
 
 function serverKey(target: TlsTarget): string {
