@@ -77,13 +77,14 @@ describe("createHttp1Client", () => {
     await until(() => sockets.size === 0, 5000);
   });
 
-  it("passes Node's own errors on (a refused connection)", async () => {
+  it("reports Node's errors as connect-node does: a refused connection is Unavailable, the error its cause", async () => {
     const err = await createHttp1Client()({
       url: "http://127.0.0.1:9/x",
       method: "POST",
       header: new HttpHeaders(),
       signal: new AbortController().signal,
     }).catch((e: unknown) => e);
-    expect((err as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+    expect(err).toMatchObject({ code: 14, rawMessage: expect.stringContaining("ECONNREFUSED") }); // Unavailable
+    expect(((err as Error).cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
   });
 });

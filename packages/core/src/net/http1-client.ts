@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   getAbortSignalReason,
   type UniversalClientFn,
@@ -18,7 +19,8 @@ import { HttpHeaders } from "./http-headers.js";
  * the global `Headers` (which loads undici on Node 20). It does what connect-node's client does for
  * a unary call: the request body written, the response's status, headers and body handed on, and
  * the call's signal ending it all (the request and the response destroyed with the signal's
- * reason). Node's own errors (`ECONNREFUSED`, TLS verdicts) are passed on unchanged.
+ * reason). Node's errors (`ECONNREFUSED`, TLS verdicts) become ConnectErrors with connect-node's
+ * codes (Unavailable, Aborted, Internal), their message unchanged and the error as their cause.
  */
 export function createHttp1Client(options: { agent?: Agent } = {}): UniversalClientFn {
   return (req) =>
@@ -44,7 +46,7 @@ export function createHttp1Client(options: { agent?: Agent } = {}): UniversalCli
       signal.addEventListener("abort", abort, { once: true });
       request.on("error", (err) => {
         done();
-        reject(err);
+        reject(connectErrorFromNode(err));
       });
       request.on("response", (res) => {
         response = res;
@@ -92,4 +94,18 @@ function headersOf(nodeHeaders: IncomingHttpHeaders): HttpHeaders {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   return headers;
+}
+
+/** Node's error as connect-node's client reports it: the same message, a code for retry policies. */
+function connectErrorFromNode(err: Error): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const chain: Array<NodeJS.ErrnoException> = [];
+  for (let e: unknown = err; e instanceof Error && chain.length < 8; e = e.cause) chain.push(e);
+  const has = (codes: string[]) => chain.some((e) => codes.includes(String(e.code)));
+  const code = has(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED"])
+    ? Code.Unavailable
+    : has(["ERR_STREAM_WRITE_AFTER_END", "ERR_STREAM_DESTROYED"]) || chain.some((e) => e.syscall === "read")
+      ? Code.Aborted
+      : Code.Internal;
+  return ConnectError.from(err, code);
 }
