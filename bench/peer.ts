@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchFixture } from "./fixture.js";
+import { childEnv, type EnvChanges } from "./processes.js";
 import { median } from "./stats.js";
 import { fmt, type Row } from "./table.js";
 
@@ -10,9 +11,9 @@ import { fmt, type Row } from "./table.js";
 export type Command = [string, ...string[]];
 
 /** Wall time (ms) of one run of any program. */
-export function wallMs([program, ...args]: Command): number {
+export function wallMs([program, ...args]: Command, env?: EnvChanges): number {
   const started = performance.now();
-  const r = spawnSync(program, args, { stdio: "ignore" });
+  const r = spawnSync(program, args, { stdio: "ignore", env: childEnv(env) });
   if (r.status === null) throw new Error(`bench process was killed: ${program}`);
   return performance.now() - started;
 }
@@ -21,22 +22,30 @@ export function wallMs([program, ...args]: Command): number {
  * Peak RSS (KiB) of one run, from GNU time's wait4 rusage: the one method that works alike for a
  * Go binary and for Node (the preload of the bare-Node ratios only works inside Node).
  */
-export function peakKiB([program, ...args]: Command): number {
+export function peakKiB([program, ...args]: Command, env?: EnvChanges): number {
   const file = join(tmpdir(), `bench-peer-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    spawnSync("/usr/bin/time", ["-f", "%M", "-o", file, program, ...args], { stdio: "ignore" });
+    spawnSync("/usr/bin/time", ["-f", "%M", "-o", file, program, ...args], {
+      stdio: "ignore",
+      env: childEnv(env),
+    });
     return Number(readFileSync(file, "utf8").trim().split("\n").at(-1));
   } finally {
     rmSync(file, { force: true });
   }
 }
 
-/** Medians of `measure` over the three commands, run alternately after one warm-up each. */
-export function alternate(runs: number, measure: (c: Command) => number, commands: Command[]): number[] {
-  for (const c of commands) measure(c);
+/** Medians of `measure` over the commands (one environment for all), run alternately after one warm-up each. */
+export function alternate(
+  runs: number,
+  measure: (c: Command, env?: EnvChanges) => number,
+  commands: Command[],
+  env?: EnvChanges,
+): number[] {
+  for (const c of commands) measure(c, env);
   const series = commands.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
-    for (const [k, c] of commands.entries()) series[k]?.push(measure(c));
+    for (const [k, c] of commands.entries()) series[k]?.push(measure(c, env));
   }
   return series.map(median);
 }

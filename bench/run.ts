@@ -5,8 +5,9 @@
 import { availableParallelism } from "node:os";
 import { attackRows } from "./dev-server-attacks.js";
 import { loadDevServer } from "./dev-server-load.js";
-import { createBenchFixture } from "./fixture.js";
+import { type BenchFixture, createBenchFixture } from "./fixture.js";
 import { fleetRows } from "./fleet.js";
+import { httpsRefreshRows, libraryHttpsRows, startHttpsBackend } from "./https.js";
 import { importCostRows } from "./import-cost.js";
 import { peerRows } from "./peer.js";
 import { rsaBound } from "./rsa-bound.js";
@@ -15,17 +16,40 @@ import { startupRows } from "./startup.js";
 import { count, fmt, printTable, type Row } from "./table.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** BENCH_ONLY=https,startup runs only those parts (startup, import, https, peer, sea, dev-server, attacks, fleet). */
+const only = process.env.BENCH_ONLY?.split(",");
+const part = (name: string) => only === undefined || only.includes(name);
 const rows: Row[] = [];
 const mib = (kib: number) => fmt(kib / 1024, 0);
 
 const fx = await createBenchFixture();
+const https = await startHttpsBackend(fx);
 try {
-  rows.push(...startupRows(fx, RUNS));
-  rows.push(...importCostRows(RUNS));
-  rows.push(...peerRows(fx, RUNS));
-  rows.push(...seaRows(fx, RUNS));
+  if (part("startup")) rows.push(...startupRows(fx, RUNS));
+  if (part("import")) rows.push(...importCostRows(RUNS));
+  if (part("https")) rows.push(...libraryHttpsRows(fx, https, RUNS), ...httpsRefreshRows(fx, https, RUNS));
+  if (part("peer")) rows.push(...peerRows(fx, RUNS));
+  if (part("sea")) rows.push(...seaRows(fx, RUNS));
+  if (part("dev-server")) rows.push(...(await devServerRows(fx)));
+} finally {
+  https.close();
+  fx.close();
+}
 
-  // 4. The dev server in its own process under a keep-alive pRPC load.
+// 5. The dev server's memory under attack, each attack against a fresh server process.
+if (part("attacks")) rows.push(...(await attackRows()));
+
+// 6. The fleet simulation.
+if (part("fleet")) rows.push(...(await fleetRows()));
+
+const missed = printTable(
+  `luci-machine-tokend benchmarks (node ${process.version}, ${availableParallelism()} cores, ${RUNS} runs per median)`,
+  rows,
+);
+process.exitCode = missed === 0 ? 0 : 1;
+
+/** 4. The dev server in its own process under a keep-alive pRPC load. */
+async function devServerRows(fx: BenchFixture): Promise<Row[]> {
   const bound = rsaBound(fx.keyPem);
   const load = await loadDevServer({
     backend: fx.backend,
@@ -36,7 +60,7 @@ try {
     warmup: Number(process.env.BENCH_WARMUP ?? 20_000),
     mints: Number(process.env.BENCH_MINTS ?? 100_000),
   });
-  rows.push(
+  return [
     {
       figure: "dev server: mints/s (64 keep-alive pRPC clients)",
       value: `${count(load.mintsPerSecond)}/s (${load.failures} failed)`,
@@ -64,19 +88,5 @@ try {
       target: "< 10%",
       ok: load.rssGrowthPercent < 10,
     },
-  );
-} finally {
-  fx.close();
+  ];
 }
-
-// 5. The dev server's memory under attack, each attack against a fresh server process.
-rows.push(...(await attackRows()));
-
-// 6. The fleet simulation.
-rows.push(...(await fleetRows()));
-
-const missed = printTable(
-  `luci-machine-tokend benchmarks (node ${process.version}, ${availableParallelism()} cores, ${RUNS} runs per median)`,
-  rows,
-);
-process.exitCode = missed === 0 ? 0 : 1;

@@ -11,7 +11,6 @@ import {
 } from "@luci-machine-tokend/core";
 import { mintedTokenFile, printableError, tokenPathProblem } from "@luci-machine-tokend/core/internal";
 import { certificateValidityWarning, untrustedCertificateNote } from "./certificate-notes.js";
-import { runExecHook } from "./exec-hook.js";
 import { microsSince } from "./micros-since.js";
 import type { RunDeps } from "./run-deps.js";
 import { saveOutcome, setTokenTimes, writeTokenFiles } from "./token-writes.js";
@@ -110,6 +109,8 @@ export async function refreshToken(input: RefreshInput): Promise<void> {
   setTokenTimes(report, token);
   report.updateOutcome = "UPDATE_SUCCESS";
   if (options.exec) {
+    // Loaded only with -exec: it imports node:child_process.
+    const { runExecHook } = await import("./exec-hook.js");
     await runExecHook(options.exec, options.tokenFile, options.execTimeoutMs, logger, {
       signal: deps.signal,
     });

@@ -9,6 +9,7 @@
 export const loadMintTokenRpc = once(() => import("./mint-token-rpc.js"));
 export const loadTokenMinterTransport = once(() => import("./token-minter-transport.js"));
 export const loadMachineTokenParser = once(() => import("./machine-token.js"));
+export const loadUnauthenticatedError = once(() => import("./unauthenticated-error.js"));
 
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;

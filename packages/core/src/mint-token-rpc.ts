@@ -78,6 +78,9 @@ export async function mintTokenRpc(options: MintTokenOptions): Promise<MintedTok
       if (delay >= left) throw deadlineExceeded(protocol, err);
       continue;
     }
+    // A reply that comes in past the deadline (work that blocked the event loop can hold back
+    // the deadline's timer) is not used: the token is never saved after the run's deadline.
+    if (now().getTime() > deadline) throw deadlineExceeded(protocol, lastError);
     return fromResponse(response, attempt);
   }
 }

@@ -180,6 +180,19 @@ describe("mintToken: retry schedule", () => {
     expect(outcomeFromError(err)).toBe("GRPC_ERROR_4");
   });
 
+  it("does not use a reply that came in past the deadline (a blocked event loop held back its timer)", async () => {
+    const clock = createFakeClock();
+    const client = fakeClient(clock, () => {
+      clock.advance(5001); // the call took longer than the whole run had
+      return tokenResponse();
+    });
+    const err = await failure(
+      mintToken({ client, signer: fakeSigner(), now: clock.now, sleep: clock.sleep, timeoutMs: 5000 }),
+    );
+    expect(err.grpcCode).toBe(Code.DeadlineExceeded);
+    expect(outcomeFromError(err)).toBe("GRPC_ERROR_4");
+  });
+
   it("counts the time attempts take against the deadline", async () => {
     const clock = createFakeClock();
     const client = fakeClient(clock, () => {

@@ -10,8 +10,15 @@ import {
   swappedToLink,
 } from "./open-regular-file.js";
 
-/** node:fs when first needed (a static ES import loads its stream classes at start-up). */
-const fs = () => process.getBuiltinModule("node:fs");
+/**
+ * node:fs when first needed (a static ES import loads its stream classes at start-up), then kept:
+ * process.getBuiltinModule takes ~8 µs a call, and a trust directory is read a few calls a file.
+ */
+let fsModule: typeof import("node:fs") | undefined;
+const fs = () => {
+  fsModule ??= process.getBuiltinModule("node:fs");
+  return fsModule;
+};
 
 /** The synchronous `openRegularFile`, judging the path the same way (trust roots are read when a client is made, synchronously). */
 export function openRegularFileSync(path: string): OpenedFile<number> {

@@ -1,10 +1,6 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { type CommonTransportOptions, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
-import { createTransport as createConnectProtocolTransport } from "@connectrpc/connect/protocol-connect";
-import { createTransport as createGrpcWebProtocolTransport } from "@connectrpc/connect/protocol-grpc-web";
-import { compressionBrotli, compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { createBackendConnection } from "./net/backend-connection.js";
+import { createBackendConnection, http2Connection } from "./net/backend-connection.js";
 import { type BackendTarget, resolveRedirectTarget } from "./net/backend-target.js";
 import { connectionErrorHints } from "./net/connection-error-hints.js";
 import { followRedirects } from "./net/follow-redirects.js";
@@ -23,15 +19,17 @@ export function createTokenMinterTransport(
   options: TokenMinterClientOptions,
 ): Transport {
   const connection = createBackendConnection(target);
-  const { baseUrl, nodeOptions } = connection;
+  const { baseUrl } = connection;
   const protocol = options.protocol ?? "prpc";
+  // gRPC's HTTP/2 connections take the trust roots their own way; the others through the agent.
+  const http2 = protocol === "grpc" ? http2Connection(connection) : undefined;
   // Every protocol refuses replies over pRPC's cap, at once and in the same words.
   const interceptors = [
     connectionErrorHints(connection),
+    ...(http2?.interceptors ?? []),
     ...(options.interceptors ?? []),
     responseSizeCap(protocol),
   ];
-  const readMaxBytes = MAX_RESPONSE_BYTES;
   const httpClient = followRedirects({
     clientFor: (url) =>
       url.origin === new URL(baseUrl).origin
@@ -39,37 +37,28 @@ export function createTokenMinterTransport(
         : createBackendConnection(resolveRedirectTarget(url, target, options)).httpClient,
     logger: options.logger,
   });
-  // connect-node's createConnectTransport and createGrpcWebTransport with their defaults, but
-  // with our HTTP client, the one that follows redirects.
-  const http1: CommonTransportOptions = {
-    baseUrl,
-    httpClient,
-    interceptors,
-    useBinaryFormat: true,
-    acceptCompression: [compressionGzip, compressionBrotli],
-    sendCompression: null,
-    ...validateReadWriteMaxBytes(readMaxBytes, undefined, undefined),
-  };
-  switch (protocol) {
-    case "prpc":
-      return createPrpcTransport({
-        baseUrl,
-        interceptors,
-        logger: options.logger,
-        httpClient: options.httpClient ?? httpClient,
-      });
-    case "connect":
-      return createConnectProtocolTransport(http1);
-    case "grpc-web":
-      return createGrpcWebProtocolTransport(http1);
-    case "grpc":
-      return createGrpcTransport({
-        baseUrl,
-        nodeOptions: nodeOptions.secureContext && { secureContext: nodeOptions.secureContext },
-        interceptors,
-        readMaxBytes,
-      });
+  if (protocol === "prpc") {
+    return createPrpcTransport({
+      baseUrl,
+      interceptors,
+      logger: options.logger,
+      httpClient: options.httpClient ?? httpClient,
+    });
   }
+  const made = import("./connect-node-transport.js").then((m) =>
+    m.createConnectNodeTransport(protocol, {
+      baseUrl,
+      httpClient,
+      http2Options: http2?.nodeOptions,
+      interceptors,
+      readMaxBytes: MAX_RESPONSE_BYTES,
+    }),
+  );
+  made.catch(() => {}); // a failed load is reported by the call that awaits it
+  return {
+    unary: async (...args) => (await made).unary(...args),
+    stream: async (...args) => (await made).stream(...args),
+  };
 }
 
 /** The buf-generated TokenMinter client over {@link createTokenMinterTransport}. */

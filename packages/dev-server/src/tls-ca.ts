@@ -13,6 +13,8 @@ export interface TlsCa {
   certPem: string;
   /** Issues a server certificate with these SAN DNS names and IPs (CN = the first name). */
   issue(names: { dns?: string[]; ip?: string[] }): Promise<TlsServerIdentity>;
+  /** Makes a CA (`CN=<name>`) whose certificate this one issues (a chain through an intermediate). */
+  intermediate(name: string): Promise<TlsCa>;
 }
 
 const subtle = webcrypto.subtle;
@@ -41,21 +43,41 @@ let serial = 0x100;
  * Makes a CA (`CN=<name>`) that issues TLS server certificates, for the stand-ins that speak TLS
  * (ProdX, the OAuth token endpoint) in tests and the demo.
  */
-export async function createTlsCa(name = "Tokend Test TLS CA"): Promise<TlsCa> {
+export function createTlsCa(name = "Tokend Test TLS CA"): Promise<TlsCa> {
+  return makeCa(name);
+}
+
+async function makeCa(
+  name: string,
+  parent?: { cert: InstanceType<typeof x509.X509Certificate>; keys: CryptoKeyPair },
+): Promise<TlsCa> {
   const caKeys = await ecKeys();
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: (serial++).toString(16),
-    name: `CN=${name}`,
-    ...validity(),
-    signingAlgorithm: SIGNING,
-    keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
+  const extensions = [
+    new x509.BasicConstraintsExtension(true, parent ? 0 : 1, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+  ];
+  const caCert = parent
+    ? await x509.X509CertificateGenerator.create({
+        serialNumber: (serial++).toString(16),
+        subject: `CN=${name}`,
+        issuer: parent.cert.subject,
+        ...validity(),
+        signingAlgorithm: SIGNING,
+        publicKey: caKeys.publicKey,
+        signingKey: parent.keys.privateKey,
+        extensions: [...extensions, await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey)],
+      })
+    : await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: (serial++).toString(16),
+        name: `CN=${name}`,
+        ...validity(),
+        signingAlgorithm: SIGNING,
+        keys: caKeys,
+        extensions,
+      });
   return {
+    intermediate: (child) => makeCa(child, { cert: caCert, keys: caKeys }),
     certPem: caCert.toString("pem"),
     async issue({ dns = [], ip = [] }) {
       const keys = await ecKeys();

@@ -1,5 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { errorMessage } from "../fs-errors.js";
+import { loadUnauthenticatedError } from "../lazy-imports.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
 import { assertTokenDestination } from "./token-destination.js";
 
@@ -34,6 +34,5 @@ export function machineTokenInterceptor(source: MachineTokenSource): Interceptor
  * and importing this module stays free of it.
  */
 async function unauthenticated(err: unknown): Promise<Error> {
-  const { Code, ConnectError } = await import("@connectrpc/connect");
-  return new ConnectError(errorMessage(err), Code.Unauthenticated, undefined, undefined, err);
+  return (await loadUnauthenticatedError()).unauthenticatedError(err);
 }

@@ -208,7 +208,7 @@ describe("trust roots, as Go's", () => {
     };
     const connection = createBackendConnection("127.0.0.1:1", { env, caBundle: `${caDir}/private-luci.pem` });
     expect(connection).toMatchObject({ baseUrl: "http://127.0.0.1:1", nodeOptions: {} });
-    expect(connection.trustRoots).toBeUndefined();
+    expect(connection.trust).toBeUndefined();
     expect(connection.proxy).toBeUndefined();
     expect(() => createBackendConnection("127.0.0.1:1", { env, caBundle: tmp.path("missing.pem") })).toThrow(
       `-ca-bundle ${tmp.path("missing.pem")}: ENOENT`,
@@ -242,7 +242,9 @@ describe("proxies from the environment, as Go's", () => {
   it.each(["prpc", "connect", "grpc-web"] as const)("HTTPS_PROXY=socks5:// (%s)", async (protocol) => {
     const env = { SSL_CERT_DIR: caDir, HTTPS_PROXY: socks.url.href };
     expect((await mint(viaProxy, { protocol, env })).serviceVersion).toBe(`over-tls/${protocol}`);
-    expect(socks.requests.map((r) => `${r.host}:${r.port}`)).toEqual([viaProxy]);
+    // The system's bundle and caDir: over EAGER_ROOTS, so the first connection learns the roots
+    // the server needs and a second one is verified with them (TrustStore): two tunnels.
+    expect(socks.requests.map((r) => `${r.host}:${r.port}`)).toEqual([viaProxy, viaProxy]);
   });
 
   it("HTTPS_PROXY=http:// with a login, and https:// whose certificate is checked with the same roots", async () => {
@@ -250,11 +252,13 @@ describe("proxies from the environment, as Go's", () => {
     withLogin.username = "bot";
     withLogin.password = "pw";
     await mint(viaProxy, { env: { SSL_CERT_DIR: caDir, https_proxy: withLogin.href } });
+    const login = `Basic ${Buffer.from("bot:pw").toString("base64")}`;
     expect(connectProxy.tunnels.map((t) => [t.target, t.headers["proxy-authorization"]])).toEqual([
-      [viaProxy, `Basic ${Buffer.from("bot:pw").toString("base64")}`],
+      [viaProxy, login],
+      [viaProxy, login], // see the socks5 test: a store over EAGER_ROOTS learns at the first connection
     ]);
     await mint(viaProxy, { env: { SSL_CERT_DIR: `${caDir}:${proxyCaDir}`, HTTPS_PROXY: tlsProxy.url.href } });
-    expect(tlsProxy.tunnels.map((t) => t.target)).toEqual([viaProxy]);
+    expect(tlsProxy.tunnels.map((t) => t.target)).toEqual([viaProxy, viaProxy]);
     // Roots that vouch for the server but not for the proxy: the proxy is refused, and named.
     const err = await mint(viaProxy, {
       env: { SSL_CERT_FILE: otherBundle, SSL_CERT_DIR: caDir, HTTPS_PROXY: tlsProxy.url.href },
@@ -262,7 +266,7 @@ describe("proxies from the environment, as Go's", () => {
     expect((err as ConnectError).rawMessage).toBe(
       `failed to send request: proxy ${tlsProxy.url.host}: unable to verify the first certificate (the proxy's certificate is not trusted by the roots from ${otherBundle}, ${caDir}: add its CA with -ca-bundle, SSL_CERT_FILE or SSL_CERT_DIR)`,
     );
-    expect(tlsProxy.tunnels).toHaveLength(1);
+    expect(tlsProxy.tunnels).toHaveLength(2); // no tunnel through the refused proxy
   });
 
   it("NO_PROXY sends the backend direct; HTTP_PROXY is not used for HTTPS", async () => {

@@ -1,13 +1,8 @@
 import { backendBaseUrl } from "../backend-url.js";
 import { silentLogger } from "../logger.js";
 import { proxyForUrl } from "./proxy-from-env.js";
-import {
-  loadTrustRoots,
-  readCaBundle,
-  type SystemRootLocations,
-  type TrustRootOptions,
-  type TrustRoots,
-} from "./trust-roots.js";
+import { readCaBundle, type SystemRootLocations, type TrustRootOptions } from "./trust-roots.js";
+import { TrustStore } from "./trust-store.js";
 
 /** How to connect to a backend: extra trust roots, the environment (see createTokenMinterClient). */
 export interface BackendConnectionOptions
@@ -27,17 +22,17 @@ export interface BackendTarget {
   baseUrl: string;
   /** The proxy requests go through, from the environment; undefined for a direct connection. */
   proxy?: URL;
-  /** The roots server certificates are verified with; undefined for a plain-HTTP backend. */
-  trustRoots?: TrustRoots;
+  /** The roots server certificates are verified with (loaded at the first connection); undefined for a plain-HTTP backend. */
+  trust?: TrustStore;
 }
 
 /**
  * Decides how to reach a `-backend` as Go's HTTP client would: HTTPS with the system's trust roots
- * plus `caBundle` (see {@link loadTrustRoots}), through the proxy the environment names (see
+ * plus `caBundle` (see loadTrustRoots), through the proxy the environment names (see
  * {@link proxyForUrl}: http, https and socks5 proxies; loopback never). A plain-HTTP loopback
- * backend needs neither, so only `caBundle` is read for it, to report a bad one. The trust roots
- * are read and parsed here, once (about 50 ms for a distribution's bundle). Every mistake of the
- * setup surfaces here; opening connections (createBackendConnection) cannot fail.
+ * backend needs neither. `caBundle` is read here to report a bad one; the system's roots are read
+ * at the first connection, within its deadline (see TrustStore). Every mistake of the setup
+ * surfaces here; opening connections (createBackendConnection) cannot fail.
  *
  * @throws Error for a bad `-backend`, a bad proxy address in the environment, or an unreadable `caBundle`.
  */
@@ -46,31 +41,29 @@ export function resolveBackendTarget(backend: string, options: BackendConnection
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
   const url = new URL(baseUrl);
-  if (url.protocol === "http:") {
-    // Only loopback backends are plain HTTP, and loopback is never proxied. A bad -ca-bundle is
-    // still an error: the flag names a file that is not there to be used.
-    if (options.caBundle) readCaBundle(options.caBundle);
-    return { baseUrl };
-  }
+  // A bad -ca-bundle is an error even for a plain-HTTP backend (only loopback ones are, never
+  // proxied): the flag names a file that is not there to be used.
+  if (options.caBundle) readCaBundle(options.caBundle);
+  if (url.protocol === "http:") return { baseUrl };
   const proxy = proxyForUrl(url, env);
   if (proxy) logger.log("debug", `Using the proxy ${proxy.protocol}//${proxy.host} for ${backend}`);
-  const trustRoots = loadTrustRoots({
+  const trust = new TrustStore({
     caBundle: options.caBundle,
     extraCaPems: options.extraCaPems,
     env,
     system: options.systemRoots,
     logger,
   });
-  logger.log("debug", `Trust roots: ${trustRoots.ca.length} from ${trustRoots.sources.join(", ")}`);
-  return { baseUrl, proxy, trustRoots };
+  return { baseUrl, proxy, trust };
 }
 
 /**
- * How to reach `url`, where a redirect from `from` leads: HTTPS with `from`'s trust roots (read
- * now when `from` is a plain-HTTP loopback backend that had none), through the proxy the
- * environment names for that host; plain HTTP as it is (followRedirects allows it for loopback only).
+ * How to reach `url`, where a redirect from `from` leads: HTTPS with `from`'s trust roots (a
+ * store of its own, loaded at its first connection, when `from` is a plain-HTTP loopback backend
+ * that had none), through the proxy the environment names for that host; plain HTTP as it is
+ * (followRedirects allows it for loopback only).
  *
- * @throws Error for a bad proxy address in the environment or an unreadable `caBundle`.
+ * @throws Error for a bad proxy address in the environment.
  */
 export function resolveRedirectTarget(
   url: URL,
@@ -80,14 +73,14 @@ export function resolveRedirectTarget(
   const baseUrl = url.origin;
   if (url.protocol === "http:") return { baseUrl };
   const env = options.env ?? process.env;
-  const trustRoots =
-    from.trustRoots ??
-    loadTrustRoots({
+  const trust =
+    from.trust ??
+    new TrustStore({
       caBundle: options.caBundle,
       extraCaPems: options.extraCaPems,
       env,
       system: options.systemRoots,
       logger: options.logger ?? silentLogger,
     });
-  return { baseUrl, proxy: proxyForUrl(url, env), trustRoots };
+  return { baseUrl, proxy: proxyForUrl(url, env), trust };
 }

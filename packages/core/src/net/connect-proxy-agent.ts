@@ -3,11 +3,15 @@ import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
+import { TlsAgent } from "./tls-agent.js";
 import { TunnelAgent, type TunnelAgentOptions } from "./tunnel-agent.js";
 
 /** Options of {@link ConnectProxyAgent}: the tunnel agent's, plus TLS options for an `https://` proxy. */
 export interface ConnectProxyAgentOptions extends TunnelAgentOptions {
-  /** How the proxy's own certificate is verified (trust roots), for an `https://` proxy. */
+  /**
+   * How an `https://` proxy's own certificate is verified when no `trust` is given (with `trust`,
+   * the proxy is verified with those roots, as the server is).
+   */
   proxyTls?: Pick<ConnectionOptions, "secureContext" | "ca">;
 }
 
@@ -51,7 +55,7 @@ export class ConnectProxyAgent extends TunnelAgent {
       method: "CONNECT",
       path: target,
       headers,
-      agent: false,
+      agent: tls && this.trust ? new TlsAgent({ trust: this.trust, keepAlive: false }) : false,
       // The proxy's certificate is checked against its own name: node:https would take the
       // server's from the Host header. An empty servername checks an IP address, without SNI.
       ...(tls && { ...this.#proxyTls, servername: isIP(proxy.host) ? "" : proxy.host }),

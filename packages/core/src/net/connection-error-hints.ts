@@ -45,14 +45,16 @@ export function explainConnectionError(err: unknown, connection: BackendTarget):
   // ConnectProxyAgent names the proxy in the errors of the connection to it.
   const proxy = connection.proxy?.host;
   const viaProxy = chain.some((c) => c.message.startsWith(`proxy ${proxy}:`));
-  if (code === "EPROTO" && chain.some((c) => /wrong version number/i.test(c.message))) {
+  // EPROTO when a request was written to the connection first, Node's SSL error code otherwise.
+  const plainHttp = code === "EPROTO" || code === "ERR_SSL_WRONG_VERSION_NUMBER";
+  if (plainHttp && chain.some((c) => /wrong version number/i.test(c.message))) {
     const message = viaProxy
       ? `TLS handshake with the proxy ${proxy} failed: it answered in plain HTTP (write http:// for it in HTTPS_PROXY)`
       : `TLS handshake with ${new URL(connection.baseUrl).host} failed: it answered in plain HTTP (plain HTTP is only used for localhost:, 127.0.0.1: and [::1]: backends)`;
     return new ConnectError(message, e.code, e.metadata, undefined, err);
   }
-  if (code !== undefined && UNTRUSTED.has(code) && connection.trustRoots) {
-    const roots = connection.trustRoots.sources.join(", ");
+  const roots = connection.trust?.loaded?.sources.join(", ");
+  if (code !== undefined && UNTRUSTED.has(code) && roots !== undefined) {
     return new ConnectError(
       `${oneLine(e.rawMessage)} (the ${viaProxy ? "proxy's" : "server's"} certificate is not trusted by the roots from ${roots}: add its CA with -ca-bundle, SSL_CERT_FILE or SSL_CERT_DIR)`,
       e.code,

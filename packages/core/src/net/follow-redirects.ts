@@ -1,6 +1,7 @@
 import type { UniversalClientFn, UniversalClientResponse } from "@connectrpc/connect/protocol";
 import { type Logger, silentLogger } from "../logger.js";
 import { escapeForLog } from "../one-line.js";
+import { HttpHeaders } from "./http-headers.js";
 import { isLoopback } from "./proxy-from-env.js";
 
 /** Go's http.Client: the request a 10th redirect would lead to is not sent. */
@@ -54,7 +55,7 @@ export function followRedirects(options: FollowRedirectsOptions): UniversalClien
     const first = new URL(request.url);
     let url = first;
     let method = request.method;
-    let header = new Headers(request.header);
+    let header = new HttpHeaders(request.header);
     let withBody = body !== undefined;
     for (let sent = 1; ; sent++) {
       const response = await clientFor(url)({
@@ -89,7 +90,7 @@ export function followRedirects(options: FollowRedirectsOptions): UniversalClien
         method = "GET";
         withBody = false;
       }
-      header = new Headers(request.header);
+      header = new HttpHeaders(request.header);
       if (!withBody) for (const name of BODY_HEADERS) header.delete(name);
       if (next.origin !== first.origin) for (const name of CREDENTIALS) header.delete(name);
       // Go names the page that redirected, unless that would tell an http page about an https one.

@@ -2,16 +2,12 @@ import { execFileSync } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedRootsPem } from "../testing/generated-roots.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa } from "../testing/tls-fixtures.js";
-import {
-  certDirectoryFiles,
-  MAX_CERT_DIR_BYTES,
-  MAX_CERT_FILE_BYTES,
-  pemCertificates,
-  readRegularFileSync,
-} from "./read-cert-files.js";
+import { pemCertificates } from "./pem-certificates.js";
+import { certDirectoryFiles, MAX_CERT_FILE_BYTES, readRegularFileSync } from "./read-cert-files.js";
 import { LINUX_ROOT_LOCATIONS, loadTrustRoots, type SystemRootLocations } from "./trust-roots.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -100,9 +96,9 @@ describe("loadTrustRoots: the system store, as Go's crypto/x509 on Linux", () =>
       logger,
     });
     expect(names(roots.ca)).toEqual(["B"]);
-    expect(logger.at("debug").join("\n")).toContain(
-      `skipping ${tmp.dir}: not a regular file (it is a directory)`,
-    );
+    expect(logger.at("debug")).toEqual([
+      `Trust roots: 1 from ${dir}; skipped ${tmp.dir} (not a regular file (it is a directory))`,
+    ]);
   });
 
   it("skips subdirectories, dangling links and non-PEM files in a directory, as Go does", async () => {
@@ -118,7 +114,9 @@ describe("loadTrustRoots: the system store, as Go's crypto/x509 on Linux", () =>
     const roots = loadTrustRoots({ env: { SSL_CERT_FILE: tmp.path("missing.pem") }, system: NONE, logger });
     expect(roots.ca).toHaveLength(rootCertificates.length);
     expect(roots.sources).toEqual(["Node's bundled roots"]);
-    expect(logger.at("debug").join("\n")).toContain("the system has none, using Node's bundled roots");
+    expect(logger.at("debug")).toEqual([
+      `Trust roots: ${rootCertificates.length} from Node's bundled roots; skipped ${tmp.path("missing.pem")} (ENOENT: no such file or directory)`,
+    ]);
   });
 
   it("takes each certificate once", async () => {
@@ -178,7 +176,9 @@ describe("loadTrustRoots: our additions", () => {
       logger,
     });
     expect(names(roots.ca)).toEqual(["A"]);
-    expect(logger.at("debug").join("\n")).toContain(`skipping NODE_EXTRA_CA_CERTS ${tmp.dir}`);
+    expect(logger.at("debug").join("\n")).toContain(
+      `skipped NODE_EXTRA_CA_CERTS ${tmp.dir} (not a regular file (it is a directory))`,
+    );
   });
 
   it("reads process.env by default", () => {
@@ -206,35 +206,61 @@ describe("reading certificate files", () => {
 
   it("refuses files over the size limit", async () => {
     const big = tmp.path("big.pem");
-    await writeFile(big, Buffer.alloc(MAX_CERT_FILE_BYTES + 1, 0x41));
-    expect(() => readRegularFileSync(big)).toThrow(`file is larger than ${MAX_CERT_FILE_BYTES} bytes`);
-    expect(readRegularFileSync(big, MAX_CERT_FILE_BYTES + 1)).toHaveLength(MAX_CERT_FILE_BYTES + 1);
+    await writeFile(big, Buffer.alloc(1025, 0x41));
+    expect(() => readRegularFileSync(big, 1024)).toThrow("file is larger than 1024 bytes");
+    expect(readRegularFileSync(big, 1025)).toHaveLength(1025);
+    expect(MAX_CERT_FILE_BYTES).toBe(128 << 20); // no real store comes near (10,000 roots: 5.5 MiB)
   });
 
-  it("stops reading directories after 16 MiB in all", async () => {
-    const big = await dirWith("big", {});
-    const filler = Buffer.alloc(MAX_CERT_FILE_BYTES, "#");
-    for (let i = 0; i < MAX_CERT_DIR_BYTES / MAX_CERT_FILE_BYTES; i++)
-      await writeFile(`${big}/filler-${i}`, filler);
-    const after = await dirWith("after-big", { "a.pem": pem.A });
+  it("names each trust file or directory our limits left out, in a warning", async () => {
+    const big = await dirWith("over-total", { "a.pem": pem.A, "b.pem": pem.B });
+    const crowded = await dirWith("crowded", { "c.pem": pem.C, "d.pem": pem.D, "e.pem": pem.E });
+    const tooBig = tmp.path("too-big.pem");
+    await writeFile(tooBig, `${pem.A}${pem.B}`);
     const logger = recordingLogger();
+    const limits = {
+      fileBytes: pem.A.length + 10,
+      totalBytes: Math.round(2.5 * pem.A.length),
+      dirEntries: 2,
+    };
+    const crowdedOnly = loadTrustRoots({ env: { SSL_CERT_DIR: crowded }, system: NONE, limits, logger });
+    expect(crowdedOnly.ca).toHaveLength(2);
+    expect(crowdedOnly.skipped).toEqual([`${crowded} (read its first 2 entries only)`]);
     const roots = loadTrustRoots({
-      env: { SSL_CERT_DIR: `${big}:${after}`, SSL_CERT_FILE: file.B },
+      env: { SSL_CERT_FILE: tooBig, SSL_CERT_DIR: `${big}:${crowded}` },
       system: NONE,
+      limits,
       logger,
     });
-    expect(names(roots.ca)).toEqual(["B"]);
-    expect(logger.at("debug")).toContain(
-      `Trust roots: read ${MAX_CERT_DIR_BYTES} bytes of directories, skipping the rest`,
+    const overTotal = `(over the ${limits.totalBytes} bytes read from trust files in all)`;
+    expect(roots.skipped).toEqual([
+      `${tooBig} (file is larger than ${limits.fileBytes} bytes)`,
+      expect.stringMatching(new RegExp(`^${crowded}/[cde]\\.pem \\${overTotal.slice(0, -1)}\\)$`)),
+      expect.stringMatching(new RegExp(`^${crowded}/[cde]\\.pem \\${overTotal.slice(0, -1)}\\)$`)),
+      `${crowded} (read its first 2 entries only)`,
+    ]);
+    expect(names(roots.ca).sort()).toEqual(["A", "B"]);
+    expect(roots.limited).toBe(true);
+    expect(logger.at("warning")).toHaveLength(2);
+    expect(logger.at("warning")[1]).toMatch(
+      /^Trust roots: \d+ from .*; skipped .*too-big\.pem \(file is larger than/,
     );
+  });
+
+  it("reads a bundle of 10,000 roots (5.5 MiB), which a 4 MiB cap once skipped", async () => {
+    const file = tmp.path("ten-thousand.pem");
+    await writeFile(file, generatedRootsPem(10_000) + pem.A);
+    const roots = loadTrustRoots({ env: { SSL_CERT_FILE: file }, system: NONE });
+    expect(roots.ca).toHaveLength(10_001);
+    expect(roots.skipped).toEqual([]);
   });
 
   it("lists a directory without the links to names in the same directory (OpenSSL's hash links)", async () => {
     const dir = await dirWith("hashed", { "corp.pem": pem.A });
     await symlink("corp.pem", `${dir}/0123abcd.0`);
     await symlink(file.B, `${dir}/elsewhere.pem`);
-    expect(certDirectoryFiles(dir).sort()).toEqual([`${dir}/corp.pem`, `${dir}/elsewhere.pem`]);
-    expect(certDirectoryFiles(dir, 1)).toHaveLength(1);
+    expect([...certDirectoryFiles(dir)].sort()).toEqual([`${dir}/corp.pem`, `${dir}/elsewhere.pem`]);
+    expect([...certDirectoryFiles(dir, 1)]).toHaveLength(2); // one entry, then TOO_MANY_ENTRIES
   });
 
   it("takes CERTIFICATE blocks without headers only, as Go's AppendCertsFromPEM", () => {
@@ -248,6 +274,6 @@ describe("reading certificate files", () => {
       "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
       pem.B,
     ].join("\n");
-    expect(pemCertificates(Buffer.from(text)).map((c) => c.pem)).toEqual([a.trim(), pem.B.trim()]);
+    expect([...pemCertificates(Buffer.from(text))].map((c) => c.pem)).toEqual([a.trim(), pem.B.trim()]);
   });
 });

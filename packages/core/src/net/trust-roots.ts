@@ -1,12 +1,16 @@
-import { errnoCode, errorMessage } from "../fs-errors.js";
+import { systemMonotonic } from "../clock.js";
+import { errnoCode, errorMessage, fsErrorReason } from "../fs-errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import { oneLine } from "../one-line.js";
+import { escapeForLog, oneLine } from "../one-line.js";
+import { hasPemCertificate, pemCertificates } from "./pem-certificates.js";
 import {
   certDirectoryFiles,
-  MAX_CERT_DIR_BYTES,
+  FileTooLargeError,
+  MAX_CERT_DIR_ENTRIES,
   MAX_CERT_FILE_BYTES,
-  pemCertificates,
+  MAX_TRUST_BYTES,
   readRegularFileSync,
+  TOO_MANY_ENTRIES,
 } from "./read-cert-files.js";
 
 /** Where the operating system keeps its trust roots: bundle files (the first found is read) and directories. */
@@ -38,16 +42,34 @@ export interface TrustRootOptions {
   env?: Record<string, string | undefined>;
   /** Where the system's roots are when SSL_CERT_FILE / SSL_CERT_DIR are unset. Default: Go's Linux lists on Linux, none elsewhere. */
   system?: SystemRootLocations;
-  /** Hears why a system location was skipped (debug). */
+  /** Hears the line that says where the roots came from and what was skipped (see {@link trustRootsSummary}). */
   logger?: Logger;
+  /** Lower limits than the defaults (128 MiB a file, 256 MiB in all, 1,000,000 entries a directory), for tests. */
+  limits?: Partial<TrustRootLimits>;
+}
+
+/** How much of the trust files is read at most. */
+export interface TrustRootLimits {
+  fileBytes: number;
+  totalBytes: number;
+  dirEntries: number;
 }
 
 /** The certificates an HTTPS client trusts, and where they came from (for error messages). */
 export interface TrustRoots {
-  /** PEM certificates, without duplicates. */
+  /** PEM certificates, each once, in the order found. */
   ca: string[];
-  /** What was read: file and directory paths, `-ca-bundle FILE`, `NODE_EXTRA_CA_CERTS FILE`, or `Node's bundled roots`. */
+  /** The DER bytes of each, in the same order. */
+  der: Buffer[];
+  /** What gave certificates: file and directory paths, `-ca-bundle FILE`, `NODE_EXTRA_CA_CERTS FILE`, or `Node's bundled roots`. */
   sources: string[];
+  /**
+   * What was left out, and why: `PATH (reason)`. The system's default locations that do not exist
+   * are not named (most of Go's list is absent on any one system).
+   */
+  skipped: string[];
+  /** Whether something was left out by one of our limits (Go has none): the summary is then a warning. */
+  limited: boolean;
 }
 
 /**
@@ -56,104 +78,205 @@ export interface TrustRoots {
  * be read; the directories of SSL_CERT_DIR (colon-separated) or else the system's. One
  * difference, for start-up cost: without SSL_CERT_DIR the system directories are read only when
  * no bundle file gave a certificate (a distribution's bundle already holds theirs). Unreadable
- * system locations are skipped, as Go skips them; when they yield nothing (no CA package, not
- * Linux), Node's bundled roots are used instead. Then `caBundle`, NODE_EXTRA_CA_CERTS (skipped
- * when unreadable, as Node does) and `extraCaPems` are added. Files are read only if regular,
- * up to 4 MiB each and 16 MiB for all directories together.
+ * locations are skipped, as Go skips them; when they yield nothing (no CA package, not Linux),
+ * Node's bundled roots are used instead. Then `caBundle`, NODE_EXTRA_CA_CERTS (skipped when
+ * unreadable, as Node does) and `extraCaPems` are added. Files are read only if regular, up to
+ * 128 MiB each and 256 MiB in all. Each root is read and decoded once, in time linear in their
+ * number (10,000 roots: tens of milliseconds); OpenSSL is handed none of them here (see TrustStore).
  *
  * @throws Error naming `-ca-bundle` when that file cannot be read or holds no certificate.
  */
 export function loadTrustRoots(options: TrustRootOptions = {}): TrustRoots {
-  // Read by hand: Node 20 has neither tls.getCACertificates("system") nor --use-system-ca (22.15+).
+  const steps = trustRootSteps(options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How long {@link loadTrustRootsAsync} works before it gives way to the event loop. */
+const SLICE_MS = 5;
+
+/**
+ * {@link loadTrustRoots}, giving way to the event loop every few milliseconds (between files and
+ * between certificates), so a store of any size leaves timers and signals running; it stops, its
+ * files closed, when `signal` aborts (rejecting with the signal's reason).
+ */
+export async function loadTrustRootsAsync(
+  options: TrustRootOptions & {
+    signal?: AbortSignal;
+    /** Told how many roots were found so far, each time the load gives way. */
+    onProgress?: (roots: number) => void;
+  } = {},
+): Promise<TrustRoots> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const steps = trustRootSteps(options);
+  try {
+    for (let sliceStart = systemMonotonic(); ; ) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      if (systemMonotonic() - sliceStart >= SLICE_MS) {
+        options.onProgress?.(step.value);
+        await new Promise((resolve) => setImmediate(resolve));
+        signal?.throwIfAborted();
+        sliceStart = systemMonotonic();
+      }
+    }
+  } finally {
+    steps.return(undefined as never); // closes a directory being listed
+  }
+}
+
+/**
+ * The loader, as steps: it yields the count of roots found so far after each certificate and each
+ * file (see the two drivers above).
+ */
+function* trustRootSteps(options: TrustRootOptions): Generator<number, TrustRoots, undefined> {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? silentLogger;
   const system =
     options.system ?? (process.platform === "linux" ? LINUX_ROOT_LOCATIONS : { files: [], dirs: [] });
   const roots = createRootSet();
-  const skip = (path: string, err: unknown) => {
-    if (errnoCode(err) !== "ENOENT")
-      logger.log("debug", `Trust roots: skipping ${path}: ${oneLine(errorMessage(err))}`);
+  const limits: TrustRootLimits = {
+    fileBytes: MAX_CERT_FILE_BYTES,
+    totalBytes: MAX_TRUST_BYTES,
+    dirEntries: MAX_CERT_DIR_ENTRIES,
+    ...options.limits,
+  };
+  const overTotal = `over the ${limits.totalBytes} bytes read from trust files in all`;
+  let budget = limits.totalBytes;
+  /** Reads a trust file within the byte budget; on failure, names it in `skipped` and returns undefined. */
+  const read = (path: string, label = path, missingIsNews = true): Buffer | undefined => {
+    if (budget <= 0) {
+      roots.skip(label, overTotal, true);
+      return undefined;
+    }
+    try {
+      const bytes = readRegularFileSync(path, Math.min(limits.fileBytes, budget));
+      budget -= bytes.length;
+      return bytes;
+    } catch (err) {
+      if (err instanceof FileTooLargeError && err.limit < limits.fileBytes) {
+        budget = 0;
+        roots.skip(label, overTotal, true);
+      } else if (missingIsNews || errnoCode(err) !== "ENOENT") {
+        roots.skip(label, oneLine(fsErrorReason(err)), err instanceof FileTooLargeError);
+      }
+      return undefined;
+    }
   };
 
   for (const file of env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : system.files) {
-    try {
-      roots.add(file, readRegularFileSync(file));
-      break; // Go stops at the first file it can read
-    } catch (err) {
-      skip(file, err);
-    }
+    const bytes = read(file, file, Boolean(env.SSL_CERT_FILE));
+    if (bytes === undefined) continue;
+    yield* roots.add(file, bytes);
+    break; // Go stops at the first file it can read
   }
   // Go also reads its default directories when a bundle was found; a distribution's bundle holds
   // their certificates already, and scanning /etc/ssl/certs costs 65-180 ms (MIGRATING-FROM-GO.md).
   if (env.SSL_CERT_DIR || roots.ca.length === 0) {
-    let budget = MAX_CERT_DIR_BYTES;
     for (const dir of env.SSL_CERT_DIR ? env.SSL_CERT_DIR.split(":") : system.dirs) {
       if (dir === "") continue;
-      let files: string[];
-      try {
-        files = certDirectoryFiles(dir);
-      } catch (err) {
-        skip(dir, err);
-        continue;
-      }
-      for (const file of files) {
-        if (budget <= 0) {
-          logger.log(
-            "debug",
-            `Trust roots: read ${MAX_CERT_DIR_BYTES} bytes of directories, skipping the rest`,
-          );
-          break;
-        }
-        try {
-          const bytes = readRegularFileSync(file, Math.min(MAX_CERT_FILE_BYTES, budget));
-          budget -= bytes.length;
-          roots.add(dir, bytes);
-        } catch (err) {
-          skip(file, err); // Go ignores unreadable entries (subdirectories, dangling links)
-        }
-      }
+      yield* readDirectory(dir, Boolean(env.SSL_CERT_DIR));
     }
   }
   if (roots.ca.length === 0) {
-    logger.log("debug", "Trust roots: the system has none, using Node's bundled roots");
     // node:tls loaded here only: importing it costs ~5 MiB of RSS (bench/import-cost.ts).
     const { rootCertificates } = process.getBuiltinModule("node:tls");
-    roots.add("Node's bundled roots", Buffer.from(rootCertificates.join("\n")));
+    yield* roots.add("Node's bundled roots", Buffer.from(rootCertificates.join("\n")));
   }
 
-  if (options.caBundle) roots.add(`-ca-bundle ${options.caBundle}`, readCaBundle(options.caBundle));
+  if (options.caBundle) yield* roots.add(`-ca-bundle ${options.caBundle}`, readCaBundle(options.caBundle));
   const nodeExtra = env.NODE_EXTRA_CA_CERTS;
   if (nodeExtra) {
+    const label = `NODE_EXTRA_CA_CERTS ${nodeExtra}`;
+    const bytes = read(nodeExtra, label); // skipped when unreadable, as Node does
+    if (bytes) yield* roots.add(label, bytes);
+  }
+  for (const pem of options.extraCaPems ?? []) yield* roots.add("extra roots", Buffer.from(pem));
+  const loaded = roots.result();
+  const logger = options.logger ?? silentLogger;
+  logger.log(loaded.limited ? "warning" : "debug", trustRootsSummary(loaded));
+  return loaded;
+
+  /**
+   * Every file of one directory (see certDirectoryFiles), a file per step; the directory is closed
+   * however the steps end (the async loader's abort returns them midway).
+   */
+  function* readDirectory(dir: string, explicit: boolean): Generator<number, void, undefined> {
+    const files = certDirectoryFiles(dir, limits.dirEntries);
     try {
-      roots.add(`NODE_EXTRA_CA_CERTS ${nodeExtra}`, readRegularFileSync(nodeExtra));
-    } catch (err) {
-      skip(`NODE_EXTRA_CA_CERTS ${nodeExtra}`, err);
+      for (;;) {
+        let next: IteratorResult<string | typeof TOO_MANY_ENTRIES>;
+        try {
+          next = files.next();
+        } catch (err) {
+          if (explicit || errnoCode(err) !== "ENOENT") roots.skip(dir, oneLine(fsErrorReason(err)), false);
+          return;
+        }
+        if (next.done) return;
+        if (next.value === TOO_MANY_ENTRIES) {
+          roots.skip(dir, `read its first ${limits.dirEntries} entries only`, true);
+          return;
+        }
+        // Go ignores unreadable entries (subdirectories, dangling links); they are named here.
+        const bytes = read(next.value);
+        if (bytes !== undefined) yield* roots.add(dir, bytes, next.value);
+        yield roots.ca.length;
+      }
+    } finally {
+      files.return(undefined);
     }
   }
-  for (const pem of options.extraCaPems ?? []) roots.add("extra roots", Buffer.from(pem));
-  return { ca: roots.ca, sources: roots.sources };
 }
 
-/** Certificates in the order found, each once, and the names of the sources that gave any. */
+/** Certificates in the order found, each once, the sources that gave any, and what was skipped. */
 function createRootSet() {
+  /** The DER of each root taken (as a latin1 string: exact, and as fast as a digest). */
   const seen = new Set<string>();
   const ca: string[] = [];
+  const der: Buffer[] = [];
   const sources: string[] = [];
+  const skipped: string[] = [];
+  let limited = false;
   return {
     ca,
-    sources,
-    /** Adds the file's certificates; returns how many it held (duplicates included). */
-    add(source: string, bytes: Uint8Array): number {
-      const certs = pemCertificates(bytes);
-      if (certs.length > 0 && !sources.includes(source)) sources.push(source);
-      for (const { key, pem } of certs) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-        ca.push(pem);
+    /** Adds a file's certificates, a step per certificate; names the file when it holds none. */
+    *add(source: string, bytes: Uint8Array, file = source): Generator<number, void, undefined> {
+      let found = 0;
+      for (const cert of pemCertificates(bytes)) {
+        found++;
+        const key = cert.der.toString("latin1");
+        if (!seen.has(key)) {
+          seen.add(key);
+          ca.push(cert.pem);
+          der.push(cert.der);
+        }
+        yield ca.length;
       }
-      return certs.length;
+      if (found === 0) skipped.push(`${escapeForLog(file, 512)} (no certificate)`);
+      else if (!sources.includes(source)) sources.push(source);
     },
+    skip(what: string, reason: string, byOurLimit: boolean): void {
+      skipped.push(`${escapeForLog(what, 512)} (${reason})`);
+      limited ||= byOurLimit;
+    },
+    result: (): TrustRoots => ({ ca, der, sources, skipped, limited }),
   };
+}
+
+/** How many skipped locations the summary names (the rest are counted). */
+const NAMED_SKIPS = 10;
+
+/**
+ * The one line that says where the roots came from and what was left out:
+ * `Trust roots: 145 from /etc/ssl/certs/ca-certificates.crt; skipped /etc/ssl/certs/java (not a regular file (it is a directory))`.
+ */
+export function trustRootsSummary(roots: TrustRoots): string {
+  const from = roots.sources.map((s) => escapeForLog(s, 512)).join(", ");
+  const named = roots.skipped.slice(0, NAMED_SKIPS).join("; ");
+  const more = roots.skipped.length > NAMED_SKIPS ? ` and ${roots.skipped.length - NAMED_SKIPS} more` : "";
+  return `Trust roots: ${roots.ca.length} from ${from || "nowhere"}${named ? `; skipped ${named}${more}` : ""}`;
 }
 
 /**
@@ -169,7 +292,6 @@ export function readCaBundle(path: string): Buffer {
   } catch (err) {
     throw new Error(`-ca-bundle ${path}: ${oneLine(errorMessage(err))}`, { cause: err });
   }
-  if (pemCertificates(bytes).length === 0)
-    throw new Error(`-ca-bundle ${path}: no PEM CERTIFICATE block in the file`);
+  if (!hasPemCertificate(bytes)) throw new Error(`-ca-bundle ${path}: no PEM CERTIFICATE block in the file`);
   return bytes;
 }

@@ -1,3 +1,4 @@
+import { HttpHeaders } from "../net/http-headers.js";
 import { PRPC_BINARY_CONTENT_TYPE } from "./content-type.js";
 import { encodePrpcTimeout } from "./timeout.js";
 
@@ -12,7 +13,7 @@ export const PRPC_USER_AGENT = "pRPC Client 1.5";
  * interceptors) are kept; the protocol ones are set last so they cannot be overridden.
  */
 export function prpcRequestHeader(init: HeadersInit | undefined, timeoutMs: number | undefined): Headers {
-  const header = new Headers(init);
+  const header = new HttpHeaders(init);
   header.set("Content-Type", PRPC_BINARY_CONTENT_TYPE);
   header.set("Accept", PRPC_BINARY_CONTENT_TYPE);
   header.set("Accept-Encoding", "gzip");

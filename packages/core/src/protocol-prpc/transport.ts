@@ -11,10 +11,11 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createMethodUrl, runUnaryCall, type UniversalClientFn } from "@connectrpc/connect/protocol";
-import { createNodeHttpClient } from "@connectrpc/connect-node";
 import { errorMessage } from "../fs-errors.js";
 import { formatGoDuration } from "../go-duration.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { HttpHeaders } from "../net/http-headers.js";
+import { createHttp1Client } from "../net/http1-client.js";
 import { oneLine } from "../one-line.js";
 import { isUnusableResponse, unusableResponse } from "../unusable-response.js";
 import { readResponseBody } from "./read-body.js";
@@ -25,7 +26,7 @@ import { validatePrpcResponse } from "./validate-response.js";
 export interface PrpcTransportOptions {
   /** `https://host[:port]` or `http://127.0.0.1:port`; requests go to `<baseUrl>/prpc/<service>/<method>`. */
   baseUrl: string;
-  /** Sends HTTP requests. Default: connect-node's HTTP/1.1 client. */
+  /** Sends HTTP requests. Default: an HTTP/1.1 client over node:http(s) (see createHttp1Client). */
   httpClient?: UniversalClientFn;
   /** Connect interceptors, run around every call. */
   interceptors?: Interceptor[];
@@ -40,7 +41,7 @@ export interface PrpcTransportOptions {
  * client talks to the LUCI Token Server unchanged. Unary calls only: pRPC has no streaming.
  */
 export function createPrpcTransport(options: PrpcTransportOptions): Transport {
-  const httpClient = options.httpClient ?? createNodeHttpClient({ httpVersion: "1.1" });
+  const httpClient = options.httpClient ?? createHttp1Client();
   const limit = options.maxResponseBytes ?? PRPC_MAX_RESPONSE_BYTES;
   const logger = options.logger ?? silentLogger;
   const base = `${options.baseUrl.replace(/\/+$/, "")}/prpc`;
@@ -112,7 +113,7 @@ export function createPrpcTransport(options: PrpcTransportOptions): Transport {
             method,
             header: res.header,
             message,
-            trailer: new Headers(),
+            trailer: new HttpHeaders(),
           };
         },
       });

@@ -1,6 +1,5 @@
 import type { SecureClientSessionOptions } from "node:http2";
 import { isIP } from "node:net";
-import { createSecureContext, connect as tlsConnect } from "node:tls";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -14,7 +13,8 @@ import type { MetricsPayload } from "../gen/ts_mon/proto/metrics_pb.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { ConnectProxyAgent } from "../net/connect-proxy-agent.js";
 import { proxyForUrl } from "../net/proxy-from-env.js";
-import { loadTrustRoots, type SystemRootLocations } from "../net/trust-roots.js";
+import type { SystemRootLocations } from "../net/trust-roots.js";
+import { TrustStore } from "../net/trust-store.js";
 
 /**
  * Gives the `authorization` header of a push, as gRPC per-RPC credentials do: the OAuth2 token's
@@ -123,24 +123,31 @@ async function call(
   const logger = options.logger ?? silentLogger;
   const authority = `${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   const baseUrl = `https://${authority}`;
-  const roots = loadTrustRoots({ env: options.env ?? process.env, system: options.systemRoots, logger });
-  const secureContext = createSecureContext({ ca: roots.ca });
-  const sessionOptions: SecureClientSessionOptions = { secureContext };
+  // The roots load within the push's deadline, and OpenSSL is handed those the server needs.
+  const trust = new TrustStore({ env: options.env ?? process.env, system: options.systemRoots, logger });
+  const servername = isIP(options.host) ? undefined : options.host;
+  const target = { host: options.host, port: options.port, servername, ALPNProtocols: ["h2"] };
+  const sessionOptions: SecureClientSessionOptions = {};
   if (proxy) {
     logger.log("debug", `Using the proxy ${proxy.host} for ${authority}`);
     // grpc-go speaks plain HTTP CONNECT to any proxy it is given (no TLS to it, no SOCKS).
     const connectProxy = new URL(`http://${proxy.host}`);
     connectProxy.username = proxy.username;
     connectProxy.password = proxy.password;
-    const socket = await new ConnectProxyAgent(connectProxy)
-      .tunnel(options.host, options.port, signal)
-      .catch((err: unknown) => {
-        throw new ConnectError(`connection error: ${errorMessage(err)}`, Code.Unavailable);
-      });
-    const servername = isIP(options.host) ? undefined : options.host;
-    sessionOptions.createConnection = () =>
-      tlsConnect({ socket, servername, secureContext, ALPNProtocols: ["h2"] });
+    const agent = new ConnectProxyAgent(connectProxy);
+    const tunnel = () => agent.tunnel(options.host, options.port, signal);
+    // A failure to learn the server's roots shows again, in the usual words, on the real connection.
+    await trust.prepare(target, signal, tunnel).catch(() => {});
+    const socket = await tunnel().catch((err: unknown) => {
+      throw new ConnectError(`connection error: ${errorMessage(err)}`, Code.Unavailable);
+    });
+    sessionOptions.createConnection = () => trust.connectNow(target, socket);
+  } else {
+    await trust.prepare(target, signal).catch(() => {});
+    sessionOptions.createConnection = () => trust.connectNow(target);
   }
+  // connectNow would load unloaded roots at once: a push out of time ends here instead.
+  signal.throwIfAborted();
   const sessionManager = new Http2SessionManager(baseUrl, {}, sessionOptions);
   try {
     const transport = createGrpcTransport({
