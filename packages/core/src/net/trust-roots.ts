@@ -42,7 +42,7 @@ export interface TrustRootOptions {
   env?: Record<string, string | undefined>;
   /** Where the system's roots are when SSL_CERT_FILE / SSL_CERT_DIR are unset. Default: Go's Linux lists on Linux, none elsewhere. */
   system?: SystemRootLocations;
-  /** Hears the line that says where the roots came from and what was skipped (see {@link trustRootsSummary}). */
+  /** Hears the line that says where the roots came from and what was skipped (the text `trustRootsSummary` builds). */
   logger?: Logger;
   /** Lower limits than the defaults (128 MiB a file, 256 MiB in all, 1,000,000 entries a directory), for tests. */
   limits?: Partial<TrustRootLimits>;
