@@ -77,7 +77,9 @@ export function connectionFix(err: unknown, host: string, viaProxy: string | und
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return `${host.replace(/:\d+$/, "")} does not resolve: check -backend and DNS`;
   }
-  if (code === "EPROTO" && chain.some((e) => /wrong version number/i.test(e.message))) {
+  // EPROTO when a request was written first, Node's SSL code when the handshake saw the answer.
+  const plainHttp = code === "EPROTO" || code === "ERR_SSL_WRONG_VERSION_NUMBER";
+  if (plainHttp && chain.some((e) => /wrong version number/i.test(e.message))) {
     return "the server speaks plain HTTP: only localhost:PORT, 127.0.0.1:PORT and [::1]:PORT backends use it";
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
