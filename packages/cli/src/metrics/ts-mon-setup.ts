@@ -70,4 +70,3 @@ function hostAndPort(host: string): { host: string; port: string } {
   const name = m?.[1] ?? host;
   return { host: name.replace(/^\[|\]$/g, ""), port: m?.[2] ?? "" };
 }
-

@@ -85,7 +85,6 @@ async function makeMonitor(
   return monitorFor(endpoint, options, config, logger, deps);
 }
 
-
 /**
  * Sends a run's metrics after it, as Go's deferred SendMetrics + Flush: nothing when ts-mon is
  * off; otherwise one payload, with its own deadline (10 s, not the run's). A failure is logged
