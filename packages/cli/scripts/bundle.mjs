@@ -72,6 +72,44 @@ function coreModules() {
   };
 }
 
+/**
+ * Makes every module loaded by a dynamic import() (and the library entry) also import the CLI's
+ * start path (dist/main.js), which a run has always loaded before any of them. esbuild puts
+ * modules in one chunk when the same entries reach them; without this, the start path's modules
+ * are reached by different sets of lazy chunks and split into a dozen small chunks, each one more
+ * module to resolve, link and compile at every start (BENCHMARKS.md: 12 chunks → 2).
+ */
+function oneStartChunk() {
+  const main = new URL("../dist/main.js", import.meta.url).pathname;
+  const index = new URL("../dist/index.js", import.meta.url).pathname;
+  const lazy = new Set([index]);
+  return {
+    name: "one-start-chunk",
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== "dynamic-import" || args.pluginData === "one-start-chunk") return undefined;
+        const resolved = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: "one-start-chunk",
+        });
+        if (!resolved.errors.length && resolved.path.endsWith(".js")) lazy.add(resolved.path);
+        return resolved;
+      });
+      b.onLoad({ filter: /\/(cli|core)\/dist\/.*\.js$/ }, async (args) => {
+        if (!lazy.has(args.path) || args.path === main) return undefined;
+        const text = await readFile(args.path, "utf8");
+        return {
+          contents: `import ${JSON.stringify(main)};\n${text}`,
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
+      });
+    },
+  };
+}
+
 // The bundled CommonJS packages require() only Node's own modules (`net`, `events`, `stream`,
 // `buffer`), so this require needs no createRequire: importing node:module into every chunk cost
 // the token-is-good run ~2 ms of start-up (it loads the ES module resolver and source maps).
@@ -111,6 +149,7 @@ if (cjsAt >= 0) {
     splitting: true,
     format: "esm",
     chunkNames: "chunks/[name]-[hash]",
+    plugins: [...common.plugins, oneStartChunk()],
     // Bundled CommonJS packages may require() Node's modules (socks' `net`, `events`), which an ES
     // module output can only do through a require of its own.
     banner: { js: REQUIRE_BANNER },

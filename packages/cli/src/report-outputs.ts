@@ -1,7 +1,6 @@
 import type { AtomicWriteFs, Logger, StatusReport } from "@luci-machine-tokend/core";
 import { errorMessage, statusReportToJson, writeFileAtomic } from "@luci-machine-tokend/core/internal";
 import type { CliOptions } from "./cli-options.js";
-import { prometheusText } from "./metrics/prometheus-text.js";
 import { flushTsMon, type TsMonMonitor } from "./metrics/ts-mon.js";
 import type { TsMonSendDeps } from "./metrics/ts-mon-monitor.js";
 
@@ -31,6 +30,8 @@ export async function writeReportOutputs(
   await flushTsMon(tsMon, report, { ...sendDeps, logger, now });
   const write = (path: string, text: string, what: string) => writeOrLog(path, text, what, logger, atomicFs);
   if (options.prometheusTextfile) {
+    // Loaded only for runs that write it (start-up cost: BENCHMARKS.md).
+    const { prometheusText } = await import("./metrics/prometheus-text.js");
     await write(options.prometheusTextfile, prometheusText(report, now()), "Prometheus textfile");
   }
   if (options.statusFile) await write(options.statusFile, statusReportToJson(report), "status file");

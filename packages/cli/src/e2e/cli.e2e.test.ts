@@ -86,11 +86,21 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
       const files = run.urls.filter((u) => u.startsWith("file:"));
       expect(files.length).toBeGreaterThan(2);
       expect(files.filter((u) => /ts-mon-authenticator/.test(u))).toEqual([]);
+      // Each chunk is one more module to resolve, link and compile at every start: the bin, the
+      // start path in one chunk (scripts/bundle.mjs), esbuild's helpers (BENCHMARKS.md).
+      expect(files.length).toBeLessThanOrEqual(4);
       // The bundle keeps each module's origin as a comment: `// ../../node_modules/@bufbuild/…`.
+      let bytes = 0;
       for (const file of files) {
         const text = await readFile(new URL(file), "utf8");
+        bytes += text.length;
         expect([file, /node_modules\/@(bufbuild|connectrpc)\//.test(text)]).toEqual([file, false]);
+        // Only runs that send ts-mon metrics or write the Prometheus textfile load those.
+        const onlySome = /^\/\/ dist\/metrics\/(go-url|ts-mon-setup|ts-mon-target|prometheus-text)\.js$/m;
+        expect([file, onlySome.exec(text)?.[0]]).toEqual([file, undefined]);
       }
+      // What V8 parses before the run starts (124 KB before ts-mon loaded lazily; 115 KB now).
+      expect(bytes).toBeLessThan(120_000);
     }
     expect(mints()).toBe(1);
   });

@@ -1,7 +1,12 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  connect as netConnect,
+  type Socket,
+} from "node:net";
 import { createServer, type Server } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +119,36 @@ describe("TrustStore: roots handed to OpenSSL as servers need them", () => {
     });
     expect(failed).toBe("UNABLE_TO_VERIFY_LEAF_SIGNATURE"); // no root for the server's leaf
     expect(await ping(store, other.port)).toBe("pong"); // met now
+  });
+
+  it("opens the verified connection's TCP beside the learning handshake, not after it", async () => {
+    // A relay on 127.0.0.2 delays every chunk by 50 ms each way: a round trip of a real network.
+    const accepted: number[] = [];
+    const relay = createNetServer((client) => {
+      accepted.push(performance.now());
+      const upstream = netConnect(direct.port, "127.0.0.2");
+      const pipe = (from: Socket, to: Socket) => {
+        from.on("data", (d: Buffer) => setTimeout(() => to.write(d), 50));
+        from.on("end", () => setTimeout(() => to.end(), 50));
+        from.on("error", () => to.destroy());
+      };
+      pipe(client, upstream);
+      pipe(upstream, client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.2", resolve));
+    try {
+      const port = (relay.address() as AddressInfo).port;
+      const store = await storeOf("overlap-tcp.pem", decoys + ca.certPem);
+      const socket = await store.connect({ host: "127.0.0.2", port, servername: "" });
+      if (!socket.authorized) await new Promise((resolve) => socket.once("secureConnect", resolve));
+      expect(socket.authorized).toBe(true);
+      socket.destroy();
+      // The second was accepted before the learning handshake could end (one round trip, 100 ms).
+      expect(accepted).toHaveLength(2);
+      expect((accepted[1] ?? 0) - (accepted[0] ?? 0)).toBeLessThan(50);
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it("follows a chain through an intermediate held in the store to its root", async () => {

@@ -1,3 +1,4 @@
+import type { NetConnectOpts } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions, DetailedPeerCertificate, SecureContext, TLSSocket } from "node:tls";
 import { errnoCode } from "../fs-errors.js";
@@ -108,6 +109,20 @@ export class TrustStore {
    */
   async connect(target: TlsTarget, open?: () => Promise<Duplex>, signal?: AbortSignal): Promise<TLSSocket> {
     const server = serverKey(target);
+    // The verified connection's stream is opened beside a learning handshake that cannot pass (no
+    // roots handed over yet): its TCP (or proxy) round trip overlaps the learning one's handshake.
+    let next: Promise<Duplex | undefined> | undefined;
+    const openNext = () => {
+      // A TCP connection that failed is made again by node:tls, which reports its own error.
+      next ??= open ? open() : tcpConnect(target, signal).catch(() => undefined);
+      next.catch(() => {}); // awaited below, or dropped with the first handshake's error
+    };
+    const dropNext = () => {
+      next?.then(
+        (stream) => stream?.destroy(),
+        () => {},
+      );
+    };
     // Once the load has found more than EAGER_ROOTS roots, the server is met while the rest load:
     // its round trips (and the server's work) overlap the reading of the files.
     let early: Promise<TLSSocket> | undefined;
@@ -125,6 +140,7 @@ export class TrustStore {
           signal,
         ))();
       early.catch(() => {}); // awaited below, or dropped with the load's own error
+      openNext();
     };
     let roots: TrustRoots;
     try {
@@ -134,17 +150,32 @@ export class TrustStore {
         (socket) => socket.destroy(),
         () => {},
       );
+      dropNext();
       throw err;
     }
     if (roots.ca.length <= EAGER_ROOTS) return this.#verified(target, await open?.(), this.secureContext());
     if (!this.#learned.has(server)) {
-      const probe = early ? await early : await this.#meet(target, await open?.(), signal);
+      if (this.#selected.size === 0) openNext();
+      let probe: TLSSocket;
+      try {
+        probe = early ? await early : await this.#meet(target, await open?.(), signal);
+      } catch (err) {
+        dropNext();
+        throw err;
+      }
       this.#learned.add(server);
-      if (probe.authorized) return probe;
+      if (probe.authorized) {
+        dropNext();
+        return probe;
+      }
       if (early) this.#learn(peerChain(probe.getPeerCertificate(true)));
       probe.destroy();
     }
-    return this.#verified(target, await open?.(), this.#learnedContext());
+    // A stream that closed while it waited would leave TLS waiting forever: a new one instead.
+    const opened = await next;
+    signal?.throwIfAborted();
+    const stream = opened && !opened.destroyed ? opened : await open?.();
+    return this.#verified(target, stream, this.#learnedContext());
   }
 
   /**
@@ -223,6 +254,27 @@ function emptyContext(): SecureContext {
 
 function serverKey(target: TlsTarget): string {
   return `${target.servername || target.host}:${target.port}`;
+}
+
+/**
+ * A TCP connection to where `target` says, as node:tls would make it (lookup, family, local
+ * address), once connected; `signal` ends it before then. An error after that destroys it (see
+ * its use).
+ */
+function tcpConnect(target: TlsTarget, signal?: AbortSignal): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket = process.getBuiltinModule("node:net").connect(target as NetConnectOpts);
+    const abort = () => socket.destroy(signal?.reason);
+    signal?.addEventListener("abort", abort, { once: true });
+    socket.once("error", reject);
+    socket.once("close", () => reject(new Error("closed")));
+    socket.once("connect", () => {
+      signal?.removeEventListener("abort", abort);
+      socket.off("error", reject);
+      socket.on("error", () => socket.destroy());
+      resolve(socket);
+    });
+  });
 }
 
 /** A TLS connection once its handshake is over; `signal` destroys it before then. */
