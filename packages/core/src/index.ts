@@ -67,6 +67,16 @@ export {
   verifyMachineToken,
 } from "./verify-machine-token.js";
 
+// One run of luci_machine_tokend, in process: lock, read, decide, mint, write.
+
+export type {
+  HeldToken,
+  TokenUpdateOptions,
+  TokenUpdateResult,
+  TokenUpdateSettings,
+} from "./engine/token-update-options.js";
+export { updateMachineToken } from "./engine/update-machine-token.js";
+
 // Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
 
 export { MACHINE_TOKEN_HEADER, machineTokenInterceptor } from "./credentials/machine-token-interceptor.js";

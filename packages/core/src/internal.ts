@@ -10,7 +10,7 @@
  * reaches them (src/lazy-imports.ts): the CLI's token-is-good path imports core through this entry
  * only, so that its bundle's start-up chunks stay free of them (a test checks it:
  * packages/cli/src/e2e/cli.e2e.test.ts). That is why the root's functions that path runs
- * (readTokenFile, calcDigest, decideUpdateReason, writeTokenFile, …) are here too: esbuild's code
+ * (runTokenUpdate, readTokenFile, writeTokenFile, …) are here too: esbuild's code
  * splitting puts everything an entry file re-exports, used anywhere, where that file is imported.
  *
  * @module @luci-machine-tokend/core/internal
@@ -24,6 +24,10 @@ export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
 export { type Monotonic, systemMonotonic, systemNow, systemSleep } from "./clock.js";
 export { deadlineSignal } from "./deadline-signal.js";
 export { decideUpdateReason } from "./decide-update-reason.js";
+export { type Assessment, assessToken } from "./engine/assess-token.js";
+export { microsSince } from "./engine/micros-since.js";
+export { runTokenUpdate } from "./engine/run-token-update.js";
+export type { ResolvedTokenUpdate, TokenUpdateResult } from "./engine/token-update-options.js";
 export { filePathProblem } from "./file-path-problem.js";
 export { errnoCode, errorMessage, fsErrorReason, isNotFoundError, isPermissionError } from "./fs-errors.js";
 export { formatGoDuration, parseGoDuration } from "./go-duration.js";
