@@ -1,28 +1,9 @@
-import type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
-import { loadMachineTokenParser } from "./lazy-imports.js";
+import type { DecodedMachineToken } from "./decoded-machine-token.js";
 
-/** A machine token taken apart (nothing verified). */
-export interface DecodedMachineToken {
-  /** The signed body: FQDN, issuer, times, CA id, certificate serial. */
-  body: MachineTokenBody;
-  /** The exact body bytes that were signed. */
-  bodyBytes: Uint8Array;
-  /** Id of the token server key that signed the body. */
-  keyId: string;
-  /** RSASSA-PKCS1-v1_5 SHA-256 signature over `bodyBytes`. */
-  signature: Uint8Array;
-  /** When the token was issued (server clock). */
-  issuedAt: Date;
-  /** issued_at + lifetime. */
-  expiresAt: Date;
-  /** The certificate serial as lowercase hex (no leading zeros), e.g. `3039`. */
-  certSerialHex: string;
-}
+export { type DecodedMachineToken, MachineTokenFormatError } from "./decoded-machine-token.js";
 
-/** A token that is not a LUCI machine token. */
-export class MachineTokenFormatError extends Error {
-  override name = "MachineTokenFormatError";
-}
+/** The parser, loaded at the first call: it needs protobuf-es. */
+let parser: Promise<typeof import("./machine-token.js")> | undefined;
 
 /**
  * Decodes a LUCI machine token (unpadded standard base64 of a MachineTokenEnvelope) without
@@ -30,6 +11,7 @@ export class MachineTokenFormatError extends Error {
  * {@link MachineTokenFormatError}. The protobuf runtime is loaded at the first call.
  */
 export async function decodeMachineToken(token: string): Promise<DecodedMachineToken> {
-  const { parseMachineToken } = await loadMachineTokenParser();
+  parser ??= import("./machine-token.js");
+  const { parseMachineToken } = await parser;
   return parseMachineToken(token);
 }

@@ -7,7 +7,7 @@
  * the package root.
  *
  * Like the root, it loads neither protobuf-es nor Connect, and it must not re-export anything that
- * reaches them (src/lazy-imports.ts): the CLI's token-is-good path imports core through this entry
+ * reaches them (each module that needs them loads them with import()): the CLI's token-is-good path imports core through this entry
  * only, so that its bundle's start-up chunks stay free of them (a test checks it:
  * packages/cli/src/e2e/cli.e2e.test.ts). That is why the root's functions that path runs
  * (runTokenUpdate, readTokenFile, writeTokenFile, …) are here too: esbuild's code

@@ -1,5 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { type DecodedMachineToken, MachineTokenFormatError } from "./decode-machine-token.js";
+import { type DecodedMachineToken, MachineTokenFormatError } from "./decoded-machine-token.js";
 import { errorMessage } from "./fs-errors.js";
 import {
   type MachineTokenBody,

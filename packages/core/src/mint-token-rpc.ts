@@ -11,7 +11,6 @@ import {
 } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { formatGoDuration } from "./go-duration.js";
 import { silentLogger } from "./logger.js";
-import type { MintedToken, MintTokenOptions } from "./mint-token.js";
 import { MintTokenError } from "./mint-token-error.js";
 import {
   failureFromCall,
@@ -19,6 +18,7 @@ import {
   rpcFailure,
   tokenServerFailure,
 } from "./mint-token-failure.js";
+import type { MintedToken, MintTokenOptions } from "./mint-token-options.js";
 import type { Protocol } from "./protocols.js";
 import { isUnusableResponse } from "./unusable-response.js";
 

@@ -1,22 +1,13 @@
-import type { Client, Interceptor } from "@connectrpc/connect";
-import type { UniversalClientFn } from "@connectrpc/connect/protocol";
+import type { Client } from "@connectrpc/connect";
 import { filePathProblem } from "./file-path-problem.js";
 import type { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { loadTokenMinterTransport } from "./lazy-imports.js";
-import type { Logger } from "./logger.js";
-import { type BackendConnectionOptions, resolveBackendTarget } from "./net/backend-target.js";
-import type { Protocol } from "./protocols.js";
+import { resolveBackendTarget } from "./net/backend-target.js";
+import type { TokenMinterClientOptions } from "./token-minter-client-options.js";
 
-/** Options of {@link createTokenMinterClient}. */
-export interface TokenMinterClientOptions extends BackendConnectionOptions {
-  /** Default "prpc", as Go's client. */
-  protocol?: Protocol;
-  /** Replaces the HTTP client of the pRPC transport (tests); the connection setup is then not used. */
-  httpClient?: UniversalClientFn;
-  /** Connect interceptors, run around every call (after the connection hints, before the size cap). */
-  interceptors?: Interceptor[];
-  logger?: Logger;
-}
+export type { TokenMinterClientOptions } from "./token-minter-client-options.js";
+
+/** The transport, loaded at the first call: it needs Connect and protobuf-es. */
+let transport: Promise<typeof import("./token-minter-transport.js")> | undefined;
 
 /**
  * The buf-generated TokenMinter client for a `-backend` value (`host[:port]`), over pRPC unless
@@ -50,8 +41,11 @@ export function createTokenMinterClient(
     );
   }
   let client: Promise<Client<typeof TokenMinter>> | undefined;
-  const connected = () =>
-    (client ??= loadTokenMinterTransport().then((m) => m.connectTokenMinter(target, options)));
+  const connected = () => {
+    transport ??= import("./token-minter-transport.js");
+    client ??= transport.then((m) => m.connectTokenMinter(target, options));
+    return client;
+  };
   return {
     mintMachineToken: async (request, callOptions) =>
       (await connected()).mintMachineToken(request, callOptions),

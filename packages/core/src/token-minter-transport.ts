@@ -6,7 +6,7 @@ import { connectionErrorHints } from "./net/connection-error-hints.js";
 import { followRedirects } from "./net/follow-redirects.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
 import { MAX_RESPONSE_BYTES, responseSizeCap } from "./response-size-cap.js";
-import type { TokenMinterClientOptions } from "./token-minter-client.js";
+import type { TokenMinterClientOptions } from "./token-minter-client-options.js";
 
 /**
  * A Connect transport to a resolved backend (see resolveBackendTarget) in the protocol of

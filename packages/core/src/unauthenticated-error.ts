@@ -3,7 +3,7 @@ import { errorMessage } from "./fs-errors.js";
 
 /**
  * A ConnectError of code Unauthenticated with `err`'s message, and `err` as its cause. A module
- * of its own, loaded when first needed (lazy-imports.ts): a dynamic import of Connect's package
+ * of its own, loaded when first needed (machine-token-interceptor.ts): a dynamic import of Connect's package
  * root would bundle all of Connect, its server side too, into the refresh path's chunk.
  */
 export function unauthenticatedError(err: unknown): ConnectError {

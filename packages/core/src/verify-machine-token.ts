@@ -1,7 +1,6 @@
 import { verify, X509Certificate } from "node:crypto";
-import type { DecodedMachineToken } from "./decode-machine-token.js";
+import type { DecodedMachineToken } from "./decoded-machine-token.js";
 import { errorMessage } from "./fs-errors.js";
-import { loadMachineTokenParser } from "./lazy-imports.js";
 import { escapeForLog } from "./one-line.js";
 
 /** Token server signing certificates by key id, as published at /auth/api/v1/server/certificates. */
@@ -36,7 +35,7 @@ export async function verifyMachineToken(
   token: string,
   options: VerifyMachineTokenOptions,
 ): Promise<DecodedMachineToken> {
-  const { parseMachineToken } = await loadMachineTokenParser();
+  const { parseMachineToken } = await import("./machine-token.js");
   let decoded: DecodedMachineToken;
   try {
     decoded = parseMachineToken(token);

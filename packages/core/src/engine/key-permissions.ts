@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { Logger } from "@luci-machine-tokend/core";
+import type { Logger } from "../logger.js";
 
 /**
  * Warns when the private key can be read by group or others: the key proves the machine's

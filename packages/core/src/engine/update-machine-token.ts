@@ -13,8 +13,6 @@ import type { TokenUpdateOptions, TokenUpdateResult } from "./token-update-optio
  *
  * @example A bot's bootstrap keeps the token file fresh before it starts the bot:
  * ```ts
- * import { updateMachineToken } from "@luci-machine-tokend/core";
- *
  * const result = await updateMachineToken({
  *   backend: "luci-token-server.appspot.com",
  *   certFile: "/etc/machine/cert.pem",
