@@ -1,5 +1,5 @@
-import { filePathProblem } from "../file-path-problem.js";
-import type { PemInput } from "../x509-signer.js";
+import type { PemInput } from "../mint/x509-signer.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
 import type { MachineCertificate, MachinePrivateKey } from "./token-refresher-options.js";
 
 /** The refresher's certificate and key inputs: files read at every refresh, or PEM given. */

@@ -33,6 +33,6 @@ export function machineTokenInterceptor(source: MachineTokenSource): Interceptor
  * and importing this module stays free of it.
  */
 async function unauthenticated(err: unknown): Promise<Error> {
-  const { unauthenticatedError } = await import("../unauthenticated-error.js");
+  const { unauthenticatedError } = await import("./unauthenticated-error.js");
   return unauthenticatedError(err);
 }

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { errorMessage } from "./fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
 
 /**
  * A ConnectError of code Unauthenticated with `err`'s message, and `err` as its cause. A module

@@ -1,13 +1,13 @@
-import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
-import { checkMintedToken } from "../check-minted-token.js";
-import { systemNow } from "../clock.js";
-import { deadlineSignal } from "../deadline-signal.js";
-import { decideUpdateReason } from "../decide-update-reason.js";
-import { errorMessage } from "../fs-errors.js";
-import { type Logger, silentLogger } from "../logger.js";
-import type { UpdateReason } from "../outcome.js";
-import { type ReadTokenFileResult, readTokenFile } from "../read-token-file.js";
-import { loadX509Signer, type X509Signer } from "../x509-signer.js";
+import { systemNow } from "../common/clock.js";
+import { deadlineSignal } from "../common/deadline-signal.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import { checkMintedToken } from "../mint/check-minted-token.js";
+import { loadX509Signer, type X509Signer } from "../mint/x509-signer.js";
+import { calcDigest, tokendDigestInputs } from "../token-file/calc-digest.js";
+import { decideUpdateReason } from "../token-file/decide-update-reason.js";
+import type { UpdateReason } from "../token-file/outcome.js";
+import { type ReadTokenFileResult, readTokenFile } from "../token-file/read-token-file.js";
 import { warnIfKeyIsExposed } from "./key-permissions.js";
 import type { HeldToken, ResolvedTokenUpdate } from "./token-update-options.js";
 

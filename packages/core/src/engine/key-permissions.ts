@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../common/logger.js";
 
 /**
  * Warns when the private key can be read by group or others: the key proves the machine's

@@ -1,5 +1,5 @@
-import type { Monotonic, Now } from "../clock.js";
-import type { Logger } from "../logger.js";
+import type { Monotonic, Now } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 
 /** What the steps of one run share: the settings' defaults applied, and the run's deadline. */
 export interface RunContext {

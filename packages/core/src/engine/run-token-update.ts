@@ -1,9 +1,9 @@
-import { systemMonotonic, systemNow } from "../clock.js";
-import { errorMessage } from "../fs-errors.js";
+import { systemMonotonic, systemNow } from "../common/clock.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { silentLogger } from "../common/logger.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
-import { silentLogger } from "../logger.js";
-import { acquireRunLock, type RunLockResult } from "../run-lock.js";
-import { removeStaleTempFiles } from "../stale-temp-files.js";
+import { acquireRunLock, type RunLockResult } from "../safe-files/run-lock.js";
+import { removeStaleTempFiles } from "../safe-files/stale-temp-files.js";
 import { type Assessment, assessToken } from "./assess-token.js";
 import type { RunContext } from "./run-context.js";
 import type { ResolvedTokenUpdate, TokenUpdateResult } from "./token-update-options.js";

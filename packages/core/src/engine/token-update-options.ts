@@ -1,13 +1,13 @@
-import type { AtomicWriteFs } from "../atomic-write.js";
-import type { Monotonic, Now, Random, Sleep } from "../clock.js";
+import type { Monotonic, Now, Random, Sleep } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 import type { MachineCertificate, MachinePrivateKey } from "../credentials/token-refresher-options.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
-import type { Logger } from "../logger.js";
-import type { TokenMinterClient } from "../mint-token.js";
-import type { UpdateOutcome, UpdateReason } from "../outcome.js";
-import type { Protocol } from "../protocols.js";
-import type { TokendState } from "../tokend-state.js";
-import type { PemInput } from "../x509-signer.js";
+import type { TokenMinterClient } from "../mint/mint-token.js";
+import type { Protocol } from "../mint/protocols.js";
+import type { PemInput } from "../mint/x509-signer.js";
+import type { AtomicWriteFs } from "../safe-files/atomic-write.js";
+import type { UpdateOutcome, UpdateReason } from "../token-file/outcome.js";
+import type { TokendState } from "../token-file/tokend-state.js";
 
 /** A token and its tokend state, as held in a token file or in memory. */
 export interface HeldToken {

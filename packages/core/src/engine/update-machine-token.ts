@@ -1,5 +1,5 @@
 import { machineIdentityInputs } from "../credentials/machine-identity.js";
-import { filePathProblem } from "../file-path-problem.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
 import { runTokenUpdate } from "./run-token-update.js";
 import type { TokenUpdateOptions, TokenUpdateResult } from "./token-update-options.js";
 

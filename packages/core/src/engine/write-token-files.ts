@@ -1,11 +1,11 @@
-import type { AtomicWriteFs } from "../atomic-write.js";
-import type { Now, Sleep } from "../clock.js";
-import { errorMessage, isPermissionError } from "../fs-errors.js";
+import type { Now, Sleep } from "../common/clock.js";
+import { errorMessage, isPermissionError } from "../common/fs-errors.js";
+import type { Logger } from "../common/logger.js";
 import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
-import type { Logger } from "../logger.js";
-import type { UpdateOutcome } from "../outcome.js";
-import type { TokendState } from "../tokend-state.js";
-import { writeTokenFile } from "../write-token-file.js";
+import type { AtomicWriteFs } from "../safe-files/atomic-write.js";
+import type { UpdateOutcome } from "../token-file/outcome.js";
+import type { TokendState } from "../token-file/tokend-state.js";
+import { writeTokenFile } from "../token-file/write-token-file.js";
 
 /** What the token writes of a run share. */
 export interface TokenWrites {

@@ -1,4 +1,4 @@
-import type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
+import type { MachineTokenBody } from "../gen/tokenserver/machine_token_pb.js";
 
 /** A machine token taken apart (nothing verified). */
 export interface DecodedMachineToken {

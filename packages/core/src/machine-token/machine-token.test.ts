@@ -1,11 +1,11 @@
 import { sign } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "../gen/tokenserver/machine_token_pb.js";
+import { makeTestPki, type TestIdentity } from "../testing/pki.js";
+import { GOLDEN_TOKEN } from "../testing/vectors.js";
 import { decodeMachineToken, MachineTokenFormatError } from "./decode-machine-token.js";
-import { MachineTokenBodySchema, MachineTokenEnvelopeSchema } from "./gen/tokenserver/machine_token_pb.js";
 import { parseMachineToken } from "./machine-token.js";
-import { makeTestPki, type TestIdentity } from "./testing/pki.js";
-import { GOLDEN_TOKEN } from "./testing/vectors.js";
 import {
   MachineTokenVerifyError,
   type SigningCertificates,

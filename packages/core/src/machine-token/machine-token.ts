@@ -1,11 +1,11 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { type DecodedMachineToken, MachineTokenFormatError } from "./decoded-machine-token.js";
-import { errorMessage } from "./fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
 import {
   type MachineTokenBody,
   MachineTokenBodySchema,
   MachineTokenEnvelopeSchema,
-} from "./gen/tokenserver/machine_token_pb.js";
+} from "../gen/tokenserver/machine_token_pb.js";
+import { type DecodedMachineToken, MachineTokenFormatError } from "./decoded-machine-token.js";
 
 /**
  * {@link decodeMachineToken}'s work, synchronous: a LUCI machine token (unpadded standard base64

@@ -1,7 +1,7 @@
 import { verify, X509Certificate } from "node:crypto";
+import { errorMessage } from "../common/fs-errors.js";
+import { escapeForLog } from "../common/one-line.js";
 import type { DecodedMachineToken } from "./decoded-machine-token.js";
-import { errorMessage } from "./fs-errors.js";
-import { escapeForLog } from "./one-line.js";
 
 /** Token server signing certificates by key id, as published at /auth/api/v1/server/certificates. */
 export type SigningCertificates =

@@ -1,4 +1,4 @@
-import type { Random } from "./clock.js";
+import type { Random } from "../common/clock.js";
 
 /** Options of {@link createBackoff}. */
 export interface BackoffOptions {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { makeTempDir } from "../testing/temp-dir.js";
+import { makeTokenFile } from "../token-file/make-token-file.js";
+import { readTokenFile } from "../token-file/read-token-file.js";
+import { writeTokenFile } from "../token-file/write-token-file.js";
 import { checkMintedToken, MAX_MACHINE_TOKEN_CHARS } from "./check-minted-token.js";
-import { makeTokenFile } from "./make-token-file.js";
-import { readTokenFile } from "./read-token-file.js";
-import { makeTempDir } from "./testing/temp-dir.js";
-import { writeTokenFile } from "./write-token-file.js";
 
 const EXPIRY = { seconds: 1422939906n, nanos: 0 };
 

@@ -1,4 +1,4 @@
-import { MAX_TOKEN_FILE_BYTES } from "./read-token-file.js";
+import { MAX_TOKEN_FILE_BYTES } from "../token-file/read-token-file.js";
 
 /**
  * Longest machine token accepted from the server: the token file holding it must stay within what

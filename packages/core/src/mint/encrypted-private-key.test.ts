@@ -1,11 +1,11 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encryptTestKey, type TestKeyEncryption } from "../testing/encrypted-key.js";
+import { keyLeaks } from "../testing/key-leaks.js";
+import { makeTestPki, type TestPki } from "../testing/pki.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { decodePemBlocks } from "./pem.js";
-import { encryptTestKey, type TestKeyEncryption } from "./testing/encrypted-key.js";
-import { keyLeaks } from "./testing/key-leaks.js";
-import { makeTestPki, type TestPki } from "./testing/pki.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 import { createX509Signer, KeyLoadError } from "./x509-signer.js";
 
 let pki: TestPki;

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { makeNamedCertificate } from "../testing/tls-fixtures.js";
 import { certificateNames, machineFqdn } from "./machine-fqdn.js";
-import { makeNamedCertificate } from "./testing/tls-fixtures.js";
 
 describe("machineFqdn (reference §7.3)", () => {
   it.each<[string, string, string[], string, string]>([

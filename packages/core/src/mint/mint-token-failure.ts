@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { escapeForLog, MAX_MESSAGE_TEXT } from "../common/one-line.js";
 import { errorCodeName } from "./error-code-name.js";
 import { MintTokenError } from "./mint-token-error.js";
-import { escapeForLog, MAX_MESSAGE_TEXT } from "./one-line.js";
 import { isUnusableResponse } from "./unusable-response.js";
 
 /** Longest service version kept: App Engine's `<app-id>/<version>` is under 100 characters. */

@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
-import type { Now, Random, Sleep } from "./clock.js";
-import type { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import type { Logger } from "./logger.js";
+import type { Now, Random, Sleep } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
+import type { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
 import type { Protocol } from "./protocols.js";
 import type { Signer } from "./x509-signer.js";
 

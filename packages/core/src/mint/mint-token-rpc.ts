@@ -1,16 +1,16 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createBackoff } from "./backoff.js";
-import { checkMintedToken } from "./check-minted-token.js";
-import { systemNow, systemSleep } from "./clock.js";
-import { MachineTokenType } from "./gen/tokenserver/machine_token_pb.js";
+import { systemNow, systemSleep } from "../common/clock.js";
+import { formatGoDuration } from "../common/go-duration.js";
+import { silentLogger } from "../common/logger.js";
+import { MachineTokenType } from "../gen/tokenserver/machine_token_pb.js";
 import {
   MachineTokenRequestSchema,
   type MintMachineTokenResponse,
-} from "./gen/tokenserver/minter/token_minter_pb.js";
-import { formatGoDuration } from "./go-duration.js";
-import { silentLogger } from "./logger.js";
+} from "../gen/tokenserver/minter/token_minter_pb.js";
+import { createBackoff } from "./backoff.js";
+import { checkMintedToken } from "./check-minted-token.js";
 import { MintTokenError } from "./mint-token-error.js";
 import {
   failureFromCall,

@@ -2,8 +2,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { MAX_MACHINE_TOKEN_CHARS } from "./check-minted-token.js";
-import { MachineTokenType } from "./gen/tokenserver/machine_token_pb.js";
+import { MachineTokenType } from "../gen/tokenserver/machine_token_pb.js";
 import {
   type ErrorCode,
   MachineTokenRequestSchema,
@@ -11,13 +10,14 @@ import {
   type MintMachineTokenResponse,
   MintMachineTokenResponseSchema,
   SignatureAlgorithm,
-} from "./gen/tokenserver/minter/token_minter_pb.js";
+} from "../gen/tokenserver/minter/token_minter_pb.js";
+import { responseTooBig } from "../protocol-prpc/response-too-big.js";
+import { createFakeClock, type FakeClock } from "../testing/fake-clock.js";
+import { recordingLogger } from "../testing/recording-logger.js";
+import { MAX_MACHINE_TOKEN_CHARS } from "./check-minted-token.js";
 import { type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
 import { MintTokenError } from "./mint-token-error.js";
 import { outcomeFromError } from "./outcome-from-error.js";
-import { responseTooBig } from "./protocol-prpc/response-too-big.js";
-import { createFakeClock, type FakeClock } from "./testing/fake-clock.js";
-import { recordingLogger } from "./testing/recording-logger.js";
 import { unusableResponse } from "./unusable-response.js";
 import type { Signer } from "./x509-signer.js";
 

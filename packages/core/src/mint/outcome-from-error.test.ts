@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ErrorCode, ErrorCodeSchema } from "../gen/tokenserver/minter/token_minter_pb.js";
+import { FIXED_OUTCOMES, UPDATE_REASONS } from "../token-file/outcome.js";
 import { errorCodeName } from "./error-code-name.js";
-import { ErrorCode, ErrorCodeSchema } from "./gen/tokenserver/minter/token_minter_pb.js";
 import { MintTokenError } from "./mint-token-error.js";
 import { failureFromCall, rpcFailure, tokenServerFailure } from "./mint-token-failure.js";
-import { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import { unusableResponse } from "./unusable-response.js";
 

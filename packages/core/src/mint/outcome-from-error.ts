@@ -1,5 +1,5 @@
+import type { UpdateOutcome } from "../token-file/outcome.js";
 import { MintTokenError } from "./mint-token-error.js";
-import type { UpdateOutcome } from "./outcome.js";
 
 /**
  * gRPC codes Go's tokenclient tags as transient (UNKNOWN, INTERNAL, UNAVAILABLE): the tag hides

@@ -3,14 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createH2cServer, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { makeTestPki } from "../testing/pki.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { mintToken } from "./mint-token.js";
 import { MintTokenError } from "./mint-token-error.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import type { Protocol } from "./protocols.js";
 import { MAX_RESPONSE_BYTES } from "./response-size-cap.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { makeTestPki } from "./testing/pki.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 import { createTokenMinterClient } from "./token-minter-client.js";
 import { createX509Signer, type X509Signer } from "./x509-signer.js";
 

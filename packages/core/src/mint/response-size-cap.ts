@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { PRPC_MAX_RESPONSE_BYTES } from "./protocol-prpc/request-header.js";
-import { responseTooBig } from "./protocol-prpc/response-too-big.js";
+import { PRPC_MAX_RESPONSE_BYTES } from "../protocol-prpc/request-header.js";
+import { responseTooBig } from "../protocol-prpc/response-too-big.js";
 import type { Protocol } from "./protocols.js";
 
 /** The largest reply every protocol accepts: pRPC's 32 MiB − 32 KiB (Go's client). */

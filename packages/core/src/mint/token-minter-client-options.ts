@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
-import type { Logger } from "./logger.js";
-import type { BackendConnectionOptions } from "./net/backend-target.js";
+import type { Logger } from "../common/logger.js";
+import type { BackendConnectionOptions } from "../net/backend-target.js";
 import type { Protocol } from "./protocols.js";
 
 /** Options of {@link createTokenMinterClient}. */

@@ -6,19 +6,19 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backendBaseUrl } from "./backend-url.js";
 import {
   type MachineTokenRequest,
   MachineTokenRequestSchema,
   TokenMinter,
-} from "./gen/tokenserver/minter/token_minter_pb.js";
+} from "../gen/tokenserver/minter/token_minter_pb.js";
+import { resolveBackendTarget } from "../net/backend-target.js";
+import { backendBaseUrl } from "../net/backend-url.js";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { makeTestPki } from "../testing/pki.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { mintToken } from "./mint-token.js";
-import { resolveBackendTarget } from "./net/backend-target.js";
 import { outcomeFromError } from "./outcome-from-error.js";
 import { PROTOCOLS } from "./protocols.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { makeTestPki } from "./testing/pki.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 import { createTokenMinterClient } from "./token-minter-client.js";
 import { createTokenMinterTransport } from "./token-minter-transport.js";
 import { createX509Signer, type X509Signer } from "./x509-signer.js";

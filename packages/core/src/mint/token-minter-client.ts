@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
-import { filePathProblem } from "./file-path-problem.js";
-import type { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { resolveBackendTarget } from "./net/backend-target.js";
+import type { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
+import { resolveBackendTarget } from "../net/backend-target.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
 import type { TokenMinterClientOptions } from "./token-minter-client-options.js";
 
 export type { TokenMinterClientOptions } from "./token-minter-client-options.js";

@@ -1,10 +1,10 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { createBackendConnection, http2Connection } from "./net/backend-connection.js";
-import { type BackendTarget, resolveRedirectTarget } from "./net/backend-target.js";
-import { connectionErrorHints } from "./net/connection-error-hints.js";
-import { followRedirects } from "./net/follow-redirects.js";
-import { createPrpcTransport } from "./protocol-prpc/transport.js";
+import { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
+import { createBackendConnection, http2Connection } from "../net/backend-connection.js";
+import { type BackendTarget, resolveRedirectTarget } from "../net/backend-target.js";
+import { connectionErrorHints } from "../net/connection-error-hints.js";
+import { followRedirects } from "../net/follow-redirects.js";
+import { createPrpcTransport } from "../protocol-prpc/transport.js";
 import { MAX_RESPONSE_BYTES, responseSizeCap } from "./response-size-cap.js";
 import type { TokenMinterClientOptions } from "./token-minter-client-options.js";
 

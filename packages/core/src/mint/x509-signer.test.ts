@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { createHash, verify } from "node:crypto";
 import { symlink, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { makeTestPki, type TestPki } from "./testing/pki.js";
-import { makeTempDir } from "./testing/temp-dir.js";
+import { SignatureAlgorithm } from "../gen/tokenserver/minter/token_minter_pb.js";
+import { makeTestPki, type TestPki } from "../testing/pki.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { createX509Signer, KeyLoadError, SHA256_RSA_ALGO } from "./x509-signer.js";
 
 let pki: TestPki;

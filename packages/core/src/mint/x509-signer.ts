@@ -1,16 +1,16 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, X509Certificate } from "node:crypto";
+import { errorMessage, fsErrorReason } from "../common/fs-errors.js";
+import { oneLine } from "../common/one-line.js";
+import type { SignatureAlgorithm } from "../gen/tokenserver/minter/token_minter_pb.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
+import { readCapped } from "../token-file/read-token-file.js";
 import {
   decryptPrivateKey,
   describeKeyEncryption,
   keyEncryptionCostProblem,
   parseKeyEncryption,
 } from "./encrypted-private-key.js";
-import { filePathProblem } from "./file-path-problem.js";
-import { errorMessage, fsErrorReason } from "./fs-errors.js";
-import type { SignatureAlgorithm } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { oneLine } from "./one-line.js";
 import { decodePemBlocks, type PemBlock } from "./pem.js";
-import { readCapped } from "./read-token-file.js";
 
 /** What mintToken needs from a machine identity: the certificate and a way to sign with its key. */
 export interface Signer {

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { link, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { canActAsNobody, shAsNobody } from "../testing/as-nobody.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { appendToFile } from "./append-to-file.js";
-import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeEach(async () => {

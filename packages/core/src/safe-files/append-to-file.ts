@@ -1,5 +1,5 @@
 import { constants, type FileHandle, lstat, open, readlink } from "node:fs/promises";
-import { errnoCode } from "./fs-errors.js";
+import { errnoCode } from "../common/fs-errors.js";
 import {
   changedError,
   followLink,

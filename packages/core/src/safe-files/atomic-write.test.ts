@@ -1,6 +1,11 @@
 import { readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { fsError } from "../testing/fs-faults.js";
+import { durableWriteOf, recordingAtomicFs } from "../testing/recording-fs.js";
+import { recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import {
   type AtomicWriteOptions,
   isTempFileOf,
@@ -8,11 +13,6 @@ import {
   tempPathFor,
   writeFileAtomic,
 } from "./atomic-write.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { fsError } from "./testing/fs-faults.js";
-import { durableWriteOf, recordingAtomicFs } from "./testing/recording-fs.js";
-import { recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeEach(async () => {

@@ -1,9 +1,9 @@
 import { randomInt } from "node:crypto";
 import { constants, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { type Now, type Sleep, systemNow, systemSleep } from "./clock.js";
-import { errnoCode, errorMessage, fsErrorOn } from "./fs-errors.js";
-import type { Logger } from "./logger.js";
+import { type Now, type Sleep, systemNow, systemSleep } from "../common/clock.js";
+import { errnoCode, errorMessage, fsErrorOn } from "../common/fs-errors.js";
+import type { Logger } from "../common/logger.js";
 
 /** What an atomic write does with a file it opened: the temp file, or the directory it fsyncs. */
 export interface AtomicWriteHandle {

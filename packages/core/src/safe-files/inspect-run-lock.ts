@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
 import { constants, type FileHandle, lstat, open, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { errnoCode, fsErrorReason } from "./fs-errors.js";
-import { formatGoDuration } from "./go-duration.js";
+import { errnoCode, fsErrorReason } from "../common/fs-errors.js";
+import { formatGoDuration } from "../common/go-duration.js";
 import { fileTypeName, isTrustedOwner } from "./open-regular-file.js";
 import { processIsAlive } from "./stale-temp-files.js";
 

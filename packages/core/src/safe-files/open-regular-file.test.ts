@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { chmod, symlink, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readRegularFileSync } from "./net/read-cert-files.js";
-import { readCapped } from "./read-token-file.js";
-import { canActAsNobody, shAsNobody, spawnAsNobody } from "./testing/as-nobody.js";
-import { makeTempDir } from "./testing/temp-dir.js";
+import { readRegularFileSync } from "../net/read-cert-files.js";
+import { canActAsNobody, shAsNobody, spawnAsNobody } from "../testing/as-nobody.js";
+import { makeTempDir } from "../testing/temp-dir.js";
+import { readCapped } from "../token-file/read-token-file.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeEach(async () => {

@@ -3,7 +3,7 @@ import type { Stats } from "node:fs";
 // (~1.5 ms of every run's start-up); the synchronous opener lives in open-regular-file-sync.ts.
 import { constants, type FileHandle, lstat, open, readlink } from "node:fs/promises";
 import { dirname, isAbsolute, sep } from "node:path";
-import { errnoCode } from "./fs-errors.js";
+import { errnoCode } from "../common/fs-errors.js";
 
 /**
  * Opens files a privileged run reads in directories others may write, without letting them choose

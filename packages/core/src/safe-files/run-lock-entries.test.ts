@@ -3,11 +3,11 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { type RecordingLogger, recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { isTrustedOwner } from "./open-regular-file.js";
 import { acquireRunLock, type RunLockOptions } from "./run-lock.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 
 // What can sit at `<token>.lock` besides a lock of ours: another user's lock (judged with an
 // injected owner check, so it runs without privileges; run-lock.test.ts does it with chown as

@@ -1,8 +1,8 @@
 import { readdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { acquireRunLock } from "./run-lock.js";
-import { recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 
 // The lock's scratch names carry 64 random bits, so nobody can plant a link at one. Here the bits
 // are fixed, as if an attacker had guessed them: what stops the write is then O_EXCL|O_NOFOLLOW

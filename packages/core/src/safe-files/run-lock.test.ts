@@ -5,12 +5,12 @@ import { chmod, chown, lstat, readdir, readFile, symlink, unlink, utimes, writeF
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { systemSleep } from "./clock.js";
+import { systemSleep } from "../common/clock.js";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { type RecordingLogger, recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
+import { until } from "../testing/until.js";
 import { acquireRunLock, type RunLock, type RunLockOptions, type RunLockResult } from "./run-lock.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
-import { until } from "./testing/until.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const runLockSource = fileURLToPath(new URL("./run-lock.ts", import.meta.url));

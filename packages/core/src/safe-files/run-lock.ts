@@ -25,8 +25,9 @@ import { randomBytes } from "node:crypto";
 import { constants, type FileHandle, link, lstat, open, rename, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname } from "node:path";
-import { type Now, type Sleep, systemMonotonic, systemNow, systemSleep } from "./clock.js";
-import { errnoCode, fsErrorReason } from "./fs-errors.js";
+import { type Now, type Sleep, systemMonotonic, systemNow, systemSleep } from "../common/clock.js";
+import { errnoCode, fsErrorReason } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
 import {
   type FileId,
   inspectRunLock,
@@ -35,7 +36,6 @@ import {
   msSinceBoot,
   processStartTime,
 } from "./inspect-run-lock.js";
-import { type Logger, silentLogger } from "./logger.js";
 import { removeLeftoverFiles } from "./stale-temp-files.js";
 
 /** A held lock; release it when the run is done. */

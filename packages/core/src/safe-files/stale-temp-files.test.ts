@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chown, lstat, mkdir, readdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import { MAX_JUDGED_PER_PASS, processIsAlive, removeStaleTempFiles } from "./stale-temp-files.js";
-import { recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
 
 /** A process that exited (and was reaped), so its pid is free, and one that keeps running. */
 let deadPid: number;

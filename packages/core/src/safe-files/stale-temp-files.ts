@@ -1,7 +1,7 @@
 import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { type Logger, silentLogger } from "../common/logger.js";
 import { isTempFileOf } from "./atomic-write.js";
-import { type Logger, silentLogger } from "./logger.js";
 
 /** Leftover-looking names judged (lstat, maybe unlink) in one pass over a directory. */
 export const MAX_JUDGED_PER_PASS = 200;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { REFERENCE_DIGEST } from "../testing/vectors.js";
 import { calcDigest, FORCE_BUMP, tokendDigestInputs } from "./calc-digest.js";
-import { REFERENCE_DIGEST } from "./testing/vectors.js";
 
 const enc = new TextEncoder();
 const reference = () =>

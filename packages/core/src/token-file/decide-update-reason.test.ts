@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { REFERENCE_DIGEST } from "../testing/vectors.js";
 import { decideUpdateReason } from "./decide-update-reason.js";
 import { makeTokenFile } from "./make-token-file.js";
-import { REFERENCE_DIGEST } from "./testing/vectors.js";
 
 const NEXT = 1422938106;
 const token = (nextUpdate = BigInt(NEXT), expiry = BigInt(NEXT + 1800)) =>

@@ -1,4 +1,4 @@
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 import type { UpdateReason } from "./outcome.js";
 import type { TokendState } from "./tokend-state.js";
 

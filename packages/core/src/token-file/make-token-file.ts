@@ -1,4 +1,4 @@
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 
 /** The fields of a token file; int64 values are Unix seconds. Unset fields are zero (left out of the file). */
 export type TokenFileInit = Partial<Omit<TokenFile, "$typeName" | "$unknown">>;

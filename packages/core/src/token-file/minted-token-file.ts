@@ -1,8 +1,8 @@
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { formatGoDuration } from "./go-duration.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { formatGoDuration } from "../common/go-duration.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
+import type { MintedToken } from "../mint/mint-token.js";
 import { makeTokenFile } from "./make-token-file.js";
-import type { MintedToken } from "./mint-token.js";
 import { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
 import { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
 

@@ -1,16 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { chmod, mkdir, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_TOKEN_FILE_BYTES, readCapped, readTokenFile } from "./read-token-file.js";
-import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
-import { type RecordingLogger, recordingLogger } from "./testing/recording-logger.js";
-import { makeTempDir } from "./testing/temp-dir.js";
+import { canActAsNobody, shAsNobody } from "../testing/as-nobody.js";
+import { type RecordingLogger, recordingLogger } from "../testing/recording-logger.js";
+import { makeTempDir } from "../testing/temp-dir.js";
 import {
   GO_TOKEN_FILE,
   GO_TOKEN_FILE_TWO_SPACES,
   GOLDEN_TOKEN,
   REFERENCE_DIGEST,
-} from "./testing/vectors.js";
+} from "../testing/vectors.js";
+import { MAX_TOKEN_FILE_BYTES, readCapped, readTokenFile } from "./read-token-file.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let logger: RecordingLogger;

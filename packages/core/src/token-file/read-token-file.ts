@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
-import { errorMessage, isNotFoundError } from "./fs-errors.js";
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { type Logger, silentLogger } from "./logger.js";
-import { isTrustedOwner, openRegularFile, UntrustedFileError } from "./open-regular-file.js";
+import { errorMessage, isNotFoundError } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
+import { isTrustedOwner, openRegularFile, UntrustedFileError } from "../safe-files/open-regular-file.js";
 import { parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
 

@@ -1,4 +1,4 @@
-import type { Now, Random, Sleep } from "./clock.js";
+import type { Now, Random, Sleep } from "../common/clock.js";
 
 /** Longest single wait of {@link sleepUntil}, so a suspended machine notices the wall clock jumped soon after it wakes. */
 const WAKE_CHECK_MS = 15_000;

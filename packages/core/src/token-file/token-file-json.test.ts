@@ -1,10 +1,10 @@
 import { create, fromJson, type JsonValue, toJsonString } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TokenFileSchema } from "./gen/tokenserver/token_file_pb.js";
+import { TokenFileSchema } from "../gen/tokenserver/token_file_pb.js";
+import { BASE64_SPELLINGS, INT64_SPELLINGS } from "../testing/token-file-spellings.js";
 import { goJsonBytes } from "./go-json-bytes.js";
 import { makeTokenFile } from "./make-token-file.js";
-import { BASE64_SPELLINGS, INT64_SPELLINGS } from "./testing/token-file-spellings.js";
 import { TOKEN_FILE_FIELDS, tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 
 const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };

@@ -1,5 +1,5 @@
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 import { type FlatJsonValue, readFlatJsonObject } from "./flat-json-object.js";
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
 import { goJsonBytes } from "./go-json-bytes.js";
 import { goJsonInt64, goJsonInt64FromString } from "./go-json-int64.js";
 import { makeTokenFile, type TokenFileInit } from "./make-token-file.js";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { makeTokenFile } from "./make-token-file.js";
 import {
   GO_TOKEN_FILE,
   GO_TOKEN_FILE_TWO_SPACES,
   GOLDEN_TOKEN,
   REFERENCE_DIGEST,
-} from "./testing/vectors.js";
+} from "../testing/vectors.js";
+import { makeTokenFile } from "./make-token-file.js";
 import { encodeTokenFile, parseTokenFile } from "./token-file.js";
 
 const enc = new TextEncoder();

@@ -1,4 +1,4 @@
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
 import { tokenFileFromJson, tokenFileToJson } from "./token-file-json.js";
 import { decodeTokendState, encodeTokendState, type TokendState } from "./tokend-state.js";
 

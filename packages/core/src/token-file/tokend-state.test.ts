@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXAMPLE_STATE_B64, REFERENCE_DIGEST } from "./testing/vectors.js";
+import { EXAMPLE_STATE_B64, REFERENCE_DIGEST } from "../testing/vectors.js";
 import { decodeTokendState, encodeTokendState, TOKEND_VERSION } from "./tokend-state.js";
 
 const enc = new TextEncoder();

@@ -1,5 +1,5 @@
-import { errorMessage } from "./fs-errors.js";
-import { oneLine } from "./one-line.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { oneLine } from "../common/one-line.js";
 /** The tokend version written into `tokend_state` and the status file; Go tokend's current one. */
 export const TOKEND_VERSION = "1.3";
 

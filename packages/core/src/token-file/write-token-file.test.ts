@@ -1,14 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { nodeAtomicWriteFs } from "./atomic-write.js";
+import { nodeAtomicWriteFs } from "../safe-files/atomic-write.js";
+import { canActAsNobody, shAsNobody } from "../testing/as-nobody.js";
+import { createFakeClock } from "../testing/fake-clock.js";
+import { fsError } from "../testing/fs-faults.js";
+import { durableWriteOf, recordingAtomicFs } from "../testing/recording-fs.js";
+import { makeTempDir } from "../testing/temp-dir.js";
+import { GO_TOKEN_FILE, GOLDEN_TOKEN, REFERENCE_DIGEST } from "../testing/vectors.js";
 import { makeTokenFile } from "./make-token-file.js";
-import { canActAsNobody, shAsNobody } from "./testing/as-nobody.js";
-import { createFakeClock } from "./testing/fake-clock.js";
-import { fsError } from "./testing/fs-faults.js";
-import { durableWriteOf, recordingAtomicFs } from "./testing/recording-fs.js";
-import { makeTempDir } from "./testing/temp-dir.js";
-import { GO_TOKEN_FILE, GOLDEN_TOKEN, REFERENCE_DIGEST } from "./testing/vectors.js";
 import { tokenPathProblem, writeTokenFile } from "./write-token-file.js";
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;

@@ -1,8 +1,8 @@
 import { lstat, stat } from "node:fs/promises";
-import { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
+import type { TokenFile } from "../gen/tokenserver/token_file_pb.js";
+import { type AtomicWriteOptions, writeFileAtomic } from "../safe-files/atomic-write.js";
+import { fileTypeName, isTrustedOwner } from "../safe-files/open-regular-file.js";
 import { type FlatJsonValue, readFlatJsonObject } from "./flat-json-object.js";
-import type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-import { fileTypeName, isTrustedOwner } from "./open-regular-file.js";
 import { readOwnFile } from "./read-token-file.js";
 import { encodeTokenFile, parseTokenFile } from "./token-file.js";
 import type { TokendState } from "./tokend-state.js";
