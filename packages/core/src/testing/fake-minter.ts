@@ -1,12 +1,12 @@
 import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { TokenMinterClient } from "@luci-machine-tokend/core";
 import {
   type MachineTokenRequest,
   MachineTokenRequestSchema,
   type MintMachineTokenResponse,
   MintMachineTokenResponseSchema,
-} from "@luci-machine-tokend/core/gen";
+} from "../gen/tokenserver/minter/token_minter_pb.js";
+import type { TokenMinterClient } from "../mint/mint-token-options.js";
 
 /** What the fake minter answers: a response (init shape), or an error to throw. */
 export type FakeReply = MessageInitShape<typeof MintMachineTokenResponseSchema> | Error;
