@@ -1,6 +1,5 @@
 import type { Logger } from "@luci-machine-tokend/core";
-import type { ResolvedTokenUpdate } from "@luci-machine-tokend/core/internal";
-import { readPassphrase } from "./read-passphrase.js";
+import { fsErrorReason, type ResolvedTokenUpdate, readCapped } from "@luci-machine-tokend/core/internal";
 import type { TokendDeps } from "./run-deps.js";
 import type { ResolvedTokendOptions } from "./tokend-options.js";
 
@@ -49,3 +48,18 @@ export function tokenUpdateSettings(
     atomicFs: deps.atomicFs,
   };
 }
+
+/**
+ * The passphrase in `path` (one trailing newline dropped), read as every file a run reads; the
+ * error names the flag. Here rather than in a module of its own: the `check` subcommand shares it,
+ * and a module of its own would be one more chunk for the token-is-good run to load.
+ */
+export async function readPassphrase(path: string): Promise<string> {
+  try {
+    return new TextDecoder().decode(await readCapped(path, MAX_PASSPHRASE_BYTES)).replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new Error(`-pkey-passphrase-file ${path}: ${fsErrorReason(err)}`, { cause: err });
+  }
+}
+
+const MAX_PASSPHRASE_BYTES = 64 * 1024;
