@@ -22,7 +22,7 @@ export type Assessment = HeldToken &
       }
     | { keyError: Error; reason: "NEW_TOKEN" | "PARAMS_CHANGE" }
   ) & {
-    /** The primary file's token, when `held` was judged instead (the file lacks a newer held token). */
+    /** The primary file's token as read (with `held`: only one that could be served). */
     onDisk?: HeldToken;
   };
 

@@ -88,8 +88,7 @@ async function syncCopies(
   a: Assessment & { token: TokenFile },
 ): Promise<TokenUpdateResult> {
   const copies = s.tokenFileCopies ?? [];
-  const writeBack =
-    s.held && s.tokenFile !== undefined && a.token.luciMachineToken !== a.onDisk?.token?.luciMachineToken;
+  const writeBack = s.held && a.token.luciMachineToken !== a.onDisk?.token?.luciMachineToken;
   const paths = writeBack && s.tokenFile !== undefined ? [s.tokenFile, ...copies] : copies;
   const writes = await writeTokenFiles(paths, a.token, a.state, {
     mode: s.tokenFileMode,
