@@ -31,6 +31,15 @@ const common = {
   plugins: [coreModules()],
 };
 
+/** Core modules whose `import("./x.js")` the CLI's bundle makes static (see coreModules). */
+const LAZY_IN_CORE_STATIC_IN_CLI = [
+  "mint-token.js",
+  "token-minter-client.js",
+  "decode-machine-token.js",
+  "verify-machine-token.js",
+  "machine-token-interceptor.js",
+];
+
 /**
  * Resolves `@luci-machine-tokend/core[/subpath]` to core's tsc output rather than to the chunks
  * core ships (dist/bundle): esbuild then splits at module level, and the token-is-good chunks
@@ -47,26 +56,28 @@ function coreModules() {
         if (typeof target !== "string") return { errors: [{ text: `core exports no ${args.path}` }] };
         return { path: new URL(target.replace("./dist/bundle/", "dist/"), core).pathname };
       });
-      // Core's lazy imports (src/lazy-imports.ts) made static: the CLI's chunks that call them
-      // are lazy already, and one boundary instead of two keeps the refresh path to two chunks.
-      b.onLoad({ filter: /\/core\/dist\/lazy-imports\.js$/ }, async (args) => {
+      // The lazy imports of these core modules made static: the CLI's chunks that use them are
+      // lazy already (the engine's mint-and-save, the inspect subcommand), and one boundary
+      // instead of two keeps the refresh path to two chunks. The engine's own boundary and the
+      // Connect Node transport's stay lazy: the token-is-good run and pRPC load neither.
+      const names = LAZY_IN_CORE_STATIC_IN_CLI.map((n) => n.replace(".", "\\."));
+      const filter = new RegExp(`/core/dist/(?:[\\w-]+/)*(?:${names.join("|")})$`);
+      b.onLoad({ filter }, async (args) => {
         const text = await readFile(args.path, "utf8");
-        const loaders = [
-          ...text.matchAll(/^export const (\w+) = once\(\(\) => import\("(\.\/[\w-]+\.js)"\)\);$/gm),
-        ];
-        if (loaders.length === 0 || loaders.length !== text.match(/^export /gm)?.length)
+        const imports = [];
+        const contents = text.replace(/\bimport\(("\.{1,2}\/[\w/-]+\.js")\)/g, (_, spec) => {
+          imports.push(`import * as lazy${imports.length} from ${spec};`);
+          return `Promise.resolve(lazy${imports.length - 1})`;
+        });
+        if (imports.length === 0)
           return {
-            errors: [
-              { text: `${args.path}: expecting only \`export const x = once(() => import("./y.js"));\`` },
-            ],
+            errors: [{ text: `${args.path}: expecting a lazy import("./module.js") to make static` }],
           };
-        const contents = loaders
-          .map(
-            ([, name, spec], i) =>
-              `import * as m${i} from "${spec}";\nexport const ${name} = async () => m${i};`,
-          )
-          .join("\n");
-        return { contents, loader: "js", resolveDir: dirname(args.path) };
+        return {
+          contents: `${imports.join("\n")}\n${contents}`,
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
       });
     },
   };

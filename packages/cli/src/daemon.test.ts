@@ -4,9 +4,9 @@ import type { Logger, Sleep } from "@luci-machine-tokend/core";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
+import { createFakeMinter, type FakeReply, tokenReply } from "../../core/src/testing/fake-minter.js";
 import { createRetryBackoff, nextRefreshAt, runDaemon } from "./daemon.js";
 import type { ReportOutputDeps } from "./report-outputs.js";
-import { createFakeMinter, type FakeReply, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 import { comparableTsMonText } from "./testing/ts-mon-text.js";
 

@@ -1,6 +1,6 @@
 import type { Logger, Now } from "@luci-machine-tokend/core";
-import { encodeTokenFile, holdsTokenFile } from "@luci-machine-tokend/core/internal";
-import { assessToken } from "./assess-token.js";
+import { assessToken, encodeTokenFile, holdsTokenFile } from "@luci-machine-tokend/core/internal";
+import { tokenUpdateSettings } from "./token-update-settings.js";
 import type { ResolvedTokendOptions } from "./tokend-options.js";
 
 /**
@@ -11,7 +11,7 @@ export async function dryRun(
   options: ResolvedTokendOptions,
   deps: { now: Now; logger: Logger },
 ): Promise<{ lines: string[]; exitCode: 0 | 1 }> {
-  const a = await assessToken(options, deps);
+  const a = await assessToken(tokenUpdateSettings(options, deps), undefined);
   if (a.keyError) return { lines: [`CANT_READ_KEY: ${a.keyError.message}`], exitCode: 1 };
   const paths = [options.tokenFile, ...options.tokenFileCopies];
   if (a.reason !== "TOKEN_IS_GOOD" || !a.token) {

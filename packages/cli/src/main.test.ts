@@ -3,9 +3,9 @@ import { access, chown, readFile, writeFile } from "node:fs/promises";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock } from "../../core/src/testing/fake-clock.js";
+import { createFakeMinter, tokenReply } from "../../core/src/testing/fake-minter.js";
 import type { CliIo } from "./cli-io.js";
 import { main } from "./main.js";
-import { createFakeMinter, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 import { usageText } from "./usage.js";
 

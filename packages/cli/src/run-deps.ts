@@ -30,6 +30,3 @@ export interface TokendDeps {
   /** File operations of token writes, to inject faults. */
   atomicFs?: Partial<AtomicWriteFs>;
 }
-
-/** What the steps of a run share: the deps with their defaults, and the run's deadline. */
-export type RunDeps = TokendDeps & { now: Now; monotonic: Monotonic; logger: Logger; deadline?: Date };

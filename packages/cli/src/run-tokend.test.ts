@@ -12,10 +12,10 @@ import { acquireRunLock } from "@luci-machine-tokend/core/internal";
 import { createTestPki, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFakeClock, type FakeClock } from "../../core/src/testing/fake-clock.js";
+import { createFakeMinter, type FakeMinter, tokenReply } from "../../core/src/testing/fake-minter.js";
 import { durableWriteOf, recordingAtomicFs } from "../../core/src/testing/recording-fs.js";
 import type { TokendDeps } from "./run-deps.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
-import { createFakeMinter, type FakeMinter, tokenReply } from "./testing/fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./testing/tokend-fixture.js";
 
 const START = new Date(1422936306_500); // 2015-02-03T04:05:06.5Z

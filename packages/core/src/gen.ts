@@ -7,7 +7,7 @@
  * @module @luci-machine-tokend/core/gen
  */
 
-export { errorCodeName } from "./error-code-name.js";
 export * from "./gen/tokenserver/machine_token_pb.js";
 export * from "./gen/tokenserver/minter/token_minter_pb.js";
 export * from "./gen/tokenserver/token_file_pb.js";
+export { errorCodeName } from "./mint/error-code-name.js";

@@ -6,16 +6,16 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorMessage } from "./fs-errors.js";
+import { errorMessage } from "./common/fs-errors.js";
 import { MintMachineTokenResponseSchema, TokenMinter } from "./gen/tokenserver/minter/token_minter_pb.js";
-import { mintToken } from "./mint-token.js";
-import { MintTokenError } from "./mint-token-error.js";
-import { outcomeFromError } from "./outcome-from-error.js";
+import { mintToken } from "./mint/mint-token.js";
+import { MintTokenError } from "./mint/mint-token-error.js";
+import { outcomeFromError } from "./mint/outcome-from-error.js";
+import { createX509Signer, KeyLoadError } from "./mint/x509-signer.js";
 import { createPrpcTransport } from "./protocol-prpc/transport.js";
-import { readTokenFile } from "./read-token-file.js";
 import { makeTestPki, type TestPki } from "./testing/pki.js";
-import { parseTokenFile } from "./token-file.js";
-import { createX509Signer, KeyLoadError } from "./x509-signer.js";
+import { readTokenFile } from "./token-file/read-token-file.js";
+import { parseTokenFile } from "./token-file/token-file.js";
 
 /**
  * Hostile input never crashes a run: property tests over the three parsers that read what the

@@ -22,50 +22,69 @@
 // Token files: read, build and write them exactly as Go tokend does.
 
 export type { TokenFile } from "./gen/tokenserver/token_file_pb.js";
-export { makeTokenFile, type TokenFileInit } from "./make-token-file.js";
-export { type ReadTokenFileOptions, type ReadTokenFileResult, readTokenFile } from "./read-token-file.js";
-export { TOKEND_VERSION, type TokendState } from "./tokend-state.js";
-export { type WriteTokenFileOptions, writeTokenFile } from "./write-token-file.js";
+export { makeTokenFile, type TokenFileInit } from "./token-file/make-token-file.js";
+export {
+  type ReadTokenFileOptions,
+  type ReadTokenFileResult,
+  readTokenFile,
+} from "./token-file/read-token-file.js";
+export { TOKEND_VERSION, type TokendState } from "./token-file/tokend-state.js";
+export { type WriteTokenFileOptions, writeTokenFile } from "./token-file/write-token-file.js";
 
 // Deciding: the inputs digest, the update decision and the next update time.
 
-export { calcDigest, tokendDigestInputs } from "./calc-digest.js";
-export { decideUpdateReason, type UpdateDecisionInput } from "./decide-update-reason.js";
-export { type NextUpdate, nextUpdateTime } from "./next-update-time.js";
+export { calcDigest, tokendDigestInputs } from "./token-file/calc-digest.js";
+export { decideUpdateReason, type UpdateDecisionInput } from "./token-file/decide-update-reason.js";
+export { type NextUpdate, nextUpdateTime } from "./token-file/next-update-time.js";
 
 // Minting: the client, the signer, the call and its errors.
 
-export { type MintedToken, type MintTokenOptions, mintToken, type TokenMinterClient } from "./mint-token.js";
-export { MintTokenError, type MintTokenErrorInit, type MintTokenErrorKind } from "./mint-token-error.js";
-export { outcomeFromError } from "./outcome-from-error.js";
-export { createTokenMinterClient, type TokenMinterClientOptions } from "./token-minter-client.js";
+export {
+  type MintedToken,
+  type MintTokenOptions,
+  mintToken,
+  type TokenMinterClient,
+} from "./mint/mint-token.js";
+export { MintTokenError, type MintTokenErrorInit, type MintTokenErrorKind } from "./mint/mint-token-error.js";
+export { outcomeFromError } from "./mint/outcome-from-error.js";
+export { createTokenMinterClient, type TokenMinterClientOptions } from "./mint/token-minter-client.js";
 export {
   createX509Signer,
   KeyLoadError,
   type Signer,
   type X509Signer,
   type X509SignerOptions,
-} from "./x509-signer.js";
+} from "./mint/x509-signer.js";
 
 // The status report of a run, as Go tokend's status file.
 
-export type { UpdateOutcome, UpdateReason } from "./outcome.js";
-export { type StatusReport, statusReportToJson } from "./status-report.js";
+export type { UpdateOutcome, UpdateReason } from "./token-file/outcome.js";
+export { type StatusReport, statusReportToJson } from "./token-file/status-report.js";
 
 // Decoding and verifying machine tokens (a service verifies those it receives).
 
+export type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
 export {
   type DecodedMachineToken,
   decodeMachineToken,
   MachineTokenFormatError,
-} from "./decode-machine-token.js";
-export type { MachineTokenBody } from "./gen/tokenserver/machine_token_pb.js";
+} from "./machine-token/decode-machine-token.js";
 export {
   MachineTokenVerifyError,
   type SigningCertificates,
   type VerifyMachineTokenOptions,
   verifyMachineToken,
-} from "./verify-machine-token.js";
+} from "./machine-token/verify-machine-token.js";
+
+// One run of luci_machine_tokend, in process: lock, read, decide, mint, write.
+
+export type {
+  HeldToken,
+  TokenUpdateOptions,
+  TokenUpdateResult,
+  TokenUpdateSettings,
+} from "./engine/token-update-options.js";
+export { updateMachineToken } from "./engine/update-machine-token.js";
 
 // Credentials: machine tokens for Node code that calls LUCI services (see credentials/).
 
@@ -90,14 +109,14 @@ export { withMachineToken } from "./credentials/with-machine-token.js";
 
 // Types of the options above.
 
-export type { Now, Random, Sleep } from "./clock.js";
-export type { Logger, LogLevel } from "./logger.js";
-export { PROTOCOLS, type Protocol } from "./protocols.js";
+export type { Now, Random, Sleep } from "./common/clock.js";
+export type { Logger, LogLevel } from "./common/logger.js";
+export { PROTOCOLS, type Protocol } from "./mint/protocols.js";
 
 // Symbols above should be relevant to end users.
 // Symbols below should only be relevant for other libraries.
 
-export type { AtomicWriteFs, AtomicWriteHandle, AtomicWriteOptions } from "./atomic-write.js";
 export type { BackendConnectionOptions } from "./net/backend-target.js";
 export type { SystemRootLocations } from "./net/trust-roots.js";
-export { FIXED_OUTCOMES, UPDATE_REASONS } from "./outcome.js";
+export type { AtomicWriteFs, AtomicWriteHandle, AtomicWriteOptions } from "./safe-files/atomic-write.js";
+export { FIXED_OUTCOMES, UPDATE_REASONS } from "./token-file/outcome.js";

@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMachineTokenSource } from "./credentials/machine-token-source.js";
 import { startTokenRefresher } from "./credentials/token-refresher.js";
 import type { TokenRefresherOptions } from "./credentials/token-refresher-options.js";
-import { decodeMachineToken } from "./decode-machine-token.js";
-import { readTokenFile } from "./read-token-file.js";
+import { decodeMachineToken } from "./machine-token/decode-machine-token.js";
+import { createTokenMinterClient } from "./mint/token-minter-client.js";
+import { createX509Signer } from "./mint/x509-signer.js";
 import { encryptTestKey } from "./testing/encrypted-key.js";
 import { keyLeaks } from "./testing/key-leaks.js";
 import { makeTestPki, type TestPki } from "./testing/pki.js";
 import { recordingLogger } from "./testing/recording-logger.js";
 import { makeTempDir } from "./testing/temp-dir.js";
-import { createTokenMinterClient } from "./token-minter-client.js";
-import { createX509Signer } from "./x509-signer.js";
+import { readTokenFile } from "./token-file/read-token-file.js";
 
 /**
  * Every error path of the library a key can reach, driven with the usual mistakes (the key's text

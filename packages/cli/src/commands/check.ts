@@ -11,8 +11,8 @@ import {
   readCapped,
   systemNow,
 } from "@luci-machine-tokend/core/internal";
-import { readPassphrase } from "../assess-token.js";
 import type { CliIo } from "../cli-io.js";
+import { readPassphrase } from "../token-update-settings.js";
 import { checkBackend } from "./check-backend.js";
 import { CERTIFICATE_PEM_FIX, keyPairFix, tokenDirectoryFix, unreadableFileFix } from "./check-fixes.js";
 import type { CheckResult } from "./check-result.js";

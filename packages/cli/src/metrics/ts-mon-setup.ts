@@ -4,8 +4,8 @@ import { errorMessage } from "@luci-machine-tokend/core/internal";
 import type { AuthorizationFn } from "@luci-machine-tokend/core/ts-mon";
 import type { TsMonOptions } from "../cli-options.js";
 import { parseGoUrl } from "./go-url.js";
-import type { TsMonAuth, TsMonInitDeps } from "./ts-mon.js";
 import type { TsMonConfig } from "./ts-mon-config.js";
+import type { TsMonAuth, TsMonInitDeps } from "./ts-mon-init-deps.js";
 import type { TsMonMonitor } from "./ts-mon-monitor.js";
 import { tsMonRootLabels } from "./ts-mon-target.js";
 

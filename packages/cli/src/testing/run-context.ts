@@ -1,8 +1,8 @@
 import type { Logger } from "@luci-machine-tokend/core";
 import type { TestPki } from "@luci-machine-tokend/dev-server";
 import { createFakeClock, type FakeClock } from "../../../core/src/testing/fake-clock.js";
+import { createFakeMinter, type FakeMinter, tokenReply } from "../../../core/src/testing/fake-minter.js";
 import type { TokendDeps } from "../run-deps.js";
-import { createFakeMinter, type FakeMinter, tokenReply } from "./fake-minter.js";
 import { createTokendFixture, type TokendFixture } from "./tokend-fixture.js";
 
 /** Everything a runTokend test touches: files, a fake clock, a scripted minter and the log. */

@@ -1,5 +1,5 @@
-import { filePathProblem } from "../file-path-problem.js";
-import type { PemInput } from "../x509-signer.js";
+import type { PemInput } from "../mint/x509-signer.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
 import type { MachineCertificate, MachinePrivateKey } from "./token-refresher-options.js";
 
 /** The refresher's certificate and key inputs: files read at every refresh, or PEM given. */
@@ -17,10 +17,21 @@ export interface MachineIdentityInputs {
  */
 export function machineIdentityInputs(
   options: MachineCertificate & MachinePrivateKey,
+  caller = "startTokenRefresher",
 ): MachineIdentityInputs {
   return {
-    cert: pemInput(options, { file: "certFile", pem: "cert", deprecated: "certPem", what: "certificate" }),
-    key: pemInput(options, { file: "keyFile", pem: "key", deprecated: "keyPem", what: "private key" }),
+    cert: pemInput(options, caller, {
+      file: "certFile",
+      pem: "cert",
+      deprecated: "certPem",
+      what: "certificate",
+    }),
+    key: pemInput(options, caller, {
+      file: "keyFile",
+      pem: "key",
+      deprecated: "keyPem",
+      what: "private key",
+    }),
   };
 }
 
@@ -31,13 +42,13 @@ interface Names {
   what: string;
 }
 
-function pemInput(options: Record<string, unknown>, names: Names): PemInput {
+function pemInput(options: Record<string, unknown>, caller: string, names: Names): PemInput {
   const given = [names.file, names.pem, names.deprecated].filter((n) => options[n] !== undefined);
   const [name] = given;
   if (name === undefined || given.length > 1) {
     const how = `give ${names.file} (a path) or ${names.pem} (PEM text or bytes)`;
     const problem = name === undefined ? `no ${names.what}` : `the ${names.what} given ${given.length} ways`;
-    throw new TypeError(`startTokenRefresher: ${problem}: ${how}`);
+    throw new TypeError(`${caller}: ${problem}: ${how}`);
   }
   const value = options[name];
   if (name === names.pem) {
@@ -48,18 +59,16 @@ function pemInput(options: Record<string, unknown>, names: Names): PemInput {
           ? new Uint8Array(value) // a copy: the caller may reuse its buffer
           : undefined;
     if (pem === undefined) {
-      throw new TypeError(`startTokenRefresher: ${name} must be PEM text or bytes, not ${typeof value}`);
+      throw new TypeError(`${caller}: ${name} must be PEM text or bytes, not ${typeof value}`);
     }
     if (!Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength).includes("-----BEGIN ")) {
-      throw new TypeError(
-        `startTokenRefresher: ${name} holds no PEM block (not shown); a path goes in ${names.file}`,
-      );
+      throw new TypeError(`${caller}: ${name} holds no PEM block (not shown); a path goes in ${names.file}`);
     }
     return { name, pem };
   }
   const problem = filePathProblem(value);
   if (problem !== undefined) {
-    throw new TypeError(`startTokenRefresher: ${name} is ${problem}; PEM goes in ${names.pem}`);
+    throw new TypeError(`${caller}: ${name} is ${problem}; PEM goes in ${names.pem}`);
   }
   return { path: value as string };
 }

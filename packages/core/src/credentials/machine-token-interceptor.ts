@@ -1,5 +1,4 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { loadUnauthenticatedError } from "../lazy-imports.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
 import { assertTokenDestination } from "./token-destination.js";
 
@@ -34,5 +33,6 @@ export function machineTokenInterceptor(source: MachineTokenSource): Interceptor
  * and importing this module stays free of it.
  */
 async function unauthenticated(err: unknown): Promise<Error> {
-  return (await loadUnauthenticatedError()).unauthenticatedError(err);
+  const { unauthenticatedError } = await import("./unauthenticated-error.js");
+  return unauthenticatedError(err);
 }

@@ -1,11 +1,11 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTokenFile } from "../make-token-file.js";
 import { createFakeClock, type FakeClock } from "../testing/fake-clock.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { GO_TOKEN_FILE, GOLDEN_TOKEN } from "../testing/vectors.js";
-import { writeTokenFile } from "../write-token-file.js";
+import { makeTokenFile } from "../token-file/make-token-file.js";
+import { writeTokenFile } from "../token-file/write-token-file.js";
 import {
   createMachineTokenSource,
   type MachineTokenSourceError,

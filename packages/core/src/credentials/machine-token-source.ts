@@ -1,12 +1,12 @@
 import { stat } from "node:fs/promises";
-import { checkMintedToken } from "../check-minted-token.js";
-import { type Now, systemNow } from "../clock.js";
-import { filePathProblem } from "../file-path-problem.js";
-import { errnoCode, errorMessage, fsErrorReason, isNotFoundError } from "../fs-errors.js";
-import { type Logger, silentLogger } from "../logger.js";
-import { oneLine } from "../one-line.js";
-import { readCapped } from "../read-token-file.js";
-import { parseTokenFile } from "../token-file.js";
+import { type Now, systemNow } from "../common/clock.js";
+import { errnoCode, errorMessage, fsErrorReason, isNotFoundError } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import { oneLine } from "../common/one-line.js";
+import { checkMintedToken } from "../mint/check-minted-token.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
+import { readCapped } from "../token-file/read-token-file.js";
+import { parseTokenFile } from "../token-file/token-file.js";
 
 /** Anything that hands out a LUCI machine token for a request. */
 export interface MachineTokenSource {

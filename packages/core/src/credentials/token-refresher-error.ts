@@ -1,4 +1,4 @@
-import { errorMessage } from "../fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
 
 /**
  * Why a token refresher has no token to give: it was `stopped`, its last refresh failed

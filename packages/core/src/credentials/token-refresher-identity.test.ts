@@ -1,11 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { createTestPki, type DevServer, startDevServer, type TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { calcDigest, tokendDigestInputs } from "../calc-digest.js";
-import { readTokenFile } from "../read-token-file.js";
 import { keyLeaks } from "../testing/key-leaks.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
+import { calcDigest, tokendDigestInputs } from "../token-file/calc-digest.js";
+import { readTokenFile } from "../token-file/read-token-file.js";
 import { startTokenRefresher, type TokenRefresher } from "./token-refresher.js";
 import type { TokenRefresherOptions, TokenRefresherSettings } from "./token-refresher-options.js";
 

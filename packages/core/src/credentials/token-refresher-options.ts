@@ -1,8 +1,8 @@
-import type { Now, Random, Sleep } from "../clock.js";
-import type { Logger } from "../logger.js";
-import type { TokenMinterClient } from "../mint-token.js";
-import type { UpdateReason } from "../outcome.js";
-import type { Protocol } from "../protocols.js";
+import type { Now, Random, Sleep } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
+import type { TokenMinterClient } from "../mint/mint-token.js";
+import type { Protocol } from "../mint/protocols.js";
+import type { UpdateReason } from "../token-file/outcome.js";
 
 /**
  * Options of startTokenRefresher (here, so that the refresh steps take their types from it): the

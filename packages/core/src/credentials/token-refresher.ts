@@ -1,21 +1,17 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { backendBaseUrl } from "../backend-url.js";
-import { type Backoff, createBackoff } from "../backoff.js";
-import { type Sleep, systemNow, systemSleep } from "../clock.js";
-import { filePathProblem } from "../file-path-problem.js";
-import { errorMessage } from "../fs-errors.js";
-import { silentLogger } from "../logger.js";
-import { nextRefreshAt, sleepUntil } from "../refresh-schedule.js";
-import { createTokenMinterClient } from "../token-minter-client.js";
+import { type Sleep, systemNow, systemSleep } from "../common/clock.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { silentLogger } from "../common/logger.js";
+import { asError } from "../engine/assess-token.js";
+import { runTokenUpdate } from "../engine/run-token-update.js";
+import type { HeldToken, ResolvedTokenUpdate, TokenUpdateResult } from "../engine/token-update-options.js";
+import { type Backoff, createBackoff } from "../mint/backoff.js";
+import { createTokenMinterClient } from "../mint/token-minter-client.js";
+import { backendBaseUrl } from "../net/backend-url.js";
+import { filePathProblem } from "../safe-files/file-path-problem.js";
+import { nextRefreshAt, sleepUntil } from "../token-file/refresh-schedule.js";
 import { machineIdentityInputs } from "./machine-identity.js";
 import type { MachineTokenSource } from "./machine-token-source.js";
-import {
-  asError,
-  type HeldToken,
-  type RefreshResult,
-  type RefreshSettings,
-  refreshMachineToken,
-} from "./refresh-machine-token.js";
 import { TokenRefresherError } from "./token-refresher-error.js";
 import type { TokenRefresherOptions } from "./token-refresher-options.js";
 
@@ -62,13 +58,15 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
     if (problem !== undefined) throw new TypeError(`startTokenRefresher: ${name} is ${problem}`);
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const stopping = new AbortController();
+  let client = options.client;
   if (!(timeoutMs > 0)) throw new Error(`timeoutMs must be positive, not ${timeoutMs}`);
   const now = options.now ?? systemNow;
   const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;
-  const settings: RefreshSettings = {
+  const settings: ResolvedTokenUpdate = {
     backend: options.backend,
-    ...identity,
+    identity,
     keyPassphrase: options.keyPassphrase,
     tokenFile: options.tokenFile,
     tokenFileMode: options.tokenFileMode,
@@ -79,24 +77,22 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
     sleep: options.sleep ?? systemSleep,
     random,
     logger,
+    signal: stopping.signal,
+    client: async () => {
+      client ??= createTokenMinterClient(options.backend, {
+        protocol: options.protocol,
+        caBundle: options.caBundle,
+        env: options.env,
+        logger,
+      });
+      return client;
+    },
   };
   const idleSleep = options.sleep ?? unrefSleep;
-  const stopping = new AbortController();
   let held: HeldToken = {};
   let current: { token: string; expiryMs: number } | undefined;
   let lastError: Error | undefined;
   let refreshing: Promise<void> | undefined;
-  let client = options.client;
-  const getClient = async () => {
-    if (client) return client;
-    client = createTokenMinterClient(options.backend, {
-      protocol: settings.protocol,
-      caBundle: options.caBundle,
-      env: options.env,
-      logger,
-    });
-    return client;
-  };
   const notify = (what: string, call: () => void) => {
     try {
       call();
@@ -106,8 +102,13 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   };
 
   async function refreshOnce(backoff: Backoff | undefined): Promise<{ retry?: Backoff; next: Date }> {
-    const result = await refreshMachineToken(settings, held, getClient, stopping.signal).catch(
-      (err: unknown): RefreshResult => ({ minted: false, error: asError(err) }),
+    // The CLI's run, on the token file (if any) and the token held in memory.
+    const result = await runTokenUpdate({ ...settings, held }).catch(
+      (err: unknown): TokenUpdateResult => ({
+        outcome: "UNKNOWN_RPC_ERROR",
+        minted: false,
+        error: asError(err),
+      }),
     );
     if (stopping.signal.aborted) return { next: now() };
     if (result.token) held = { token: result.token, state: result.state };

@@ -11,9 +11,11 @@ import {
   MintMachineTokenResponseSchema,
   TokenMinter,
 } from "../gen/tokenserver/minter/token_minter_pb.js";
-import { mintToken } from "../mint-token.js";
-import { outcomeFromError } from "../outcome-from-error.js";
-import { PROTOCOLS } from "../protocols.js";
+import { mintToken } from "../mint/mint-token.js";
+import { outcomeFromError } from "../mint/outcome-from-error.js";
+import { PROTOCOLS } from "../mint/protocols.js";
+import { createTokenMinterClient } from "../mint/token-minter-client.js";
+import { createX509Signer } from "../mint/x509-signer.js";
 import { startConnectProxy, type TestConnectProxy } from "../testing/connect-proxy.js";
 import { createFakeClock } from "../testing/fake-clock.js";
 import { makeTestPki } from "../testing/pki.js";
@@ -21,8 +23,6 @@ import { recordingLogger } from "../testing/recording-logger.js";
 import { startSocksProxy, type TestSocksProxy } from "../testing/socks-proxy.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa, type TlsCa } from "../testing/tls-fixtures.js";
-import { createTokenMinterClient } from "../token-minter-client.js";
-import { createX509Signer } from "../x509-signer.js";
 import { createBackendConnection } from "./backend-connection.js";
 
 /**

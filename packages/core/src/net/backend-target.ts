@@ -1,5 +1,5 @@
-import { backendBaseUrl } from "../backend-url.js";
-import { silentLogger } from "../logger.js";
+import { silentLogger } from "../common/logger.js";
+import { backendBaseUrl } from "./backend-url.js";
 import { proxyForUrl } from "./proxy-from-env.js";
 import { readCaBundle, type SystemRootLocations, type TrustRootOptions } from "./trust-roots.js";
 import { TrustStore } from "./trust-store.js";

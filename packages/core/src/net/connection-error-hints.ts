@@ -1,6 +1,6 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { errnoCode } from "../fs-errors.js";
-import { oneLine } from "../one-line.js";
+import { errnoCode } from "../common/fs-errors.js";
+import { oneLine } from "../common/one-line.js";
 import type { BackendTarget } from "./backend-target.js";
 
 /** OpenSSL's verdicts for a certificate chain that ends at no trusted root. */

@@ -7,9 +7,11 @@ import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MachineTokenRequestSchema, TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
-import { type MintTokenOptions, mintToken } from "../mint-token.js";
-import { MintTokenError } from "../mint-token-error.js";
-import { outcomeFromError } from "../outcome-from-error.js";
+import { type MintTokenOptions, mintToken } from "../mint/mint-token.js";
+import { MintTokenError } from "../mint/mint-token-error.js";
+import { outcomeFromError } from "../mint/outcome-from-error.js";
+import { createTokenMinterClient, type TokenMinterClientOptions } from "../mint/token-minter-client.js";
+import { createX509Signer, type X509Signer } from "../mint/x509-signer.js";
 import { createFakeClock } from "../testing/fake-clock.js";
 import {
   type FakePrpcServer,
@@ -22,8 +24,6 @@ import { makeTestPki } from "../testing/pki.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa } from "../testing/tls-fixtures.js";
-import { createTokenMinterClient, type TokenMinterClientOptions } from "../token-minter-client.js";
-import { createX509Signer, type X509Signer } from "../x509-signer.js";
 import { MAX_REDIRECT_REQUESTS } from "./follow-redirects.js";
 
 let server: FakePrpcServer;

@@ -1,6 +1,6 @@
 import type { UniversalClientFn, UniversalClientResponse } from "@connectrpc/connect/protocol";
-import { type Logger, silentLogger } from "../logger.js";
-import { escapeForLog } from "../one-line.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import { escapeForLog } from "../common/one-line.js";
 import { HttpHeaders } from "./http-headers.js";
 import { isLoopback } from "./proxy-from-env.js";
 

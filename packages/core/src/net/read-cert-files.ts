@@ -1,4 +1,4 @@
-import { openRegularFileSync } from "../open-regular-file-sync.js";
+import { openRegularFileSync } from "../safe-files/open-regular-file-sync.js";
 
 /**
  * node:fs, taken when first needed (a static ES import of it loads its stream classes, which the

@@ -1,7 +1,7 @@
-import { systemMonotonic } from "../clock.js";
-import { errnoCode, errorMessage, fsErrorReason } from "../fs-errors.js";
-import { type Logger, silentLogger } from "../logger.js";
-import { escapeForLog, oneLine } from "../one-line.js";
+import { systemMonotonic } from "../common/clock.js";
+import { errnoCode, errorMessage, fsErrorReason } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import { escapeForLog, oneLine } from "../common/one-line.js";
 import { hasPemCertificate, pemCertificates } from "./pem-certificates.js";
 import {
   certDirectoryFiles,

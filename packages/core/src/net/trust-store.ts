@@ -1,7 +1,7 @@
 import type { NetConnectOpts } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions, DetailedPeerCertificate, SecureContext, TLSSocket } from "node:tls";
-import { errnoCode } from "../fs-errors.js";
+import { errnoCode } from "../common/fs-errors.js";
 import { createRootSelector } from "./root-selection.js";
 import {
   loadTrustRoots,

@@ -1,8 +1,8 @@
 import { request } from "node:https";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTokenMinterClient } from "../mint/token-minter-client.js";
 import { until } from "../testing/until.js";
-import { createTokenMinterClient } from "../token-minter-client.js";
 import { ConnectProxyAgent } from "./connect-proxy-agent.js";
 import { Socks5ProxyAgent } from "./socks-proxy-agent.js";
 import type { TunnelAgent } from "./tunnel-agent.js";

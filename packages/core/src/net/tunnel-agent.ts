@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { errorMessage } from "../fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
 import { TlsAgent, type TlsAgentOptions } from "./tls-agent.js";
 
 /** Options of {@link TunnelAgent}: the agent's, plus how long opening a tunnel may take. */

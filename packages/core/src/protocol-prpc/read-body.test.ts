@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { isUnusableResponse } from "../unusable-response.js";
+import { isUnusableResponse } from "../mint/unusable-response.js";
 import { readResponseBody } from "./read-body.js";
 
 async function* chunks(...parts: Uint8Array[]) {

@@ -1,5 +1,5 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { unusableResponse } from "../unusable-response.js";
+import { unusableResponse } from "../mint/unusable-response.js";
 
 /**
  * The error of a reply over the size cap, worded as Go's client: UNAVAILABLE, not retried (a

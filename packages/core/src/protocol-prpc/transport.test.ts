@@ -9,9 +9,11 @@ import {
   SignatureAlgorithm,
   TokenMinter,
 } from "../gen/tokenserver/minter/token_minter_pb.js";
-import { type MintTokenOptions, mintToken } from "../mint-token.js";
-import { MintTokenError } from "../mint-token-error.js";
-import { outcomeFromError } from "../outcome-from-error.js";
+import { type MintTokenOptions, mintToken } from "../mint/mint-token.js";
+import { MintTokenError } from "../mint/mint-token-error.js";
+import { outcomeFromError } from "../mint/outcome-from-error.js";
+import { createTokenMinterClient } from "../mint/token-minter-client.js";
+import { createX509Signer, type X509Signer } from "../mint/x509-signer.js";
 import { createFakeClock } from "../testing/fake-clock.js";
 import {
   BINARY,
@@ -26,8 +28,6 @@ import { makeTestPki, type TestIdentity } from "../testing/pki.js";
 import { recordingLogger } from "../testing/recording-logger.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { hex, RESPONSE_D_HEX, RESPONSE_E_HEX } from "../testing/vectors.js";
-import { createTokenMinterClient } from "../token-minter-client.js";
-import { createX509Signer, type X509Signer } from "../x509-signer.js";
 import { createPrpcTransport } from "./transport.js";
 
 let server: FakePrpcServer;

@@ -11,13 +11,13 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createMethodUrl, runUnaryCall, type UniversalClientFn } from "@connectrpc/connect/protocol";
-import { errorMessage } from "../fs-errors.js";
-import { formatGoDuration } from "../go-duration.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { formatGoDuration } from "../common/go-duration.js";
+import { type Logger, silentLogger } from "../common/logger.js";
+import { oneLine } from "../common/one-line.js";
+import { isUnusableResponse, unusableResponse } from "../mint/unusable-response.js";
 import { HttpHeaders } from "../net/http-headers.js";
 import { createHttp1Client } from "../net/http1-client.js";
-import { oneLine } from "../one-line.js";
-import { isUnusableResponse, unusableResponse } from "../unusable-response.js";
 import { readResponseBody } from "./read-body.js";
 import { PRPC_MAX_RESPONSE_BYTES, prpcRequestHeader } from "./request-header.js";
 import { validatePrpcResponse } from "./validate-response.js";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { isUnusableResponse } from "../unusable-response.js";
+import { isUnusableResponse } from "../mint/unusable-response.js";
 import { grpcCodeFromHeader, validatePrpcResponse } from "./validate-response.js";
 
 const body = (s: string) => new TextEncoder().encode(s);

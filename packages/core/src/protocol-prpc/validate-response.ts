@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { escapeForLog, MAX_LOG_TEXT } from "../one-line.js";
-import { unusableResponse } from "../unusable-response.js";
+import { escapeForLog, MAX_LOG_TEXT } from "../common/one-line.js";
+import { unusableResponse } from "../mint/unusable-response.js";
 import { prpcFormatFromMediaType, prpcMediaType } from "./content-type.js";
 import { grpcCodeFromHttpStatus } from "./http-status.js";
 

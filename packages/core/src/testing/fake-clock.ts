@@ -1,4 +1,4 @@
-import type { Now, Sleep } from "../clock.js";
+import type { Now, Sleep } from "../common/clock.js";
 
 /** A clock that only moves when told to, and a sleep that moves it and records each delay. */
 export interface FakeClock {

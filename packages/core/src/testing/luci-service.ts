@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { errorMessage } from "../fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
 import { TokenMinter } from "../gen/tokenserver/minter/token_minter_pb.js";
-import { type SigningCertificates, verifyMachineToken } from "../verify-machine-token.js";
+import { type SigningCertificates, verifyMachineToken } from "../machine-token/verify-machine-token.js";
 
 /** What the stand-in service saw: one entry per request that reached it. */
 export interface ServiceCall {

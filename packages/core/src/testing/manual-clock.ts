@@ -1,4 +1,4 @@
-import type { Now, Sleep } from "../clock.js";
+import type { Now, Sleep } from "../common/clock.js";
 
 /**
  * A clock that moves only when the test says so; its sleeps wait until the clock has passed

@@ -1,6 +1,6 @@
 import { open, rename } from "node:fs/promises";
 import { relative } from "node:path";
-import type { AtomicWriteFs, AtomicWriteHandle } from "../atomic-write.js";
+import type { AtomicWriteFs, AtomicWriteHandle } from "../safe-files/atomic-write.js";
 
 /**
  * The real file operations of atomic writes in `dir`, recording each step in `events` as

@@ -1,4 +1,4 @@
-import type { Logger, LogLevel } from "../logger.js";
+import type { Logger, LogLevel } from "../common/logger.js";
 
 /** A Logger that keeps every line. */
 export interface RecordingLogger extends Logger {

@@ -3,14 +3,14 @@ import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { errorMessage } from "../fs-errors.js";
+import { errorMessage } from "../common/fs-errors.js";
+import { type Logger, silentLogger } from "../common/logger.js";
 import {
   MonitoringInsertRequestSchema,
   type MonitoringInsertResponse,
   MonitoringService,
 } from "../gen/google/internal/prodx/mon/v1/service_pb.js";
 import type { MetricsPayload } from "../gen/ts_mon/proto/metrics_pb.js";
-import { type Logger, silentLogger } from "../logger.js";
 import { ConnectProxyAgent } from "../net/connect-proxy-agent.js";
 import { proxyForUrl } from "../net/proxy-from-env.js";
 import type { SystemRootLocations } from "../net/trust-roots.js";
