@@ -41,9 +41,10 @@ export async function runTokenUpdate(s: ResolvedTokenUpdate): Promise<TokenUpdat
   });
   try {
     // Temp files of atomic writes that a killed run left behind (ours by name, their process gone).
-    for (const path of [s.tokenFile, ...(s.tokenFileCopies ?? []), ...(s.leftoversOf ?? [])]) {
-      await removeStaleTempFiles(path, { now: now(), logger: run.logger });
-    }
+    await removeStaleTempFiles([s.tokenFile, ...(s.tokenFileCopies ?? []), ...(s.leftoversOf ?? [])], {
+      now: now(),
+      logger: run.logger,
+    });
     return await judgeAndAct(s, run, locking);
   } finally {
     await locking.lock?.release();

@@ -62,6 +62,19 @@ describe("removeStaleTempFiles", () => {
     expect(await readdir(tmp.dir)).toEqual([]);
   });
 
+  it("takes several paths in one or more directories: the leftovers of each, nothing of other files", async () => {
+    await mkdir(tmp.path("copies"));
+    const paths = [tmp.path("token.json"), tmp.path("status.json"), tmp.path("copies/token.json")];
+    const leftovers = paths.map((path) => `${path}.111_1_1.tmp`);
+    const kept = [tmp.path("other.json.111_1_1.tmp"), tmp.path("copies/status.json.111_1_1.tmp")];
+    for (const file of [...leftovers, ...kept]) await writeFile(file, "x");
+    const removed = await removeStaleTempFiles(paths, { now: new Date(), isAlive: () => false });
+    expect(removed.sort()).toEqual(leftovers.sort());
+    expect((await readdir(tmp.dir, { recursive: true })).sort()).toEqual(
+      ["copies", "copies/status.json.111_1_1.tmp", "other.json.111_1_1.tmp"].sort(),
+    );
+  });
+
   it("returns nothing for a missing directory", async () => {
     expect(await removeStaleTempFiles(tmp.path("no/token.json"), { now: new Date() })).toEqual([]);
   });

@@ -20,16 +20,31 @@ export interface StaleTempFileOptions {
 }
 
 /**
- * Removes temp files that an atomic write of `path` left behind when its process was killed:
+ * Removes temp files that atomic writes of `paths` left behind when their process was killed:
  * only files named like ours (`<name>.<pid>_<n>_<nanos>.tmp`, also Go tokend's pattern) whose
- * process is gone or that are older than `maxAgeMs`. Returns the removed paths; never throws.
+ * process is gone or that are older than `maxAgeMs`. Each directory is read once, however many of
+ * the paths it holds (a run's token and status files usually share one). Returns the removed
+ * paths; never throws.
  */
-export async function removeStaleTempFiles(path: string, options: StaleTempFileOptions): Promise<string[]> {
-  return removeLeftoverFiles(
-    dirname(path),
-    (name) => (isTempFileOf(path, name) ? Number(/\.(\d+)_\d+_\d+\.tmp$/.exec(name)?.[1]) : undefined),
-    options,
-  );
+export async function removeStaleTempFiles(
+  paths: string | readonly string[],
+  options: StaleTempFileOptions,
+): Promise<string[]> {
+  const byDirectory = new Map<string, string[]>();
+  for (const path of typeof paths === "string" ? [paths] : paths) {
+    const siblings = byDirectory.get(dirname(path));
+    if (siblings) siblings.push(path);
+    else byDirectory.set(dirname(path), [path]);
+  }
+  const removed: string[] = [];
+  for (const [dir, files] of byDirectory) {
+    const pidOf = (name: string) =>
+      files.some((path) => isTempFileOf(path, name))
+        ? Number(/\.(\d+)_\d+_\d+\.tmp$/.exec(name)?.[1])
+        : undefined;
+    removed.push(...(await removeLeftoverFiles(dir, pidOf, options)));
+  }
+  return removed;
 }
 
 /**
