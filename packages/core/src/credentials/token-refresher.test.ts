@@ -279,4 +279,12 @@ describe("startTokenRefresher", () => {
   it("refuses a bad backend at once", () => {
     expect(() => startTokenRefresher({ backend: "http://x", certFile: "c", keyFile: "k" })).toThrow();
   });
+
+  it("refuses a timeout that would bound no wait (NaN, infinite, not positive) at once", () => {
+    for (const timeoutMs of [Number.NaN, Number.POSITIVE_INFINITY, 0]) {
+      expect(() =>
+        startTokenRefresher({ backend: "127.0.0.1:1", certFile: "c", keyFile: "k", timeoutMs }),
+      ).toThrow(/^timeoutMs must be positive and finite/);
+    }
+  });
 });

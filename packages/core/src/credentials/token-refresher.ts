@@ -60,7 +60,8 @@ export function startTokenRefresher(options: TokenRefresherOptions): TokenRefres
   const timeoutMs = options.timeoutMs ?? 60_000;
   const stopping = new AbortController();
   let client = options.client;
-  if (!(timeoutMs > 0)) throw new Error(`timeoutMs must be positive, not ${timeoutMs}`);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+    throw new Error(`timeoutMs must be positive and finite, not ${timeoutMs}`);
   const now = options.now ?? systemNow;
   const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;

@@ -180,4 +180,19 @@ describe("updateMachineToken: the public form", () => {
       updateMachineToken({ backend: "127.0.0.1:1", certFile: t.certPath, keyFile: pki.keyPem }),
     ).rejects.toThrow(/^updateMachineToken: keyFile is /);
   });
+
+  it("refuses a timeout that bounds nothing, a mode that is no file mode and copies without their lock", async () => {
+    const base = { backend: "127.0.0.1:1", certFile: t.certPath, keyFile: t.keyPath, tokenFile: t.tokenPath };
+    for (const timeoutMs of [Number.NaN, Number.POSITIVE_INFINITY, 0, -5]) {
+      await expect(updateMachineToken({ ...base, timeoutMs })).rejects.toThrow(
+        /^updateMachineToken: timeoutMs must be a positive number/,
+      );
+    }
+    for (const tokenFileMode of [0o10000, 1.5, -1]) {
+      await expect(updateMachineToken({ ...base, tokenFileMode })).rejects.toThrow(/is not a file mode$/);
+    }
+    const copies = { ...base, tokenFile: undefined, tokenFileCopies: [t.tokenPath] };
+    await expect(updateMachineToken(copies)).rejects.toThrow("tokenFileCopies need a tokenFile");
+    await expect(stat(t.tokenPath)).rejects.toThrow(/ENOENT/);
+  });
 });

@@ -23,7 +23,7 @@ export interface TokenUpdateSettings {
   keyPassphrase?: string | (() => Promise<string>);
   /**
    * The primary token file, as `-token-file`: locked, read, judged and, after a mint, written.
-   * Without it the run judges `held` only and writes nothing.
+   * Without it the run judges `held` only and writes no file (nor copies: they need a token file).
    */
   tokenFile?: string;
   /** Copies of the token file, as `-token-file-copy`: written after a mint, and when they differ from a good token. */
@@ -52,7 +52,7 @@ export interface TokenUpdateSettings {
    * returned, with the write's error).
    */
   held?: HeldToken;
-  /** Runs after a new token was written everywhere, while the run still holds the lock (the CLI's `-exec`). */
+  /** Runs after a new token was written everywhere, while the run still holds the lock (the CLI's `-exec`); a throw rejects the call, the token already saved. */
   afterUpdate?: (token: TokenFile) => Promise<void>;
   now?: Now;
   /** Measures the RPC's duration (default process.hrtime). */

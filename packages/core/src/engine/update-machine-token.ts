@@ -27,7 +27,9 @@ import type { TokenUpdateOptions, TokenUpdateResult } from "./token-update-optio
  * @returns what the run did: the outcome and reason (Go's update_outcome and update_reason), the
  * token it ends with, the RPC's duration and the token server's version; every failure is a result.
  * @throws TypeError (a rejection) for certificate and key options given wrong (none, two ways, PEM
- * text as a path) and PEM text where a path belongs.
+ * text as a path), PEM text where a path belongs, a `timeoutMs` that is not a positive finite
+ * number, a `tokenFileMode` that is not a file mode, and copies without a token file. An
+ * `afterUpdate` that throws rejects the call too (the new token is already saved then).
  */
 export async function updateMachineToken(options: TokenUpdateOptions): Promise<TokenUpdateResult> {
   const identity = machineIdentityInputs(options, "updateMachineToken");
@@ -39,6 +41,23 @@ export async function updateMachineToken(options: TokenUpdateOptions): Promise<T
   for (const [name, path] of paths) {
     const problem = path === undefined ? undefined : filePathProblem(path);
     if (problem !== undefined) throw new TypeError(`updateMachineToken: ${name} is ${problem}`);
+  }
+  const { timeoutMs, tokenFileMode, tokenFile, tokenFileCopies } = options;
+  // A NaN or infinite timeout would leave the lock's wait and the retries without a deadline.
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new TypeError(
+      `updateMachineToken: timeoutMs must be a positive number of milliseconds, not ${timeoutMs}`,
+    );
+  }
+  if (
+    tokenFileMode !== undefined &&
+    !(Number.isInteger(tokenFileMode) && tokenFileMode >= 0 && tokenFileMode <= 0o7777)
+  ) {
+    throw new TypeError(`updateMachineToken: tokenFileMode ${tokenFileMode} is not a file mode`);
+  }
+  // Copies are written under the token file's lock; without one two runs could interleave them.
+  if (tokenFile === undefined && (tokenFileCopies?.length ?? 0) > 0) {
+    throw new TypeError("updateMachineToken: tokenFileCopies need a tokenFile");
   }
   return runTokenUpdate({ ...options, identity });
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatedRootsPem } from "../testing/generated-roots.js";
 import { makeTempDir } from "../testing/temp-dir.js";
 import { makeTlsCa, type TlsCa, type TlsServerIdentity } from "../testing/tls-fixtures.js";
+import { until } from "../testing/until.js";
 import { EAGER_ROOTS, TrustStore } from "./trust-store.js";
 
 /** A TLS server on 127.0.0.2 that answers each line with `pong`, and what each connection sent. */
@@ -146,6 +147,64 @@ describe("TrustStore: roots handed to OpenSSL as servers need them", () => {
       // The second was accepted before the learning handshake could end (one round trip, 100 ms).
       expect(accepted).toHaveLength(2);
       expect((accepted[1] ?? 0) - (accepted[0] ?? 0)).toBeLessThan(50);
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
+  it("leaves no connection open when its signal aborts, at any step of a connect", async () => {
+    // A relay that delays every chunk by 30 ms each way, counting the connections it holds open.
+    let open = 0;
+    let accepted = 0;
+    const relay = createNetServer((client) => {
+      open++;
+      accepted++;
+      client.once("close", () => open--);
+      const upstream = netConnect(direct.port, "127.0.0.2");
+      const pipe = (from: Socket, to: Socket) => {
+        from.on("data", (d: Buffer) => setTimeout(() => to.write(d), 30));
+        from.on("end", () => setTimeout(() => to.end(), 30));
+        from.on("error", () => to.destroy());
+        from.on("close", () => to.destroy());
+      };
+      pipe(client, upstream);
+      pipe(upstream, client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.2", resolve));
+    try {
+      const port = (relay.address() as AddressInfo).port;
+      // Abort once the learning connection is in, once both are, and mid-handshake of the second.
+      for (const abortAt of [() => accepted >= 1, () => accepted >= 2, () => false]) {
+        const store = await storeOf("abort.pem", decoys + ca.certPem);
+        await store.load();
+        accepted = 0;
+        const controller = new AbortController();
+        const started = performance.now();
+        const watch = setInterval(() => {
+          if (abortAt() || performance.now() - started > 100) controller.abort(new Error("aborted"));
+        }, 2);
+        const result = await store
+          .connect({ host: "127.0.0.2", port, servername: "" }, undefined, controller.signal)
+          .then((socket) => {
+            socket.destroy();
+            return "connected";
+          })
+          .catch((err: Error) => err.message)
+          .finally(() => clearInterval(watch));
+        expect(["aborted", "connected"]).toContain(result);
+        await until(() => open === 0, 5000);
+        expect(open).toBe(0);
+      }
+      // A signal aborted before the call: no connection is even made.
+      const store = await storeOf("aborted.pem", decoys + ca.certPem);
+      await store.load();
+      accepted = 0;
+      const signal = AbortSignal.abort(new Error("aborted before"));
+      await expect(
+        store.connect({ host: "127.0.0.2", port, servername: "" }, undefined, signal),
+      ).rejects.toThrow("aborted before");
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a connect would be accepted by now
+      expect(accepted).toBe(0);
     } finally {
       await new Promise((resolve) => relay.close(resolve));
     }

@@ -168,12 +168,27 @@ export class TrustStore {
         dropNext();
         return probe;
       }
-      if (early) this.#learn(peerChain(probe.getPeerCertificate(true)));
-      probe.destroy();
+      try {
+        if (early) this.#learn(peerChain(probe.getPeerCertificate(true)));
+      } catch (err) {
+        dropNext();
+        throw err;
+      } finally {
+        probe.destroy();
+      }
+    } else {
+      // Another connection learned this server while ours was meeting it: ours is not needed.
+      early?.then(
+        (socket) => socket.destroy(),
+        () => {},
+      );
     }
     // A stream that closed while it waited would leave TLS waiting forever: a new one instead.
     const opened = await next;
-    signal?.throwIfAborted();
+    if (signal?.aborted) {
+      opened?.destroy();
+      signal.throwIfAborted();
+    }
     const stream = opened && !opened.destroyed ? opened : await open?.();
     return this.#verified(target, stream, this.#learnedContext());
   }
@@ -263,14 +278,19 @@ function serverKey(target: TlsTarget): string {
  */
 function tcpConnect(target: TlsTarget, signal?: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const socket = process.getBuiltinModule("node:net").connect(target as NetConnectOpts);
     const abort = () => socket.destroy(signal?.reason);
+    const failed = (err: Error) => {
+      signal?.removeEventListener("abort", abort);
+      reject(err);
+    };
     signal?.addEventListener("abort", abort, { once: true });
-    socket.once("error", reject);
-    socket.once("close", () => reject(new Error("closed")));
+    socket.once("error", failed);
+    socket.once("close", () => failed(new Error("closed")));
     socket.once("connect", () => {
       signal?.removeEventListener("abort", abort);
-      socket.off("error", reject);
+      socket.off("error", failed);
       socket.on("error", () => socket.destroy());
       resolve(socket);
     });
