@@ -36,7 +36,7 @@ export async function mintAndSave(
   const { signer, reason } = input;
   const kept = { found: input.token, token: input.token, state: input.state, minted: false, reason };
   if (s.tokenFile !== undefined && !s.held) {
-    const unwritable = await primaryWriteProblem(s.tokenFile);
+    const unwritable = await primaryWriteProblem(s.tokenFile, s.checkWritable);
     if (unwritable) {
       // Go would mint first and then fail to save; a token nobody can store is not worth a call.
       logger.log("error", `Cannot write the token file, not asking for a token - ${unwritable.message}`);
@@ -129,11 +129,14 @@ function defaultClient(s: ResolvedTokenUpdate, run: RunContext): TokenMinterClie
  * or the entry is one a token write refuses (a directory; our own FIFO or device: see
  * tokenPathProblem). Another user's FIFO or symlink there is no reason: the write replaces it.
  */
-async function primaryWriteProblem(path: string): Promise<Error | undefined> {
+async function primaryWriteProblem(
+  path: string,
+  checkWritable = (dir: string) => access(dir, constants.W_OK),
+): Promise<Error | undefined> {
   const problem = await tokenPathProblem(path);
   if (problem) return problem;
   try {
-    await access(dirname(path), constants.W_OK);
+    await checkWritable(dirname(path));
     return undefined;
   } catch (err) {
     return err as Error;

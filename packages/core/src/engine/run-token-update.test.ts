@@ -100,16 +100,22 @@ describe("runTokenUpdate: Go's run(), step by step", () => {
     expect(t.minter.requests).toHaveLength(0);
   });
 
-  it.skipIf(process.getuid?.() === 0)(
-    "SAVE_TOKEN_PERM_ERROR for a read-only directory, before any RPC",
-    async () => {
-      await mkdir(t.path("ro"));
-      await chmod(t.path("ro"), 0o555);
-      const result = await runTokenUpdate(t.settings({ tokenFile: t.path("ro/token.json") }));
-      expect(result.outcome).toBe("SAVE_TOKEN_PERM_ERROR");
-      expect(t.minter.requests).toHaveLength(0);
-    },
-  );
+  it("SAVE_TOKEN_PERM_ERROR for a read-only directory, before any RPC", async () => {
+    await mkdir(t.path("ro"));
+    await chmod(t.path("ro"), 0o555);
+    // Root ignores the mode: as root, the check's error is injected (the CLI e2e test drops privileges).
+    const denied = async (dir: string) => {
+      throw Object.assign(new Error(`EACCES: permission denied, access '${dir}'`), { code: "EACCES" });
+    };
+    const checkWritable = process.getuid?.() === 0 ? denied : undefined;
+    const result = await runTokenUpdate({
+      ...t.settings({ tokenFile: t.path("ro/token.json") }),
+      checkWritable,
+    });
+    expect(result).toMatchObject({ outcome: "SAVE_TOKEN_PERM_ERROR", minted: false });
+    expect(result.failure).toContain(t.path("ro"));
+    expect(t.minter.requests).toHaveLength(0);
+  });
 
   it("runs afterUpdate after a mint only, while it still holds the lock", async () => {
     const seen: string[] = [];

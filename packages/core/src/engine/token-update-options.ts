@@ -73,7 +73,11 @@ export interface TokenUpdateSettings {
 export type TokenUpdateOptions = TokenUpdateSettings & MachineCertificate & MachinePrivateKey;
 
 /** The settings with the certificate and key resolved (what the CLI and the refresher pass). */
-export type ResolvedTokenUpdate = TokenUpdateSettings & { identity: { cert: PemInput; key: PemInput } };
+export type ResolvedTokenUpdate = TokenUpdateSettings & {
+  identity: { cert: PemInput; key: PemInput };
+  /** Checks that the token file's directory is writable (default: access W_OK); tests inject its error, as root ignores modes. */
+  checkWritable?: (dir: string) => Promise<void>;
+};
 
 /** What one run did, as Go tokend's status file says it, and the token it ends with. */
 export interface TokenUpdateResult {
