@@ -41,7 +41,7 @@ export function redirectScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }
 
   /**
    * Runs both against `first` (the raw server unless named), which answers with `answer(n)` while
-   * that gives a reply and mints after; every server's requests count as calls.
+   * that gives a reply and mints after; the others mint; every server's requests count as calls.
    */
   const run = async (
     answer: (url: string, n: number) => Reply | undefined,
@@ -50,7 +50,9 @@ export function redirectScenarios(suite: { ctx: DiffContext; ws: DiffWorkspace }
     const { ctx, ws } = suite;
     const first = options.first ?? ctx.raw;
     const servers = [ctx.raw, tls, onLan].filter((s): s is FakePrpcServer => s !== undefined);
-    for (const s of servers) s.reset();
+    // Every server mints an hour's token: the fake's default expiry lies in 2015, and a lifetime
+    // that far off depends on the second each side ran in (the schedule is compared to 10 s).
+    for (const s of servers) s.respond(() => mintedReply("token-1", inAnHour()));
     first.respond((req, n) => answer(req.url, n) ?? mintedReply("token-1", inAnHour()));
     const bundle = join(ws.root, "redirect-ca.pem");
     await writeFile(bundle, caPem);
