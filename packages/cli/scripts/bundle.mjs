@@ -14,6 +14,9 @@ import { thirdPartyLicenses } from "./third-party-licenses.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 
+/** The subcommands (src/subcommand-names.ts), each also an entry of the ES module bundle. */
+const SUBCOMMANDS = ["inspect", "check", "csr", "dev-server", "demo"];
+
 const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
 
 const common = {
@@ -84,7 +87,7 @@ function coreModules() {
 }
 
 /**
- * Makes every module loaded by a dynamic import() (and the library entry) also import the CLI's
+ * Makes every module loaded by a dynamic import() (and the library and subcommand entries) also import the CLI's
  * start path (dist/main.js), which a run has always loaded before any of them. esbuild puts
  * modules in one chunk when the same entries reach them; without this, the start path's modules
  * are reached by different sets of lazy chunks and split into a dozen small chunks, each one more
@@ -93,7 +96,11 @@ function coreModules() {
 function oneStartChunk() {
   const main = new URL("../dist/main.js", import.meta.url).pathname;
   const index = new URL("../dist/index.js", import.meta.url).pathname;
-  const lazy = new Set([index]);
+  // Entries are loaded before the dynamic imports that also reach the subcommands are resolved.
+  const subcommands = SUBCOMMANDS.map(
+    (name) => new URL(`../dist/commands/${name}.js`, import.meta.url).pathname,
+  );
+  const lazy = new Set([index, ...subcommands]);
   return {
     name: "one-start-chunk",
     setup(b) {
@@ -154,8 +161,13 @@ if (cjsAt >= 0) {
   await rm(new URL("../dist/bundle", import.meta.url), { recursive: true, force: true });
   const { metafile } = await build({
     ...common,
-    // cli: the bin; index: the package's library entry (runTokend, main), sharing the chunks.
-    entryPoints: { cli: "dist/cli.js", index: "dist/index.js" },
+    // cli: the CLI as ES modules; index: the package's library entry (runTokend, main); the
+    // subcommands at fixed names, for the run bundle to import (see runBundle); all sharing chunks.
+    entryPoints: {
+      cli: "dist/cli.js",
+      index: "dist/index.js",
+      ...Object.fromEntries(SUBCOMMANDS.map((name) => [`commands/${name}`, `dist/commands/${name}.js`])),
+    },
     outdir: "dist/bundle",
     splitting: true,
     format: "esm",
@@ -175,4 +187,58 @@ if (cjsAt >= 0) {
   // dozen chunks; four levels each made fileURLToPath hot enough for TurboFan to compile it
   // (`--trace-opt`), which pages in 3.6 MiB of the compiler (token-is-good peak RSS 46 → 51 MiB).
   await writeFile(new URL("../dist/bundle/chunks/package.json", import.meta.url), '{ "type": "module" }\n');
+  await runBundle();
+}
+
+/**
+ * What the bin runs (src/code-cached-start.ts): dist/bundle/start.cjs, which compiles
+ * dist/bundle/run.cjs, the tokend run as one CommonJS file, with the V8 code cache that
+ * scripts/train-code-cache.mjs makes. Node 20 caches no ES module's compiled code; a CommonJS
+ * file compiled through node:vm can use one. The subcommands are left out of run.cjs: each is
+ * imported, when named, from the ES module bundle (dist/bundle/commands/NAME.js).
+ */
+async function runBundle() {
+  const cjs = {
+    ...common,
+    format: "cjs",
+    // Minified, as for the single executable: V8 reads less, and peak RSS is ~1 MiB lower.
+    minify: true,
+    lineLimit: 160,
+    keepNames: true,
+  };
+  const { outputFiles } = await build({
+    ...cjs,
+    entryPoints: ["dist/cli.js"],
+    outfile: "dist/bundle/run.cjs",
+    define: { ...common.define, "import.meta.url": "__tokendModuleUrl" },
+    banner: { js: 'const __tokendModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [...common.plugins, subcommandsFromEsmBundle()],
+    // The map stays out of the package (dist/run.cjs.map): tests map what ran back to modules.
+    sourcemap: "external",
+    write: false,
+  });
+  for (const out of outputFiles) {
+    await writeFile(out.path.endsWith(".map") ? resolve(here, "dist/run.cjs.map") : out.path, out.contents);
+  }
+  await build({ ...cjs, entryPoints: ["dist/code-cached-start.js"], outfile: "dist/bundle/start.cjs" });
+}
+
+/** In run.cjs, each `import("./commands/NAME.js")` of main.js loads dist/bundle/commands/NAME.js. */
+function subcommandsFromEsmBundle() {
+  return {
+    name: "subcommands-from-esm-bundle",
+    setup(b) {
+      b.onResolve({ filter: /^\.\/commands\/[\w-]+\.js$/ }, (args) =>
+        args.importer.endsWith("/dist/main.js")
+          ? { path: args.path, namespace: "esm-subcommand" }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: "esm-subcommand" }, (args) => ({
+        // __tokendImportEsm: given by the loader (src/code-cached-start.ts), which can import().
+        contents: `export const run = (argv, io) =>
+  __tokendImportEsm(new URL(${JSON.stringify(args.path)}, __tokendModuleUrl).href).then((m) => m.run(argv, io));`,
+        loader: "js",
+      }));
+    },
+  };
 }

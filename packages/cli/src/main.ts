@@ -9,11 +9,15 @@ import { pemTextArgument } from "./pem-text-argument.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
+import { isSubcommand, type SubcommandName } from "./subcommand-names.js";
 import { unknownCommandLine } from "./unknown-command.js";
 import { usageText } from "./usage.js";
 
 /** Subcommands; anything else is a tokend run with Go's flags. */
-const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>> = {
+const SUBCOMMANDS: Record<
+  SubcommandName,
+  () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>
+> = {
   inspect: () => import("./commands/inspect.js"),
   check: () => import("./commands/check.js"),
   csr: () => import("./commands/csr.js"),
@@ -27,8 +31,7 @@ const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[], io: CliIo)
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const command = argv[0] ?? "";
-  const load = Object.hasOwn(SUBCOMMANDS, command) ? SUBCOMMANDS[command] : undefined;
-  if (load) return (await load()).run(argv.slice(1), io);
+  if (isSubcommand(argv)) return (await SUBCOMMANDS[command as SubcommandName]()).run(argv.slice(1), io);
 
   // Before Go's parser, which would quote a key pasted into the command line in its error.
   const pem = pemTextArgument(argv);

@@ -6,7 +6,8 @@ import { TokenFileSchema } from "@luci-machine-tokend/core/gen";
 import type { DevServer, TestPki } from "@luci-machine-tokend/dev-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadedModules } from "../../../core/src/testing/loaded-modules.js";
-import { BIN, runCli } from "../testing/run-cli.js";
+import { executedModules } from "../testing/executed-modules.js";
+import { BIN, ESM_CLI, runCli, runProgram } from "../testing/run-cli.js";
 import { startTestTokenServer } from "../testing/test-token-server.js";
 import { createTokendFixture, type TokendFixture } from "../testing/tokend-fixture.js";
 
@@ -28,6 +29,8 @@ afterEach(() => fx.cleanup());
 const status = async () => JSON.parse(await readFile(fx.statusPath, "utf8")) as Record<string, unknown>;
 const tokenOf = async (path: string) =>
   (JSON.parse(await readFile(path, "utf8")) as { luci_machine_token: string }).luci_machine_token;
+/** The package's library entry (main, runTokend), built. */
+const LIBRARY_ENTRY = new URL("../../dist/bundle/index.js", import.meta.url).href;
 const mints = () => server.requests.filter((r) => r.outcome.kind === "token").length;
 
 describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
@@ -75,10 +78,45 @@ describe("the CLI against the dev server (LUCI's main_test scenarios)", () => {
     expect(mints()).toBe(2);
   });
 
-  it("loads no protobuf-es and no Connect code when the token is good, nor for -h", async () => {
+  it("runs no protobuf-es and no Connect code when the token is good, nor for -h", async () => {
+    expect((await runCli(fx.args(server.backend))).code).toBe(0);
+    // Only runs that send ts-mon metrics or write the Prometheus textfile run the metrics ones.
+    const lazilyLoaded =
+      /^node_modules\/@(bufbuild|connectrpc)\/|\/metrics\/(go-url|ts-mon-setup|ts-mon-target|prometheus-text|oauth\/\S+)\.js$/;
+    for (const args of [fx.args(server.backend), ["-h"]]) {
+      const run = await executedModules(args);
+      expect(run.code).toBe(0);
+      expect(run.modules).toContain("packages/cli/dist/main.js");
+      expect(run.modules.filter((m) => lazilyLoaded.test(m))).toEqual([]);
+    }
+    // The probe sees them when they run.
+    const refresh = await executedModules(fx.args(server.backend, "-force-refresh"));
+    expect(refresh.modules).toContain("node_modules/@bufbuild/protobuf/dist/esm/registry.js");
+    expect(mints()).toBe(2);
+  });
+
+  it("a refresh wakes no TurboFan (its first compilation costs ~3.5 MiB of peak RSS: short-run-v8-flags.ts)", async () => {
+    const run = await runProgram(
+      [process.execPath, "--trace-opt", BIN],
+      fx.args(server.backend, "-force-refresh"),
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/^\[completed compiling .*$/gm) ?? []).toEqual([]);
+    // The probe works: the same run through the library's main (V8's defaults) optimizes some.
+    const viaLibrary = `import(${JSON.stringify(LIBRARY_ENTRY)}).then(({ main }) =>
+  main(process.argv.slice(1), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }))`;
+    const plain = await runProgram(
+      [process.execPath, "--trace-opt", "-e", viaLibrary, "--"],
+      fx.args(server.backend, "-force-refresh"),
+    );
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^\[completed compiling /m);
+  });
+
+  it("as ES modules (the library's entry shares these chunks), loads neither for a good token or -h", async () => {
     expect((await runCli(fx.args(server.backend))).code).toBe(0);
     for (const args of [fx.args(server.backend), ["-h"]]) {
-      const run = await loadedModules([BIN, ...args]);
+      const run = await loadedModules([ESM_CLI, ...args]);
       expect(run.code).toBe(0);
       // Start-up costs of Node 20 (BENCHMARKS.md): node:module pulls in the ES module resolver and
       // source maps; an ES import of node:fs loads its stream classes.
@@ -340,18 +378,15 @@ describe("outputs and packaging", () => {
     expect(await readFile(prom, "utf8")).toContain('luci_machine_tokend_update_reason{reason="NEW_TOKEN"} 1');
   });
 
-  it("loads Connect for ts-mon only for an https:// endpoint, not for file://", async () => {
+  it("runs Connect for ts-mon only for an https:// endpoint, not for file://", async () => {
     expect((await runCli(fx.args(server.backend))).code).toBe(0);
     const usesConnect = async (endpoint: string) => {
-      const run = await loadedModules([BIN, ...fx.args(server.backend, "-ts-mon-endpoint", endpoint)]);
+      const run = await executedModules(fx.args(server.backend, "-ts-mon-endpoint", endpoint));
       expect(run.code).toBe(0);
-      const texts = await Promise.all(
-        run.urls.filter((u) => u.startsWith("file:")).map((u) => readFile(new URL(u), "utf8")),
-      );
       return {
-        protobuf: texts.some((t) => /node_modules\/@bufbuild\//.test(t)),
-        connect: texts.some((t) => /node_modules\/@connectrpc\//.test(t)),
-        oauth: run.urls.some((u) => /\/ts-mon-authenticator-\w+\.js$/.test(u)),
+        protobuf: run.modules.some((m) => /node_modules\/@bufbuild\//.test(m)),
+        connect: run.modules.some((m) => /node_modules\/@connectrpc\//.test(m)),
+        oauth: run.modules.some((m) => /\/metrics\/oauth\/ts-mon-authenticator\.js$/.test(m)),
         stderr: run.stderr,
       };
     };

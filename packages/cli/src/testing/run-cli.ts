@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 
 /** The built bin, as `npx luci-machine-tokend` runs it (tests need `npm run build` first). */
 export const BIN = fileURLToPath(new URL("../../bin/luci-machine-tokend.js", import.meta.url));
+/** The CLI as ES modules (dist/bundle/cli.js), the chunks the package's library entry shares. */
+export const ESM_CLI = fileURLToPath(new URL("../../dist/bundle/cli.js", import.meta.url));
 
 /** What a CLI child process did. */
 export interface CliResult {
