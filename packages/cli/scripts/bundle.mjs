@@ -1,6 +1,8 @@
 // Bundles the CLI into dist/bundle with every dependency inside (core, the dev server, Connect,
-// protobuf, yargs, @peculiar/x509), so the published package installs alone: one small chunk for
-// the token-is-good path, the rest in chunks loaded only when a refresh or a subcommand needs them.
+// protobuf, yargs, @peculiar/x509), so the published package installs alone. Two forms: the bin's
+// run.cjs (the tokend run as one CommonJS file, which a V8 code cache can serve, see runBundle),
+// and ES modules (the library entry and the subcommands): one small chunk for the token-is-good
+// path, the rest in chunks loaded only when a refresh or a subcommand needs them.
 // Startup cost is the product's cost on every machine, every ten minutes (see BENCHMARKS.md).
 // Also writes dist/bundle/THIRD-PARTY-LICENSES.txt for the bundled packages.
 //
