@@ -16,8 +16,8 @@ import { thirdPartyLicenses } from "./third-party-licenses.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 
-/** The subcommands (src/subcommand-names.ts), each also an entry of the ES module bundle. */
-const SUBCOMMANDS = ["inspect", "check", "csr", "dev-server", "demo"];
+/** The subcommands, each also an entry of the ES module bundle (tsc has built dist/ before this runs). */
+const { SUBCOMMAND_NAMES: SUBCOMMANDS } = await import("../dist/subcommand-names.js");
 
 const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
 

@@ -30,7 +30,6 @@ try {
     "train.cjs",
     `require(${JSON.stringify(join(bundleDir, "start.cjs"))}).startRunBundle({
   dir: ${JSON.stringify(bundleDir)},
-  argv: process.argv.slice(2),
   writeCacheTo: ${JSON.stringify(trained)},
 });\n`,
   );

@@ -1,12 +1,8 @@
 import { handleInterrupts } from "./interrupts.js";
 import { main } from "./main.js";
 import { useShortRunV8Flags } from "./short-run-v8-flags.js";
-import { isSubcommand } from "./subcommand-names.js";
 
 const argv = process.argv.slice(2);
-// A tokend run (or a daemon, which is idle between runs) is tuned for peak memory; the
-// subcommands (the dev server among them) keep V8's defaults. Only the bin: never a library user's process.
-if (!isSubcommand(argv)) useShortRunV8Flags();
 
 // First SIGINT/SIGTERM cancels the run (its status is still written); a second one aborts at once.
 const controller = new AbortController();
@@ -17,6 +13,11 @@ main(argv, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
+  // A refresh is tuned for peak memory from the moment it is decided: earlier, the flags would
+  // cost a run whose token is good ~13 ms (each of Node's modules loaded after a flag change is
+  // compiled anew, its built-in code cache refused). The subcommands, the dev server among them,
+  // keep V8's defaults; so does a library user's process (only the bin passes this).
+  deps: { beforeRefresh: () => useShortRunV8Flags() },
   onHangup: (listener) => {
     process.on("SIGHUP", listener);
     return () => process.off("SIGHUP", listener);

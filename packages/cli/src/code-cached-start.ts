@@ -11,8 +11,7 @@ import {
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
-import { useShortRunV8Flags } from "./short-run-v8-flags.js";
-import { isSubcommand } from "./subcommand-names.js";
+import { restoreV8FlagDefaults } from "./short-run-v8-flags.js";
 
 /**
  * How the bin starts (BENCHMARKS.md, round 3): the tokend run as one CommonJS file (`run.cjs`),
@@ -97,23 +96,22 @@ export function compileRunBundle(dir: string): CompiledRunBundle {
 export interface StartRunBundleOptions {
   /** dist/bundle. */
   dir: string;
-  /** The command line after `node bin`; the bundle reads process.argv itself, this decides the V8 flags. */
-  argv: readonly string[];
   /** The build's training run: where to write the code cache as the process exits. */
   writeCacheTo?: string;
 }
 
-/** Runs the CLI from the run bundle (see the file's comment). */
+/** Runs the CLI from the run bundle (see the file's comment); it reads process.argv itself. */
 export function startRunBundle(options: StartRunBundleOptions): { cacheAccepted: boolean } {
-  // Before compiling: V8 takes a code cache only under the flags it was made with.
-  if (!isSubcommand(options.argv)) useShortRunV8Flags();
   const { script, path, cacheAccepted } = compileRunBundle(options.dir);
   const { writeCacheTo } = options;
   if (writeCacheTo) {
-    // At exit, the cache holds every function the run compiled, not only the top level.
-    process.once("exit", () =>
-      writeFileSync(writeCacheTo, script.createCachedData(), { flag: "wx", mode: 0o644 }),
-    );
+    // At exit, the cache holds every function the run compiled, not only the top level. V8
+    // stamps it with its flags of the moment: put back those a run starts with (a refresh
+    // changed them, short-run-v8-flags.ts).
+    process.once("exit", () => {
+      restoreV8FlagDefaults();
+      writeFileSync(writeCacheTo, script.createCachedData(), { flag: "wx", mode: 0o644 });
+    });
   }
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} };

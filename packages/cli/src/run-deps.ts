@@ -29,4 +29,6 @@ export interface TokendDeps {
   createClient?: (backend: string, options: TokenMinterClientOptions) => TokenMinterClient;
   /** File operations of token writes, to inject faults. */
   atomicFs?: Partial<AtomicWriteFs>;
+  /** Called once a run decides to refresh, before the refresh's code loads (the bin tunes V8 there). */
+  beforeRefresh?: () => void;
 }

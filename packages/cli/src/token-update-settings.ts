@@ -46,6 +46,7 @@ export function tokenUpdateSettings(
     logger,
     signal: deps.signal,
     atomicFs: deps.atomicFs,
+    beforeRefresh: deps.beforeRefresh,
   };
 }
 

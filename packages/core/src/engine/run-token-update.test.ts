@@ -55,6 +55,15 @@ describe("runTokenUpdate: Go's run(), step by step", () => {
     expect(forced.token?.luciMachineToken).toBe("token-2");
   });
 
+  it("calls beforeRefresh once a refresh is decided, before the RPC, and never for a good token", async () => {
+    const calls: number[] = [];
+    const beforeRefresh = () => calls.push(t.minter.requests.length);
+    await runTokenUpdate({ ...t.settings(), beforeRefresh });
+    await runTokenUpdate({ ...t.settings(), beforeRefresh });
+    await runTokenUpdate({ ...t.settings({ forceRefresh: true }), beforeRefresh });
+    expect(calls).toEqual([0, 1]); // the first mint and the forced one; requests made before each
+  });
+
   it("CANT_READ_KEY even when the token is fresh (PARAMS_CHANGE), and no RPC", async () => {
     await runTokenUpdate(t.settings());
     await writeFile(t.keyPath, "not a key");

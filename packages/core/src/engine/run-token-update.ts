@@ -74,6 +74,7 @@ async function judgeAndAct(
     return { ...found, outcome: "GRPC_ERROR_4", reason: a.reason, failure, error: new Error(failure) };
   }
   logger.log("info", `Updating the token (reason: ${a.reason})`);
+  s.beforeRefresh?.();
   // Loaded only when a refresh is needed: the token-is-good path stays free of Connect and protobuf.
   const { mintAndSave } = await import("./mint-and-save.js");
   return mintAndSave(s, run, a);

@@ -77,6 +77,8 @@ export type ResolvedTokenUpdate = TokenUpdateSettings & {
   identity: { cert: PemInput; key: PemInput };
   /** Checks that the token file's directory is writable (default: access W_OK); tests inject its error, as root ignores modes. */
   checkWritable?: (dir: string) => Promise<void>;
+  /** Called once a refresh is decided, before its code loads (the CLI's bin tunes V8 for it there). */
+  beforeRefresh?: () => void;
 };
 
 /** What one run did, as Go tokend's status file says it, and the token it ends with. */
