@@ -17,8 +17,8 @@ import { restoreV8FlagDefaults } from "./short-run-v8-flags.js";
  * How the bin starts (BENCHMARKS.md, round 3): the tokend run as one CommonJS file (`run.cjs`),
  * compiled with the V8 code cache the build trained on a refresh (`run.cjs.cache`). Node 20 has
  * no compile cache for ES modules; with this one V8 deserializes the functions a run calls
- * instead of parsing and compiling them: ~60 ms less CPU for a refresh, ~15 ms when the token is
- * good. The subcommands stay ES modules (dist/bundle/commands), imported when named.
+ * instead of parsing and compiling them: ~50 ms less CPU for an HTTPS refresh, ~5 ms when the
+ * token is good (BENCHMARKS.md). The subcommands stay ES modules (dist/bundle/commands), imported when named.
  */
 
 /** The file names, in dist/bundle. */
