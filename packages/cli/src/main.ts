@@ -9,21 +9,20 @@ import { pemTextArgument } from "./pem-text-argument.js";
 import { writeReportOutputs } from "./report-outputs.js";
 import { formatGoLogLine } from "./run-logger.js";
 import { exitCodeOf, runTokend } from "./run-tokend.js";
-import { isSubcommand, type SubcommandName } from "./subcommand-names.js";
+import type { SubcommandName } from "./subcommand-names.js";
 import { unknownCommandLine } from "./unknown-command.js";
 import { usageText } from "./usage.js";
 
-/** Subcommands; anything else is a tokend run with Go's flags. */
-const SUBCOMMANDS: Record<
-  SubcommandName,
-  () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>
-> = {
+type LoadSubcommand = () => Promise<{ run(argv: string[], io: CliIo): Promise<number> }>;
+
+/** Subcommands (each one of SUBCOMMAND_NAMES, which the bundle script reads); anything else is a tokend run. */
+const SUBCOMMANDS: Record<string, LoadSubcommand> = {
   inspect: () => import("./commands/inspect.js"),
   check: () => import("./commands/check.js"),
   csr: () => import("./commands/csr.js"),
   "dev-server": () => import("./commands/dev-server.js"),
   demo: () => import("./commands/demo.js"),
-};
+} satisfies Record<SubcommandName, LoadSubcommand>;
 
 /**
  * The whole CLI: a subcommand, or a tokend run exactly like Go's (flags, status file, metrics,
@@ -31,7 +30,8 @@ const SUBCOMMANDS: Record<
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const command = argv[0] ?? "";
-  if (isSubcommand(argv)) return (await SUBCOMMANDS[command as SubcommandName]()).run(argv.slice(1), io);
+  const load = Object.hasOwn(SUBCOMMANDS, command) ? SUBCOMMANDS[command] : undefined;
+  if (load) return (await load()).run(argv.slice(1), io);
 
   // Before Go's parser, which would quote a key pasted into the command line in its error.
   const pem = pemTextArgument(argv);

@@ -1,8 +1,3 @@
 /** The CLI's subcommands; any other first word starts a tokend run with Go's flags. */
 export const SUBCOMMAND_NAMES = ["inspect", "check", "csr", "dev-server", "demo"] as const;
 export type SubcommandName = (typeof SUBCOMMAND_NAMES)[number];
-
-/** Whether `argv` names a subcommand rather than a tokend run. */
-export function isSubcommand(argv: readonly string[]): boolean {
-  return (SUBCOMMAND_NAMES as readonly string[]).includes(argv[0] ?? "");
-}

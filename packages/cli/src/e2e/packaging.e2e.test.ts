@@ -262,14 +262,14 @@ describe("the CLI tarball installed alone with `npm install -g --prefix`", () =>
         expect([file, spec, isBuiltin(spec)]).toEqual([file, spec, true]);
       }
     }
-    // esbuild's require() from bundled CommonJS needs the banner's require, which serves only
-    // Node's own modules: every require of the bundle must name one.
     // The CommonJS files (the bin's start, the run bundle) require Node's modules and their own only.
     for (const file of tarball.files.filter((f) => f.endsWith(".cjs") || f.startsWith("bin/"))) {
       const code = await readFile(join(installed(), file), "utf8");
       for (const [, id = ""] of code.matchAll(/\brequire\("([^"]+)"\)/g))
         expect([file, id, isBuiltin(id) || id.startsWith("../dist/bundle/")]).toEqual([file, id, true]);
     }
+    // esbuild's require() from bundled CommonJS needs the banner's require, which serves only
+    // Node's own modules: every require of the bundle must name one.
     for (const file of tarball.files.filter((f) => f.endsWith(".js"))) {
       const code = await readFile(join(installed(), file), "utf8");
       if (/__require\d*\("/.test(code))
